@@ -1,0 +1,144 @@
+"""Audio server messages: microphone frames, playback, devices, volume, summaries."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from pydantic import BaseModel
+
+from .base import BinaryMessage, HermesMessage, HermesModel, topic_field
+from .common import DEFAULT_SITE
+
+
+class AudioFrame(BinaryMessage):
+    """One chunk of the continuous microphone stream of a site: a complete small WAV file."""
+
+    TOPIC = "hermes/audioServer/{site_id}/audioFrame"
+    site_id: str = topic_field(default=DEFAULT_SITE)
+
+
+class AudioSessionFrame(BinaryMessage):
+    """Audio for one ASR session only (the HTTP API's speech-to-text uploads)."""
+
+    TOPIC = "hermes/audioServer/{site_id}/{session_id}/audioSessionFrame"
+    site_id: str = topic_field(default=DEFAULT_SITE)
+    session_id: str = topic_field(default="")
+
+
+class AudioPlayBytes(BinaryMessage):
+    """A whole WAV file to play on a site; ``request_id`` comes back as playFinished's ``id``."""
+
+    TOPIC = "hermes/audioServer/{site_id}/playBytes/{request_id}"
+    site_id: str = topic_field(default=DEFAULT_SITE)
+    request_id: str = topic_field(default="")
+
+
+class AudioPlayFinished(HermesMessage):
+    """Playback done (also after an error or while output is off). The site is only in the topic."""
+
+    TOPIC = "hermes/audioServer/{site_id}/playFinished"
+    id: str | None = None
+    session_id: str | None = None
+    site_id: str = topic_field(default=DEFAULT_SITE)
+
+
+class AudioToggleOn(HermesMessage):
+    TOPIC = "hermes/audioServer/toggleOn"
+    site_id: str = DEFAULT_SITE
+
+
+class AudioToggleOff(HermesMessage):
+    TOPIC = "hermes/audioServer/toggleOff"
+    site_id: str = DEFAULT_SITE
+
+
+class SummaryToggleOn(HermesMessage):
+    TOPIC = "hermes/audioServer/toggleSummaryOn"
+    site_id: str = DEFAULT_SITE
+
+
+class SummaryToggleOff(HermesMessage):
+    TOPIC = "hermes/audioServer/toggleSummaryOff"
+    site_id: str = DEFAULT_SITE
+
+
+class AudioSummary(HermesMessage):
+    """Microphone level meter, sent while summaries are switched on."""
+
+    TOPIC = "hermes/audioServer/{site_id}/audioSummary"
+    debiased_energy: float
+    is_speech: bool | None = None
+    site_id: str = topic_field(default=DEFAULT_SITE)
+
+
+class AudioDeviceMode(str, Enum):
+    INPUT = "input"
+    OUTPUT = "output"
+
+
+class AudioDevice(HermesModel):
+    mode: AudioDeviceMode
+    id: str
+    name: str | None = None
+    description: str | None = None
+    working: bool | None = None
+
+
+class AudioGetDevices(HermesMessage):
+    TOPIC = "rhasspy/audioServer/getDevices"
+    modes: list[AudioDeviceMode]
+    site_id: str = DEFAULT_SITE
+    id: str | None = None
+    test: bool = False
+
+
+class AudioDevices(HermesMessage):
+    TOPIC = "rhasspy/audioServer/devices"
+    devices: list[AudioDevice]
+    site_id: str = DEFAULT_SITE
+    id: str | None = None
+
+
+class AudioSetVolume(HermesMessage):
+    TOPIC = "rhasspy/audioServer/setVolume"
+    volume: float
+    site_id: str = DEFAULT_SITE
+
+
+class AudioPlayBytesStreaming(BinaryMessage):
+    """Snips streaming playback; a chunk of a longer sound. Not used by Rhasspy."""
+
+    TOPIC = "hermes/audioServer/{site_id}/playBytesStreaming/{request_id}/{chunk_number}/{is_last_chunk}"
+    site_id: str = topic_field(default=DEFAULT_SITE)
+    request_id: str = topic_field(default="")
+    chunk_number: int = topic_field(default=0)
+    is_last_chunk: int = topic_field(default=0)
+
+
+class AudioStreamFinished(HermesMessage):
+    """Snips: end of a streamed playback."""
+
+    TOPIC = "hermes/audioServer/{site_id}/streamFinished"
+    id: str | None = None
+    site_id: str = DEFAULT_SITE
+
+
+
+
+class AudioReplayRequest(HermesMessage):
+    """Snips audio replay request. Not used by Rhasspy."""
+
+    TOPIC = "hermes/audioServer/{site_id}/replayRequest"
+    request_id: str
+    start_at_ms: int = 0
+    site_id: str = DEFAULT_SITE
+
+
+class AudioReplayResponse(BinaryMessage):
+    """Snips audio replay answer: the requested audio."""
+
+    TOPIC = "hermes/audioServer/{site_id}/replayResponse"
+    site_id: str = topic_field(default=DEFAULT_SITE)
+
+
+__all__ = [name for name, value in globals().items() if isinstance(value, type) and issubclass(value, BaseModel)]

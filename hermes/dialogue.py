@@ -1,0 +1,116 @@
+"""Dialogue manager messages: sessions, their start, continuation, end and configuration."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from .base import HermesMessage, HermesModel
+from .common import DEFAULT_SITE
+
+
+class DialogueActionType(str, Enum):
+    ACTION = "action"
+    NOTIFICATION = "notification"
+
+
+class DialogueAction(HermesModel):
+    """Start a session that listens. ``canBeEnqueued`` is required, as in rhasspy-hermes."""
+
+    type: Literal["action"] = "action"
+    can_be_enqueued: bool
+    text: str | None = None
+    intent_filter: list[str] | None = None
+    send_intent_not_recognized: bool = False
+
+
+class DialogueNotification(HermesModel):
+    """Speak a text, then end the session."""
+
+    type: Literal["notification"] = "notification"
+    text: str
+
+
+DialogueInit = Annotated[DialogueAction | DialogueNotification, Field(discriminator="type")]
+
+
+class DialogueStartSession(HermesMessage):
+    TOPIC = "hermes/dialogueManager/startSession"
+    init: DialogueInit
+    site_id: str = DEFAULT_SITE
+    custom_data: str | None = None
+    lang: str | None = None
+
+
+class DialogueSessionQueued(HermesMessage):
+    TOPIC = "hermes/dialogueManager/sessionQueued"
+    session_id: str
+    site_id: str = DEFAULT_SITE
+    custom_data: str | None = None
+
+
+class DialogueSessionStarted(HermesMessage):
+    TOPIC = "hermes/dialogueManager/sessionStarted"
+    session_id: str
+    site_id: str = DEFAULT_SITE
+    custom_data: str | None = None
+    lang: str | None = None
+
+
+class DialogueContinueSession(HermesMessage):
+    TOPIC = "hermes/dialogueManager/continueSession"
+    session_id: str
+    custom_data: str | None = None
+    text: str | None = None
+    intent_filter: list[str] | None = None
+    send_intent_not_recognized: bool = False
+    slot: str | None = None
+    lang: str | None = None
+
+
+class DialogueEndSession(HermesMessage):
+    TOPIC = "hermes/dialogueManager/endSession"
+    session_id: str
+    text: str | None = None
+    custom_data: str | None = None
+
+
+class DialogueSessionTerminationReason(str, Enum):
+    NOMINAL = "nominal"
+    ABORTED_BY_USER = "abortedByUser"
+    INTENT_NOT_RECOGNIZED = "intentNotRecognized"
+    TIMEOUT = "timeout"
+    ERROR = "error"
+
+
+class DialogueSessionTermination(HermesModel):
+    reason: DialogueSessionTerminationReason
+
+
+class DialogueSessionEnded(HermesMessage):
+    TOPIC = "hermes/dialogueManager/sessionEnded"
+    termination: DialogueSessionTermination
+    session_id: str
+    site_id: str = DEFAULT_SITE
+    custom_data: str | None = None
+
+
+class DialogueIntentNotRecognized(HermesMessage):
+    TOPIC = "hermes/dialogueManager/intentNotRecognized"
+    session_id: str
+    site_id: str = DEFAULT_SITE
+    input: str | None = None
+    custom_data: str | None = None
+
+
+class DialogueConfigureIntent(HermesModel):
+    intent_id: str
+    enable: bool
+
+
+class DialogueConfigure(HermesMessage):
+    TOPIC = "hermes/dialogueManager/configure"
+    intents: list[DialogueConfigureIntent]
+    site_id: str = DEFAULT_SITE

@@ -1,0 +1,81 @@
+"""Every error topic, one class each (``hermes/error/<component>``; g2p uses ``rhasspy/error/g2p``)."""
+
+from __future__ import annotations
+
+from .common import HermesErrorMessage
+
+
+class AsrError(HermesErrorMessage):
+    TOPIC = "hermes/error/asr"
+    COMPONENT = "asr"
+
+
+class NluError(HermesErrorMessage):
+    TOPIC = "hermes/error/nlu"
+    COMPONENT = "nlu"
+
+
+class HotwordError(HermesErrorMessage):
+    TOPIC = "hermes/error/hotword"
+    COMPONENT = "hotword"
+
+
+class TtsError(HermesErrorMessage):
+    TOPIC = "hermes/error/tts"
+    COMPONENT = "tts"
+
+
+class DialogueError(HermesErrorMessage):
+    TOPIC = "hermes/error/dialogueManager"
+    COMPONENT = "dialogueManager"
+
+
+class AudioPlayError(HermesErrorMessage):
+    TOPIC = "hermes/error/audioServer/play"
+    COMPONENT = "audioServer/play"
+
+
+class AudioRecordError(HermesErrorMessage):
+    TOPIC = "hermes/error/audioServer/record"
+    COMPONENT = "audioServer/record"
+
+
+class HandleError(HermesErrorMessage):
+    """Intent-handling failures (Home Assistant unreachable, webhook failed). Not in rhasspy-hermes."""
+
+    TOPIC = "hermes/error/handle"
+    COMPONENT = "handle"
+
+
+class G2pError(HermesErrorMessage):
+    TOPIC = "rhasspy/error/g2p"
+    COMPONENT = "g2p"
+
+
+class TrainError(HermesErrorMessage):
+    """Training failures of the trainer itself (``hermesh train`` over MQTT). Not in rhasspy-hermes."""
+
+    TOPIC = "hermes/error/train"
+    COMPONENT = "train"
+
+
+ERROR_CLASSES: tuple[type[HermesErrorMessage], ...] = (
+    AsrError,
+    NluError,
+    HotwordError,
+    TtsError,
+    DialogueError,
+    AudioPlayError,
+    AudioRecordError,
+    HandleError,
+    G2pError,
+    TrainError,
+)
+
+
+def error_class_for(component: str) -> type[HermesErrorMessage]:
+    """The error message class for a component name such as ``asr`` or ``audioServer/play``."""
+    for cls in ERROR_CLASSES:
+        if cls.COMPONENT == component:
+            return cls
+    raise KeyError(f"no Hermes error topic for component {component!r}")

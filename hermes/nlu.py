@@ -1,0 +1,146 @@
+"""Intent recognition messages, including the main event ``hermes/intent/<intentName>``."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import field_validator, model_validator
+
+from .asr import AsrToken
+from .base import HermesMessage, HermesModel, topic_field
+from .common import DEFAULT_SITE
+
+
+class NluQuery(HermesMessage):
+    TOPIC = "hermes/nlu/query"
+    input: str
+    site_id: str = DEFAULT_SITE
+    id: str | None = None
+    intent_filter: list[str] | None = None
+    session_id: str | None = None
+    wakeword_id: str | None = None
+    lang: str | None = None
+    custom_data: str | None = None
+    asr_confidence: float | None = None
+    custom_entities: dict[str, Any] | None = None
+
+
+class Intent(HermesModel):
+    intent_name: str
+    confidence_score: float
+
+
+class SlotRange(HermesModel):
+    start: int
+    end: int
+    raw_start: int | None = None
+    raw_end: int | None = None
+
+
+class Slot(HermesModel):
+    """One recognised slot. ``value`` is ``{"kind": ..., "value": ...}``; slotName and rawValue default from it."""
+
+    entity: str
+    value: dict[str, Any]
+    slot_name: str = ""
+    raw_value: str = ""
+    confidence: float = 0.0
+    range: SlotRange | None = None
+
+    @field_validator("value")
+    @classmethod
+    def _value_has_value(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if "value" not in value:
+            raise ValueError("slot value must be an object with a 'value' key")
+        return value
+
+    @model_validator(mode="after")
+    def _default_names(self) -> Slot:
+        if not self.slot_name:
+            self.slot_name = self.entity
+        if not self.raw_value:
+            self.raw_value = str(self.value.get("value", ""))
+        return self
+
+
+class NluIntentParsed(HermesMessage):
+    TOPIC = "hermes/nlu/intentParsed"
+    input: str
+    intent: Intent
+    site_id: str = DEFAULT_SITE
+    id: str | None = None
+    slots: list[Slot] | None = None
+    session_id: str | None = None
+
+
+class NluIntent(HermesMessage):
+    """The recognised intent; the topic suffix is the intent name."""
+
+    TOPIC = "hermes/intent/{intent_name}"
+    MULTI_LEVEL: ClassVar[frozenset[str]] = frozenset({"intent_name"})
+
+    input: str
+    intent: Intent
+    site_id: str = DEFAULT_SITE
+    id: str | None = None
+    slots: list[Slot] | None = None
+    session_id: str | None = None
+    custom_data: str | None = None
+    asr_tokens: list[list[AsrToken]] | None = None
+    asr_confidence: float | None = None
+    raw_input: str | None = None
+    wakeword_id: str | None = None
+    lang: str | None = None
+
+    @property
+    def intent_name(self) -> str:
+        return self.intent.intent_name
+
+
+class NluIntentNotRecognized(HermesMessage):
+    TOPIC = "hermes/nlu/intentNotRecognized"
+    input: str
+    site_id: str = DEFAULT_SITE
+    id: str | None = None
+    custom_data: str | None = None
+    session_id: str | None = None
+
+
+class NluTrain(HermesMessage):
+    """Retrain from sentence and slot texts (``sentences``: file name -> ini text; ``slots``: name -> lines)."""
+
+    TOPIC = "rhasspy/nlu/{site_id}/train"
+    graph_path: str = ""
+    id: str | None = None
+    graph_format: str | None = None
+    sentences: dict[str, str] | None = None
+    slots: dict[str, list[str]] | None = None
+    site_id: str = topic_field(default=DEFAULT_SITE)
+
+
+class NluTrainSuccess(HermesMessage):
+    TOPIC = "rhasspy/nlu/{site_id}/trainSuccess"
+    id: str | None = None
+    site_id: str = topic_field(default=DEFAULT_SITE)
+
+
+class NluPartialQuery(HermesMessage):
+    """Snips slot filling (not used by Rhasspy)."""
+
+    TOPIC = "hermes/nlu/partialQuery"
+    input: str
+    intent_name: str
+    slot_name: str
+    id: str | None = None
+    session_id: str | None = None
+
+
+class NluSlotParsed(HermesMessage):
+    """Snips slot filling answer (not used by Rhasspy)."""
+
+    TOPIC = "hermes/nlu/slotParsed"
+    input: str
+    intent_name: str
+    id: str | None = None
+    slot: Slot | None = None
+    session_id: str | None = None

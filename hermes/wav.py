@@ -1,0 +1,125 @@
+"""WAV framing: every Hermes audio payload is a complete WAV file; engines want 16 kHz 16-bit mono PCM."""
+
+from __future__ import annotations
+
+import io
+import wave
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import soxr
+
+RATE = 16000
+WIDTH = 2
+CHANNELS = 1
+
+
+class WavFormatError(ValueError):
+    """Bytes that are not a WAV file we can read (a clear message instead of wave.Error)."""
+
+
+@dataclass(frozen=True)
+class WavInfo:
+    rate: int
+    width: int
+    channels: int
+    frames: int
+
+    @property
+    def seconds(self) -> float:
+        return self.frames / self.rate if self.rate else 0.0
+
+
+def read_wav(wav_bytes: bytes) -> tuple[WavInfo, bytes]:
+    """(format, raw frames) of a WAV file; raises WavFormatError for anything else."""
+    try:
+        with wave.open(io.BytesIO(wav_bytes), "rb") as reader:
+            info = WavInfo(reader.getframerate(), reader.getsampwidth(), reader.getnchannels(), reader.getnframes())
+            frames = reader.readframes(reader.getnframes())
+    except (wave.Error, EOFError) as err:
+        raise WavFormatError(f"not a PCM WAV file ({err}); send a RIFF/WAVE PCM file") from err
+    if info.width not in (1, 2, 3, 4):
+        raise WavFormatError(f"unsupported sample width {info.width} bytes")
+    if info.rate <= 0 or info.channels <= 0:
+        raise WavFormatError(f"invalid WAV header: rate {info.rate}, channels {info.channels}")
+    return info, frames
+
+
+def wav_info(wav_bytes: bytes) -> WavInfo:
+    return read_wav(wav_bytes)[0]
+
+
+def pcm_to_wav(pcm: bytes, rate: int = RATE, width: int = WIDTH, channels: int = CHANNELS) -> bytes:
+    """Wrap raw PCM in a canonical 44-byte-header WAV file."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as writer:
+        writer.setframerate(rate)
+        writer.setsampwidth(width)
+        writer.setnchannels(channels)
+        writer.writeframes(pcm)
+    return buffer.getvalue()
+
+
+def _to_float(frames: bytes, width: int, channels: int) -> np.ndarray:
+    """Samples as float32 in [-1, 1], shape (n, channels)."""
+    if width == 1:  # 8-bit WAV is unsigned
+        data = (np.frombuffer(frames, dtype=np.uint8).astype(np.float32) - 128.0) / 128.0
+    elif width == 2:
+        data = np.frombuffer(frames, dtype="<i2").astype(np.float32) / 32768.0
+    elif width == 3:
+        raw = np.frombuffer(frames, dtype=np.uint8).reshape(-1, 3)
+        ints = (raw[:, 0].astype(np.int32) | (raw[:, 1].astype(np.int32) << 8) | (raw[:, 2].astype(np.int32) << 16))
+        ints = np.where(ints & 0x800000, ints - 0x1000000, ints)
+        data = ints.astype(np.float32) / 8388608.0
+    else:
+        data = np.frombuffer(frames, dtype="<i4").astype(np.float32) / 2147483648.0
+    usable = len(data) - len(data) % channels
+    return data[:usable].reshape(-1, channels)
+
+
+def convert_pcm(
+    frames: bytes, rate: int, width: int, channels: int, to_rate: int = RATE, to_channels: int = CHANNELS
+) -> bytes:
+    """Any PCM to 16-bit PCM at ``to_rate``/``to_channels``: channels averaged, resampled with soxr."""
+    if rate == to_rate and width == 2 and channels == to_channels:
+        return frames
+    samples = _to_float(frames, width, channels)
+    mono = samples.mean(axis=1) if channels > 1 else samples[:, 0]
+    if rate != to_rate and len(mono):
+        mono = soxr.resample(mono, rate, to_rate, quality="HQ")
+    out = np.clip(np.round(mono * 32767.0), -32768, 32767).astype("<i2")
+    if to_channels > 1:
+        out = np.repeat(out[:, None], to_channels, axis=1).reshape(-1)
+    return out.tobytes()
+
+
+def to_pcm16k_mono(wav_bytes: bytes) -> bytes:
+    """Raw 16 kHz 16-bit mono PCM from a WAV file of any rate, width and channel count."""
+    info, frames = read_wav(wav_bytes)
+    return convert_pcm(frames, info.rate, info.width, info.channels)
+
+
+def to_wav16k_mono(wav_bytes: bytes) -> bytes:
+    """The same sound as a 16 kHz 16-bit mono WAV (unchanged when it already is one)."""
+    info, frames = read_wav(wav_bytes)
+    if (info.rate, info.width, info.channels) == (RATE, WIDTH, CHANNELS):
+        return wav_bytes
+    return pcm_to_wav(convert_pcm(frames, info.rate, info.width, info.channels))
+
+
+def chunk_pcm(pcm: bytes, samples: int = 1024, width: int = WIDTH) -> Iterator[bytes]:
+    """Split PCM into chunks of ``samples`` frames (the last may be shorter)."""
+    step = samples * width
+    for start in range(0, len(pcm), step):
+        yield pcm[start : start + step]
+
+
+def wav_chunks(pcm: bytes, samples: int = 1024, rate: int = RATE) -> Iterator[bytes]:
+    """PCM as a sequence of small WAV files, as a microphone service publishes audioFrames."""
+    for chunk in chunk_pcm(pcm, samples):
+        yield pcm_to_wav(chunk, rate)
+
+
+def duration_seconds(wav_bytes: bytes) -> float:
+    return wav_info(wav_bytes).seconds

@@ -1,0 +1,173 @@
+"""The speech-to-text engine interface, its result types, and loading an engine by name or module path.
+
+An engine is trained from ``AsrTrainingData`` (the intent graph as grammar text plus pronunciations) and
+decodes audio in streams: ``open_stream()`` gives an ``AsrStream`` that is fed 16 kHz mono s16le PCM while
+it arrives and returns a ``Transcript`` from ``finish()``. A user's own engine is any class with this shape,
+named in profile.json as ``"asr": {"engine": "my_pkg.my_module.MyAsr"}`` (or ``my_pkg.my_module:MyAsr``);
+it receives an ``AsrEngineConfig`` and may read its own options from ``config.options``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .pronunciations import PronunciationDictionary
+
+
+class AsrEngineError(RuntimeError):
+    """An engine failure the user can act on (missing model file, word without pronunciation, ...)."""
+
+
+@dataclass(frozen=True)
+class Token:
+    value: str
+    confidence: float
+    start: float  # seconds from the start of the stream
+    end: float
+
+
+@dataclass(frozen=True)
+class Transcript:
+    text: str
+    likelihood: float  # 0..1
+    tokens: list[Token] = field(default_factory=list)
+    audio_seconds: float = 0.0
+    decode_seconds: float = 0.0  # time spent in the decoder for this stream (feeding + finishing)
+
+    @classmethod
+    def empty(cls, audio_seconds: float = 0.0) -> Transcript:
+        return cls(text="", likelihood=0.0, audio_seconds=audio_seconds)
+
+
+@dataclass
+class AsrTrainingData:
+    """Everything an engine trains from, derived from one intent graph."""
+
+    vocabulary: list[str]
+    fsg_text: str  # the whole grammar as Sphinx FSG text (what the NLU understands)
+    arpa_text: str | None = None  # n-gram model from the same graph
+    dictionary: PronunciationDictionary = field(default_factory=PronunciationDictionary)  # every vocabulary word
+    guessed: dict[str, list[str]] = field(default_factory=dict)  # words whose phones were guessed
+    fsg_for_intents: Callable[[Sequence[str]], str] | None = None  # grammar limited to some intents
+
+
+@dataclass
+class AsrEngineConfig:
+    """What an engine is constructed with."""
+
+    profile_dir: Path
+    work_dir: Path  # where the engine may write trained artefacts (inside the profile's trained/ dir)
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+class AsrStream(ABC):
+    """One utterance being decoded. Not thread-safe: feed and finish from one caller at a time."""
+
+    @abstractmethod
+    def feed(self, pcm: bytes) -> None:
+        """Decode more 16 kHz mono s16le audio now (so finish() has little left to do)."""
+
+    @abstractmethod
+    def finish(self) -> Transcript:
+        """End the utterance and return its transcript; the stream is closed afterwards."""
+
+    def cancel(self) -> None:
+        """Drop the utterance without a result (default: finish and discard)."""
+        self.finish()
+
+
+class AsrEngine(ABC):
+    """Base class of speech-to-text engines (subclassing is optional; the shape is what counts)."""
+
+    name = "engine"
+
+    def __init__(self, config: AsrEngineConfig) -> None:
+        self.config = config
+
+    @abstractmethod
+    def train(self, data: AsrTrainingData) -> None:
+        """Build the engine's model from the graph; later streams use it. Called again to retrain."""
+
+    @abstractmethod
+    def open_stream(self, intent_filter: Sequence[str] | None = None) -> AsrStream:
+        """Start decoding an utterance, limited to the given intents when the engine can do that."""
+
+    def close(self) -> None:
+        """Release decoders and models."""
+
+
+BUILTIN_ENGINES = {
+    "pocketsphinx": "services.asr.pocketsphinx_engine:PocketsphinxAsrEngine",
+    "kaldi": "services.asr.kaldi_engine:KaldiAsrEngine",
+}
+_REQUIRED_METHODS = ("train", "open_stream")
+
+
+def load_engine_class(spec: str) -> type:
+    """The engine class for a built-in name or a ``package.module.Class`` / ``package.module:Class`` path."""
+    target = BUILTIN_ENGINES.get(spec, spec)
+    if ":" in target:
+        module_name, _, class_name = target.partition(":")
+    else:
+        module_name, _, class_name = target.rpartition(".")
+    if not module_name or not class_name:
+        raise AsrEngineError(
+            f"asr engine {spec!r}: use one of {', '.join(BUILTIN_ENGINES)} or a class path like my_pkg.my_asr.MyAsr"
+        )
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as err:
+        raise AsrEngineError(f"asr engine {spec!r}: cannot import module {module_name!r} ({err})") from err
+    cls = getattr(module, class_name, None)
+    if not isinstance(cls, type):
+        raise AsrEngineError(f"asr engine {spec!r}: module {module_name!r} has no class {class_name!r}")
+    missing = [m for m in _REQUIRED_METHODS if not callable(getattr(cls, m, None))]
+    if missing:
+        raise AsrEngineError(f"asr engine {spec!r}: class {class_name} lacks method(s) {', '.join(missing)}")
+    return cls
+
+
+def create_engine(spec: str, config: AsrEngineConfig) -> AsrEngine:
+    """Instantiate the engine named by ``spec`` (see ``load_engine_class``)."""
+    return load_engine_class(spec)(config)  # type: ignore[no-any-return]
+
+
+class ObjectPool:
+    """Idle decoder objects to reuse across streams; ``generation`` drops those built before a retrain."""
+
+    def __init__(self, factory: Callable[[], Any], max_idle: int = 4) -> None:
+        self._factory = factory
+        self._max_idle = max_idle
+        self._idle: list[Any] = []
+        self._lock = threading.Lock()
+        self.generation = 0
+
+    def take(self) -> tuple[Any, int]:
+        with self._lock:
+            generation, factory = self.generation, self._factory
+            if self._idle:
+                return self._idle.pop(), generation
+        return factory(), generation
+
+    def give_back(self, item: Any, generation: int) -> None:
+        with self._lock:
+            if generation == self.generation and len(self._idle) < self._max_idle:
+                self._idle.append(item)
+
+    def reset(self, factory: Callable[[], Any] | None = None) -> None:
+        """Forget idle objects (after retraining); objects in use are dropped when given back."""
+        with self._lock:
+            if factory is not None:
+                self._factory = factory
+            self._idle.clear()
+            self.generation += 1
+
+    def prewarm(self) -> None:
+        item, generation = self.take()
+        self.give_back(item, generation)

@@ -1,0 +1,254 @@
+"""pocketsphinx 5 engine: closed grammar from the intent graph (default), its n-gram model, or open dictation.
+
+Decoders are pooled: each stream borrows one (loading the acoustic model costs 0.1-0.8 s, so one is loaded
+ahead), feeds audio as it arrives, and returns the decoder after ``finish()``. Inputs are checked in Python
+first, because the C library crashes or fails silently on missing files and unknown words (engines.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .engine import AsrEngine, AsrEngineConfig, AsrEngineError, AsrStream, AsrTrainingData, ObjectPool, Token, Transcript
+from .fsg import Fsg, FsgError, check_words, parse_fsg
+from .pronunciations import bundled_dictionary_path, write_text_atomic
+
+LOG = logging.getLogger("hermesh.asr.pocketsphinx")
+
+MODES = ("grammar", "ngram", "dictation")
+GRAMMAR_SEARCH = "grammar"
+FRAMES_PER_SECOND = 100.0  # pocketsphinx's default frame rate (-frate 100)
+SAMPLE_RATE = 16000
+
+
+def _model_path() -> Path:
+    from pocketsphinx import get_model_path
+
+    return Path(get_model_path()) / "en-us"
+
+
+@dataclass
+class _PooledDecoder:
+    decoder: Any  # pocketsphinx.Decoder
+    searches: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _Model:
+    """What one training produced; decoders are built from it."""
+
+    mode: str
+    dictionary_path: Path
+    grammar: Fsg | None = None
+    lm_path: Path | None = None
+    extra_words: dict[str, list[str]] = field(default_factory=dict)  # dictation: custom/guessed words
+    data: AsrTrainingData | None = None
+    filtered: dict[tuple[str, ...], Fsg] = field(default_factory=dict)
+
+
+class PocketsphinxAsrEngine(AsrEngine):
+    """Options: ``mode`` (grammar | ngram | dictation), ``acoustic_model`` (dir, default: bundled en-us),
+    ``dictation_lm`` / ``dictation_dictionary`` (default: bundled), ``max_idle_decoders`` (default 4)."""
+
+    name = "pocketsphinx"
+
+    def __init__(self, config: AsrEngineConfig) -> None:
+        super().__init__(config)
+        options = config.options
+        self.mode = str(options.get("mode", "grammar"))
+        if self.mode not in MODES:
+            raise AsrEngineError(f"pocketsphinx mode {self.mode!r}: choose one of {', '.join(MODES)}")
+        self.acoustic_model = Path(options.get("acoustic_model") or _model_path() / "en-us")
+        self.dictation_lm = Path(options.get("dictation_lm") or _model_path() / "en-us.lm.bin")
+        self.dictation_dictionary = Path(options.get("dictation_dictionary") or bundled_dictionary_path())
+        self._check_files(self.acoustic_model, ["mdef", "means", "variances", "transition_matrices", "feat.params"])
+        self._model: _Model | None = None
+        self._lock = threading.Lock()
+        self._pool = ObjectPool(self._new_decoder, max_idle=int(options.get("max_idle_decoders", 4)))
+
+    # ---- training ---------------------------------------------------------------------------------------
+    def train(self, data: AsrTrainingData) -> None:
+        work = self.config.work_dir
+        dictionary_path = work / "dictionary.txt"
+        if self.mode == "dictation":
+            self._check_files(self.dictation_lm.parent, [self.dictation_lm.name, self.dictation_dictionary.name])
+            model = _Model(self.mode, self.dictation_dictionary, extra_words=self._extra_words(data), data=data)
+        else:
+            has_pronunciation = data.dictionary.__contains__
+            write_text_atomic(dictionary_path, data.dictionary.to_text(data.vocabulary))
+            model = _Model(self.mode, dictionary_path, data=data)
+            if self.mode == "grammar":
+                model.grammar = parse_fsg(data.fsg_text, "grammar from the intent graph")
+                check_words(model.grammar.words(), has_pronunciation)
+            else:
+                if not data.arpa_text:
+                    raise AsrEngineError("pocketsphinx mode 'ngram' needs an n-gram model; the training gave none")
+                check_words(_arpa_unigrams(data.arpa_text), has_pronunciation)
+                model.lm_path = work / "language_model.arpa"
+                write_text_atomic(model.lm_path, data.arpa_text)
+        with self._lock:
+            self._model = model
+        self._pool.reset()
+        self._pool.prewarm()  # load one decoder now, not during the first utterance
+
+    @staticmethod
+    def _extra_words(data: AsrTrainingData) -> dict[str, list[str]]:
+        """Dictation keeps the big dictionary; only words it lacks (custom or guessed) are added."""
+        return {w: data.dictionary.lookup(w)[0] for w in data.vocabulary if data.dictionary.lookup(w)}
+
+    @staticmethod
+    def _check_files(directory: Path, names: list[str]) -> None:
+        if not directory.is_dir():
+            raise AsrEngineError(f"pocketsphinx model directory not found: {directory}")
+        missing = [n for n in names if not (directory / n).is_file()]
+        if missing:
+            raise AsrEngineError(f"pocketsphinx model directory {directory} lacks: {', '.join(missing)}")
+
+    # ---- decoders ----------------------------------------------------------------------------------------
+    def _new_decoder(self) -> _PooledDecoder:
+        from pocketsphinx import Decoder
+
+        model = self._require_model()
+        if model.mode == "dictation":
+            decoder = Decoder(hmm=str(self.acoustic_model), dict=str(model.dictionary_path),
+                              lm=str(self.dictation_lm), loglevel="FATAL")
+            for word, phones in model.extra_words.items():
+                if decoder.lookup_word(word) is None:
+                    decoder.add_word(word, " ".join(phones), False)
+            return _PooledDecoder(decoder)
+        if model.mode == "ngram":
+            decoder = Decoder(hmm=str(self.acoustic_model), dict=str(model.dictionary_path),
+                              lm=str(model.lm_path), loglevel="FATAL")
+            return _PooledDecoder(decoder)
+        decoder = Decoder(hmm=str(self.acoustic_model), dict=str(model.dictionary_path), lm=None,
+                          bestpath=False, loglevel="FATAL")
+        pooled = _PooledDecoder(decoder)
+        assert model.grammar is not None
+        self._add_fsg(pooled, GRAMMAR_SEARCH, model.grammar)
+        return pooled
+
+    @staticmethod
+    def _add_fsg(pooled: _PooledDecoder, search: str, grammar: Fsg) -> None:
+        d = pooled.decoder
+        arcs = [(s, t, p, w) if w is not None else (s, t, p) for s, t, p, w in grammar.transitions]
+        d.add_fsg(search, d.create_fsg(search, grammar.start, grammar.final, arcs))
+        pooled.searches.add(search)
+
+    def _require_model(self) -> _Model:
+        with self._lock:
+            model = self._model
+        if model is None:
+            raise AsrEngineError("the pocketsphinx engine is not trained yet; run 'hermesh train' first")
+        return model
+
+    def _search_for(self, pooled: _PooledDecoder, intent_filter: Sequence[str] | None) -> str | None:
+        """Search name for this stream; grammar mode builds (once) a grammar limited to the intents."""
+        model = self._require_model()
+        if model.mode != "grammar":
+            return None  # n-gram and dictation decoders have one search; intent filters need a grammar
+        if not intent_filter or model.data is None or model.data.fsg_for_intents is None:
+            return GRAMMAR_SEARCH
+        key = tuple(sorted(set(intent_filter)))
+        grammar = model.filtered.get(key)
+        if grammar is None:
+            try:
+                grammar = parse_fsg(model.data.fsg_for_intents(key), f"grammar for intents {', '.join(key)}")
+            except FsgError as err:
+                raise AsrEngineError(f"intent filter {list(key)}: {err}") from err
+            model.filtered[key] = grammar
+        search = "intents:" + ",".join(key)
+        if search not in pooled.searches:
+            self._add_fsg(pooled, search, grammar)
+        return search
+
+    def open_stream(self, intent_filter: Sequence[str] | None = None) -> AsrStream:
+        pooled, generation = self._pool.take()  # on an error below it is not given back (state unknown)
+        search = self._search_for(pooled, intent_filter)
+        if search is not None:  # (current_search() crashes on a decoder with no active search: don't ask)
+            pooled.decoder.activate_search(search)
+        pooled.decoder.start_utt()
+        return PocketsphinxStream(self, pooled, generation)
+
+    def _release(self, pooled: _PooledDecoder, generation: int) -> None:
+        self._pool.give_back(pooled, generation)
+
+    def close(self) -> None:
+        self._pool.reset()
+
+
+class PocketsphinxStream(AsrStream):
+    def __init__(self, engine: PocketsphinxAsrEngine, pooled: _PooledDecoder, generation: int) -> None:
+        self._engine = engine
+        self._pooled = pooled
+        self._generation = generation
+        self._samples = 0
+        self._decode_seconds = 0.0
+        self._open = True
+
+    def feed(self, pcm: bytes) -> None:
+        if not self._open or not pcm:
+            return
+        started = time.perf_counter()
+        self._pooled.decoder.process_raw(pcm, False, False)
+        self._decode_seconds += time.perf_counter() - started
+        self._samples += len(pcm) // 2
+
+    def finish(self) -> Transcript:
+        if not self._open:
+            raise AsrEngineError("this stream is already finished")
+        started = time.perf_counter()
+        decoder = self._pooled.decoder
+        try:
+            decoder.end_utt()
+            hyp = decoder.hyp()
+            tokens = _tokens(decoder) if hyp is not None and hyp.hypstr.strip() else []
+        finally:
+            self._open = False
+            self._engine._release(self._pooled, self._generation)
+        audio_seconds = self._samples / SAMPLE_RATE
+        decode_seconds = self._decode_seconds + time.perf_counter() - started
+        if not tokens:
+            return Transcript("", 0.0, [], audio_seconds, decode_seconds)
+        likelihood = sum(t.confidence for t in tokens) / len(tokens)
+        text = " ".join(t.value for t in tokens)
+        return Transcript(text, likelihood, tokens, audio_seconds, decode_seconds)
+
+    def cancel(self) -> None:
+        if self._open:
+            self.finish()
+
+
+def _tokens(decoder: Any) -> list[Token]:
+    """Words of the best path with confidences; fillers, silences and epsilon arcs left out."""
+    tokens = []
+    for seg in decoder.seg():
+        word = seg.word
+        if not word or word.startswith(("<", "[", "(")):
+            continue
+        if word.endswith(")") and "(" in word:  # alternative pronunciation: on(2) -> on
+            word = word[: word.index("(")]
+        confidence = min(1.0, max(0.0, float(seg.prob)))
+        tokens.append(Token(word, confidence, seg.start_frame / FRAMES_PER_SECOND,
+                            (seg.end_frame + 1) / FRAMES_PER_SECOND))
+    return tokens
+
+
+def _arpa_unigrams(arpa_text: str) -> list[str]:
+    words, in_unigrams = [], False
+    for line in arpa_text.splitlines():
+        line = line.strip()
+        if line.startswith("\\"):
+            in_unigrams = line == "\\1-grams:"
+            continue
+        if in_unigrams and line:
+            parts = line.split()
+            if len(parts) >= 2 and parts[1] not in ("<s>", "</s>", "<unk>"):
+                words.append(parts[1])
+    return words
+

@@ -1,0 +1,67 @@
+"""Running one service as a process: logging, signals and a clean exit."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import signal
+import sys
+from typing import Any
+
+from services.config import CommonSettings, ConfigError, load_section, service_section
+from services.runtime import HermesService
+
+LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(level=level, format=LOG_FORMAT, stream=sys.stderr, force=True)
+    # aiomqtt/paho and the web server are chatty at DEBUG; keep their warnings only unless asked.
+    for noisy in ("aiomqtt", "paho", "asyncio"):
+        logging.getLogger(noisy).setLevel(max(logging.getLevelName(level), logging.WARNING))
+
+
+def load_class(path: str) -> type[Any]:
+    """Import "package.module:Name" (or "package.module.Name")."""
+    module_name, _, attribute = path.partition(":")
+    if not attribute:
+        module_name, _, attribute = path.rpartition(".")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as err:
+        raise ConfigError(f"cannot import {module_name!r} for {path!r}: {err}") from err
+    try:
+        return getattr(module, attribute)  # type: ignore[no-any-return]
+    except AttributeError as err:
+        raise ConfigError(f"module {module_name!r} has no {attribute!r} (from {path!r})") from err
+
+
+def build_service(name: str, class_path: str, common: CommonSettings, overrides: dict[str, Any]) -> HermesService[Any]:
+    cls = load_class(class_path)
+    settings = load_section(cls.settings_model, common, service_section(name), overrides)
+    service: HermesService[Any] = cls(common, settings)
+    return service
+
+
+async def serve(service: HermesService[Any]) -> None:
+    """Run until SIGTERM/SIGINT, then leave the broker cleanly (offline status) and return."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, service.stop)
+    await service.run()
+
+
+def run_service_process(name: str, class_path: str, common: CommonSettings, overrides: dict[str, Any]) -> int:
+    configure_logging(common.log_level)
+    log = logging.getLogger(f"hermesh.{name}")
+    try:
+        service = build_service(name, class_path, common, overrides)
+        asyncio.run(serve(service))
+    except ConfigError as err:
+        log.error("%s", err)
+        return 2
+    except KeyboardInterrupt:
+        pass
+    log.info("stopped")
+    return 0

@@ -1,0 +1,472 @@
+"""The base class every Hermesh process shares: connect, reconnect, status, dispatch, errors.
+
+A service subclass declares handlers with ``@handles(MessageClass)``. The base subscribes to their topics
+(per site where the topic carries the site id), parses each payload once, drops malformed ones with a
+warning, filters by site, and calls the handlers: in order for one site, concurrently across sites. A handler
+may ``yield`` reply messages (they are published) or return nothing. Any exception from a handler becomes
+exactly one ``hermes/error/<component>`` message and one log line, here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import inspect
+import logging
+import os
+import socket
+import ssl
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Generic, TypeVar
+
+import aiomqtt
+from pydantic import BaseModel
+
+from hermes.base import HermesMessage, HermesProtocolError
+from hermes.common import DEFAULT_SITE, HermesErrorMessage
+from hermes.status import ServiceState, ServiceStatus
+from services.config import CommonSettings, SettingsModel
+
+from .errors import ServiceError, ServiceTimeout
+from .mqtt import client_kwargs
+
+S = TypeVar("S", bound=BaseModel)
+M = TypeVar("M", bound=HermesMessage)
+
+VERSION = "0.1.0"
+RECONNECT_FIRST_DELAY = 0.2
+RECONNECT_MAX_DELAY = 2.0  # a restarted broker is found again within ~2 s
+
+
+class NoSettings(SettingsModel):
+    """For services without settings of their own."""
+
+
+Handler = Callable[[Any, Any], Any]
+
+
+@dataclass(frozen=True)
+class _HandlerSpec:
+    message_class: type[HermesMessage]
+    all_sites: bool
+
+
+def handles(message_class: type[HermesMessage], *, all_sites: bool = False) -> Callable[[Handler], Handler]:
+    """Mark a method as the handler of ``message_class``. ``all_sites`` ignores the service's site filter."""
+
+    def mark(method: Handler) -> Handler:
+        specs = list(getattr(method, "_hermes_handles", ()))
+        specs.append(_HandlerSpec(message_class, all_sites))
+        method._hermes_handles = tuple(specs)  # type: ignore[attr-defined]
+        return method
+
+    return mark
+
+
+@dataclass
+class _Waiter:
+    message_class: type[HermesMessage]
+    match: Callable[[Any], bool] | None
+    future: asyncio.Future[Any]
+
+
+@dataclass
+class _Route:
+    message_class: type[HermesMessage]
+    all_sites: bool
+    handler: Callable[[Any], Any]
+
+
+@dataclass
+class _RawListener:
+    topic_filter: str
+    callback: Callable[[str, bytes], None]
+    routes: list[Any] = field(default_factory=list)
+
+
+class HermesService(Generic[S]):
+    """Base of every service. Subclasses set ``name``, ``settings_model``, ``error_class`` and handlers."""
+
+    name: ClassVar[str] = "service"
+    settings_model: ClassVar[type[BaseModel]] = NoSettings
+    error_class: ClassVar[type[HermesErrorMessage] | None] = None
+
+    def __init__(self, common: CommonSettings, settings: S | None = None) -> None:
+        self.common = common
+        self.settings: S = settings if settings is not None else self.settings_model()  # type: ignore[assignment]
+        self.profile = common.profile
+        self.site_ids: frozenset[str] = frozenset(common.site_ids)
+        self.log = logging.getLogger(f"hermesh.{self.name}")
+        self.instance = common.instance or socket.gethostname()
+        self._client: aiomqtt.Client | None = None
+        self._connected = asyncio.Event()
+        self._online = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._routes = self._collect_routes()
+        self._extra_filters: set[str] = set()
+        self._raw_listeners: list[_RawListener] = []
+        self._waiters: list[_Waiter] = []
+        self._site_queues: dict[str, asyncio.Queue[tuple[_Route, HermesMessage, str]]] = {}
+        self._site_workers: dict[str, asyncio.Task[None]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._started_at = time.time()
+        self.connections = 0
+
+    # ---- lifecycle hooks for subclasses ------------------------------------------------------------------
+    async def setup(self) -> None:
+        """Load engines before the first subscription."""
+
+    async def teardown(self) -> None:
+        """Release engines after the last message."""
+
+    async def on_connected(self) -> None:
+        """Called after every (re)connection, once subscriptions are in place."""
+
+    # ---- public API for handlers ---------------------------------------------------------------------------
+    @property
+    def status_topic(self) -> str:
+        return ServiceStatus.format_topic(service=self.name, instance=self.instance)
+
+    def serves_site(self, site_id: str | None) -> bool:
+        return not self.site_ids or (site_id or DEFAULT_SITE) in self.site_ids
+
+    async def publish(self, message: HermesMessage, *, retain: bool = False) -> None:
+        """Publish a Hermes message (waits for the connection if the broker is being reconnected)."""
+        await self.publish_raw(message.topic(), message.payload(), retain=retain)
+
+    async def publish_raw(self, topic: str, payload: bytes, *, retain: bool = False, qos: int = 0) -> None:
+        client = await self._wait_client()
+        try:
+            await client.publish(topic, payload, qos=qos, retain=retain)
+        except aiomqtt.MqttError as err:
+            raise ServiceError(f"could not publish on {topic}: broker connection lost ({err})") from err
+
+    async def request(
+        self,
+        message: HermesMessage,
+        reply_class: type[M],
+        *,
+        match: Callable[[M], bool] | None = None,
+        timeout: float = 5.0,
+        provider: str | None = None,
+    ) -> M:
+        """Publish ``message`` and wait for the first ``reply_class`` message accepted by ``match``."""
+        waiter = self.expect(reply_class, match=match)
+        try:
+            await self.subscribe_extra(reply_class.subscribe_filter())
+            await self.publish(message)
+            return await waiter.wait(timeout, provider or reply_class.__name__)
+        finally:
+            waiter.cancel()
+
+    def expect(self, reply_class: type[M], *, match: Callable[[M], bool] | None = None) -> Expectation[M]:
+        """Register interest in a message before causing it (avoids the race of subscribing late)."""
+        future: asyncio.Future[M] = asyncio.get_running_loop().create_future()
+        waiter = _Waiter(reply_class, match, future)
+        self._waiters.append(waiter)
+        return Expectation(self, waiter)
+
+    async def subscribe_extra(self, topic_filter: str) -> None:
+        """Subscribe to one more filter (kept across reconnects); messages reach waiters and raw listeners."""
+        if topic_filter in self._extra_filters:
+            return
+        self._extra_filters.add(topic_filter)
+        if self._client is not None and self._connected.is_set():
+            with contextlib.suppress(aiomqtt.MqttError):
+                await self._client.subscribe(topic_filter)
+
+    async def add_raw_listener(self, topic_filter: str, callback: Callable[[str, bytes], None]) -> Callable[[], None]:
+        """Call ``callback(topic, payload)`` for every message on ``topic_filter`` (must not block)."""
+        listener = _RawListener(topic_filter, callback)
+        self._raw_listeners.append(listener)
+        await self.subscribe_extra(topic_filter)
+
+        def remove() -> None:
+            with contextlib.suppress(ValueError):
+                self._raw_listeners.remove(listener)
+
+        return remove
+
+    async def run_blocking(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run a blocking engine call in a worker thread so the event loop keeps serving other sites."""
+        return await asyncio.to_thread(functools.partial(function, *args, **kwargs))
+
+    def spawn(self, coroutine: Coroutine[Any, Any, Any], *, origin: HermesMessage | None = None) -> asyncio.Task[Any]:
+        """Run work that waits on other messages outside the per-site queue; its errors are reported too."""
+
+        async def guarded() -> None:
+            try:
+                await coroutine
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:  # noqa: BLE001 - the one place errors become Hermes errors
+                await self.report_error(err, origin, origin.topic() if origin else None)
+
+        task = asyncio.create_task(guarded())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def report_error(self, error: BaseException, origin: HermesMessage | None, topic: str | None) -> None:
+        """Log an error and publish it as this component's Hermes error message."""
+        text = str(error) if isinstance(error, ServiceError) else f"{type(error).__name__}: {error}"
+        if isinstance(error, ServiceError):
+            self.log.error("%s (on %s)", text, topic or "-")
+        else:
+            self.log.error("unexpected error while handling %s", topic or "-", exc_info=error)
+        if self.error_class is None:
+            return
+        site = (origin.get_site_id() if origin else None) or self.common.own_site_id
+        session = origin.get_session_id() if origin else None
+        context = getattr(error, "context", None) or topic
+        try:
+            await self.publish(self.error_class(error=text, site_id=site, context=context, session_id=session))
+        except Exception as publish_error:  # noqa: BLE001
+            self.log.warning("could not publish the error message: %s", publish_error)
+
+    async def wait_online(self, timeout: float = 10.0) -> None:
+        await asyncio.wait_for(self._online.wait(), timeout)
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    # ---- the main loop ---------------------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Set up, then stay connected until ``stop()``: a lost broker is retried with capped backoff."""
+        await self.setup()
+        delay = RECONNECT_FIRST_DELAY
+        stop_task = asyncio.create_task(self._stopping.wait())
+        try:
+            while not self._stopping.is_set():
+                try:
+                    connection = asyncio.create_task(self._connection())
+                    done, _ = await asyncio.wait({connection, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+                    if connection not in done:
+                        await self._say_offline()
+                        connection.cancel()
+                        with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
+                            await connection
+                        break
+                    connection.result()
+                    delay = RECONNECT_FIRST_DELAY
+                except aiomqtt.MqttError as err:
+                    was_connected = self._connected.is_set()
+                    self._mark_disconnected()
+                    if was_connected:
+                        self.log.warning("lost the broker at %s:%s (%s); reconnecting", *self._broker(), err)
+                    else:
+                        self.log.warning(
+                            "cannot reach the broker at %s:%s (%s); retrying in %.1f s", *self._broker(), err, delay
+                        )
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(self._stopping.wait(), delay)
+                    delay = min(delay * 2, RECONNECT_MAX_DELAY)
+        finally:
+            stop_task.cancel()
+            self._mark_disconnected()
+            for task in list(self._tasks) + list(self._site_workers.values()):
+                task.cancel()
+            await asyncio.gather(*self._tasks, *self._site_workers.values(), return_exceptions=True)
+            await self.teardown()
+
+    def _broker(self) -> tuple[str, int]:
+        return self.common.mqtt.host, self.common.mqtt.port
+
+    def _status(self, state: ServiceState) -> ServiceStatus:
+        return ServiceStatus(
+            service=self.name,
+            instance=self.instance,
+            status=state,
+            site_ids=sorted(self.site_ids),
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            version=VERSION,
+            since=self._started_at,
+        )
+
+    async def _connection(self) -> None:
+        will = aiomqtt.Will(
+            topic=self.status_topic, payload=self._status(ServiceState.OFFLINE).payload(), qos=1, retain=True
+        )
+        identifier = f"hermesh-{self.name}-{self.instance}-{os.getpid()}"
+        async with aiomqtt.Client(**client_kwargs(self.common.mqtt, identifier=identifier, will=will)) as client:
+            self._client = client
+            self._connected.set()
+            self.connections += 1
+            for topic_filter in sorted(self._filters() | self._extra_filters):
+                await client.subscribe(topic_filter)
+            await client.publish(self.status_topic, self._status(ServiceState.ONLINE).payload(), qos=1, retain=True)
+            if self.connections > 1:
+                self.log.info("reconnected to the broker at %s:%s", *self._broker())
+            else:
+                self.log.info("online (broker %s:%s, sites: %s)", *self._broker(), ", ".join(sorted(self.site_ids)) or "all")
+            await self.on_connected()
+            self._online.set()
+            async for message in client.messages:
+                self._dispatch(str(message.topic), message.payload)
+
+    async def _say_offline(self) -> None:
+        if self._client is not None and self._connected.is_set():
+            with contextlib.suppress(aiomqtt.MqttError, asyncio.TimeoutError):
+                await asyncio.wait_for(
+                    self._client.publish(
+                        self.status_topic, self._status(ServiceState.OFFLINE).payload(), qos=1, retain=True
+                    ),
+                    2.0,
+                )
+
+    def _mark_disconnected(self) -> None:
+        self._connected.clear()
+        self._online.clear()
+        self._client = None
+
+    async def _wait_client(self) -> aiomqtt.Client:
+        deadline = 10.0
+        try:
+            await asyncio.wait_for(self._connected.wait(), deadline)
+        except asyncio.TimeoutError as err:
+            raise ServiceError(f"not connected to the broker at {self.common.mqtt.host}:{self.common.mqtt.port}") from err
+        assert self._client is not None
+        return self._client
+
+    # ---- subscriptions and dispatch -------------------------------------------------------------------------
+    def _collect_routes(self) -> list[_Route]:
+        routes: list[_Route] = []
+        for _, member in inspect.getmembers(type(self), predicate=inspect.isfunction):
+            for spec in getattr(member, "_hermes_handles", ()):
+                routes.append(_Route(spec.message_class, spec.all_sites, getattr(self, member.__name__)))
+        return routes
+
+    def _filters(self) -> set[str]:
+        filters: set[str] = set()
+        for route in self._routes:
+            cls = route.message_class
+            if cls.has_site_in_topic() and self.site_ids and not route.all_sites:
+                filters.update(cls.subscribe_filter(site_id=site) for site in self.site_ids)
+            else:
+                filters.add(cls.subscribe_filter())
+        group = self.common.mqtt.shared_group
+        if group:
+            filters = {f"$share/{group}/{f}" for f in filters}
+        return filters
+
+    def _dispatch(self, topic: str, payload: bytes | bytearray | Any) -> None:
+        """Called for every received message: parse once per class, then waiters, raw listeners, handlers."""
+        data = bytes(payload) if isinstance(payload, bytes | bytearray) else str(payload or "").encode()
+        for listener in self._raw_listeners:
+            if aiomqtt.Topic(topic).matches(listener.topic_filter):
+                try:
+                    listener.callback(topic, data)
+                except Exception:  # noqa: BLE001
+                    self.log.exception("raw listener for %s failed", listener.topic_filter)
+        parsed: dict[type[HermesMessage], HermesMessage | None] = {}
+
+        def message_for(cls: type[HermesMessage]) -> HermesMessage | None:
+            if cls not in parsed:
+                params = cls.parse_topic(topic)
+                if params is None:
+                    parsed[cls] = None
+                else:
+                    try:
+                        parsed[cls] = cls.from_payload(data, params)
+                    except HermesProtocolError as err:
+                        self.log.warning("dropped a malformed message on %s: %s", topic, err)
+                        parsed[cls] = None
+            return parsed[cls]
+
+        for waiter in list(self._waiters):
+            if waiter.future.done():
+                continue
+            message = message_for(waiter.message_class)
+            if message is None:
+                continue
+            try:
+                accepted = waiter.match is None or waiter.match(message)
+            except Exception:  # noqa: BLE001
+                accepted = False
+            if accepted:
+                waiter.future.set_result(message)
+
+        for route in self._routes:
+            message = message_for(route.message_class)
+            if message is None:
+                continue
+            site = message.get_site_id()
+            if not route.all_sites and site is not None and not self.serves_site(site):
+                continue
+            self._enqueue(site or "", route, message, topic)
+
+    def _enqueue(self, site: str, route: _Route, message: HermesMessage, topic: str) -> None:
+        queue = self._site_queues.get(site)
+        if queue is None:
+            queue = self._site_queues[site] = asyncio.Queue()
+            self._site_workers[site] = asyncio.create_task(self._site_worker(queue))
+        queue.put_nowait((route, message, topic))
+
+    async def _site_worker(self, queue: asyncio.Queue[tuple[_Route, HermesMessage, str]]) -> None:
+        while True:
+            route, message, topic = await queue.get()
+            try:
+                await self._call(route, message)
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:  # noqa: BLE001 - the one place errors become Hermes errors
+                await self.report_error(err, message, topic)
+
+    async def _call(self, route: _Route, message: HermesMessage) -> None:
+        result = route.handler(message)
+        if inspect.isasyncgen(result):
+            async for reply in result:
+                await self._publish_reply(reply)
+        elif inspect.isawaitable(result):
+            reply = await result
+            await self._publish_reply(reply)
+
+    async def _publish_reply(self, reply: Any) -> None:
+        if reply is None:
+            return
+        if isinstance(reply, HermesMessage):
+            await self.publish(reply)
+        elif isinstance(reply, list | tuple):
+            for item in reply:
+                await self._publish_reply(item)
+        else:
+            raise TypeError(f"a handler yielded {type(reply).__name__}, not a Hermes message")
+
+
+class Expectation(Generic[M]):
+    """A registered wait for one message; ``await exp.wait(timeout, provider)``."""
+
+    def __init__(self, service: HermesService[Any], waiter: _Waiter) -> None:
+        self._service = service
+        self._waiter = waiter
+
+    async def wait(self, timeout: float, provider: str = "") -> M:
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._waiter.future), timeout)
+        except asyncio.TimeoutError as err:
+            cls = self._waiter.message_class.__name__
+            hint = f" (is the {provider} service running?)" if provider and provider != cls else ""
+            raise ServiceTimeout(f"no {cls} arrived within {timeout:g} s{hint}") from err
+        finally:
+            self.cancel()
+
+    def cancel(self) -> None:
+        with contextlib.suppress(ValueError):
+            self._service._waiters.remove(self._waiter)
+        if not self._waiter.future.done():
+            self._waiter.future.cancel()
+
+
+async def iterate(result: AsyncIterator[Any] | Awaitable[Any]) -> list[Any]:
+    """Collect what a handler produces (for tests of handlers without a broker)."""
+    if inspect.isasyncgen(result):
+        return [item async for item in result]
+    value = await result  # type: ignore[misc]
+    return [] if value is None else list(value) if isinstance(value, list | tuple) else [value]
+
+
+__all__ = ["HermesService", "handles", "ServiceError", "ServiceTimeout", "NoSettings", "iterate", "ssl"]

@@ -1,0 +1,1 @@
+"""Text to speech service: hermes/tts/say -> playBytes -> playFinished -> sayFinished (``hermesh tts``)."""

@@ -1,0 +1,1 @@
+"""Wake word service: spots wake phrases in every site's audio stream (``hermesh wake``)."""

@@ -1,0 +1,189 @@
+"""Pocketsphinx keyphrase spotting: several wake phrases, each with its own threshold, checked at start-up.
+
+Pocketsphinx itself only logs a keyphrase with an unknown word and then never fires, so every word is
+looked up here first and an unknown one is either given a guessed pronunciation (espeak-ng, via the ASR's
+pronunciation helpers) or reported by name.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from pocketsphinx import Decoder
+
+from .engine import SAMPLE_WIDTH, WakeConfigError, WakeDetection, WakeModel, default_wakeword_id
+from .settings import PocketsphinxWakeSettings
+
+try:  # written by the ASR part; optional so the wake service works without it
+    from services.asr import pronunciations as _pronunciations
+except ImportError:  # pragma: no cover - depends on what is installed
+    _pronunciations = None  # type: ignore[assignment]
+
+_LOG = logging.getLogger(__name__)
+_SEARCH = "wake"
+# Bytes handed to pocketsphinx between detection checks: 1024 samples (64 ms), like a microphone chunk.
+_PIECE = 2048
+
+
+def _normalize_phrase(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+class PocketsphinxWakeEngine:
+    """Validated keyphrase configuration; ``new_detector()`` gives each site its own decoder."""
+
+    def __init__(self, settings: PocketsphinxWakeSettings, profile_dir: Path) -> None:
+        if not settings.phrases:
+            raise WakeConfigError("wake: no wake phrase configured (wake.pocketsphinx.phrases is empty)")
+        self._decoder_args = self._model_args(settings, profile_dir)
+        probe = self._new_decoder()
+        self._extra_words = self._pronunciations(settings, profile_dir, probe)
+        self.models: list[WakeModel] = []
+        self._model_by_phrase: dict[str, WakeModel] = {}
+        kws_lines = []
+        for entry in settings.phrases:
+            phrase = _normalize_phrase(entry.phrase)
+            if not phrase:
+                raise WakeConfigError("wake: a wake phrase is empty")
+            if phrase in self._model_by_phrase:
+                raise WakeConfigError(f"wake: phrase {phrase!r} is configured twice")
+            model = WakeModel(
+                wakeword_id=entry.wakeword_id or default_wakeword_id(phrase),
+                model_id=phrase,
+                words=phrase,
+            )
+            if any(m.wakeword_id == model.wakeword_id for m in self.models):
+                raise WakeConfigError(f"wake: wakeword id {model.wakeword_id!r} is used by two phrases")
+            self.models.append(model)
+            self._model_by_phrase[phrase] = model
+            kws_lines.append(f"{phrase} /{entry.threshold:g}/")
+        self._check_words(probe)
+        # pocketsphinx reads per-phrase thresholds only from a keyphrase file.
+        self._tmpdir = tempfile.mkdtemp(prefix="hermesh-wake-")
+        self._kws_path = str(Path(self._tmpdir) / "wake.kws")
+        Path(self._kws_path).write_text("\n".join(kws_lines) + "\n", encoding="utf-8")
+
+    # ---- start-up checks -------------------------------------------------------------------------------
+    @staticmethod
+    def _model_args(settings: PocketsphinxWakeSettings, profile_dir: Path) -> dict[str, Any]:
+        args: dict[str, Any] = {"lm": None, "loglevel": "FATAL"}
+        # Missing files make pocketsphinx crash the process, so check them first.
+        if settings.acoustic_model:
+            hmm = profile_dir / settings.acoustic_model
+            if not hmm.is_dir():
+                raise WakeConfigError(f"wake: acoustic model directory not found: {hmm}")
+            args["hmm"] = str(hmm)
+        if settings.dictionary:
+            dic = profile_dir / settings.dictionary
+            if not dic.is_file():
+                raise WakeConfigError(f"wake: pronunciation dictionary not found: {dic}")
+            args["dict"] = str(dic)
+        return args
+
+    def _new_decoder(self) -> Decoder:
+        return Decoder(**self._decoder_args)
+
+    def _pronunciations(
+        self, settings: PocketsphinxWakeSettings, profile_dir: Path, probe: Decoder
+    ) -> dict[str, str]:
+        """Phones for every phrase word the dictionary lacks: settings, custom_words.txt, then guesses."""
+        needed = {w for p in settings.phrases for w in _normalize_phrase(p.phrase).split()}
+        extra: dict[str, str] = {}
+        given = {w.lower(): phones for w, phones in settings.words.items()}
+        custom = None
+        if _pronunciations is not None:
+            try:
+                custom = _pronunciations.read_custom_words(profile_dir / "custom_words.txt")
+            except _pronunciations.PronunciationError as err:
+                raise WakeConfigError(f"wake: {err}") from err
+        unknown = []
+        for word in sorted(needed):
+            if word in given:
+                extra[word] = " ".join(given[word].upper().split())
+            elif custom is not None and custom.lookup(word):
+                extra[word] = " ".join(custom.lookup(word)[0])
+            elif probe.lookup_word(word) is None:
+                unknown.append(word)
+        if unknown:
+            if not settings.guess_unknown_words or _pronunciations is None:
+                phrase = next(p.phrase for p in settings.phrases if unknown[0] in _normalize_phrase(p.phrase).split())
+                raise WakeConfigError(
+                    f"wake phrase {phrase!r}: the word {unknown[0]!r} is not in the pronunciation dictionary; "
+                    f'add it to wake.pocketsphinx.words (e.g. "{unknown[0]}": "P H O N E S") or custom_words.txt'
+                    + ("" if _pronunciations is None else ", or set wake.pocketsphinx.guess_unknown_words")
+                )
+            try:
+                guesses = _pronunciations.guess_pronunciations(unknown)
+            except _pronunciations.PronunciationError as err:
+                raise WakeConfigError(f"wake: cannot guess pronunciations for {', '.join(unknown)}: {err}") from err
+            for word in unknown:
+                extra[word] = " ".join(guesses[word])
+                _LOG.warning("wake word %r is not in the dictionary; using guessed phones %s", word, extra[word])
+        return extra
+
+    def _add_words(self, decoder: Decoder) -> None:
+        for word, phones in self._extra_words.items():
+            try:
+                decoder.add_word(word, phones, True)
+            except RuntimeError as err:
+                raise WakeConfigError(f"wake: bad pronunciation for {word!r}: {phones!r} (use ARPAbet phones)") from err
+
+    def _check_words(self, probe: Decoder) -> None:
+        self._add_words(probe)
+        for model in self.models:
+            for word in model.words.split():
+                if probe.lookup_word(word) is None:  # guards against a pronunciation that did not take
+                    raise WakeConfigError(f"wake phrase {model.words!r}: the word {word!r} has no pronunciation")
+
+    # ---- detectors -------------------------------------------------------------------------------------
+    def new_detector(self) -> PocketsphinxWakeDetector:
+        decoder = self._new_decoder()
+        self._add_words(decoder)  # words must exist before the keyphrase search is built
+        decoder.add_kws(_SEARCH, self._kws_path)
+        decoder.activate_search(_SEARCH)
+        return PocketsphinxWakeDetector(decoder, self._model_by_phrase)
+
+    def close(self) -> None:
+        shutil.rmtree(self._tmpdir, ignore_errors=True)
+
+
+class PocketsphinxWakeDetector:
+    """Keyphrase search over one site's continuous stream."""
+
+    def __init__(self, decoder: Decoder, models: dict[str, WakeModel]) -> None:
+        self._decoder = decoder
+        self._models = models
+        self._samples = 0
+        self._decoder.start_utt()
+
+    def process(self, pcm: bytes) -> list[WakeDetection]:
+        detections = []
+        for start in range(0, len(pcm), _PIECE):
+            piece = pcm[start : start + _PIECE]
+            self._decoder.process_raw(piece)
+            self._samples += len(piece) // SAMPLE_WIDTH
+            hyp = self._decoder.hyp()
+            if hyp is None:
+                continue
+            phrase = _normalize_phrase(hyp.hypstr)  # pocketsphinx appends a space
+            model = self._models.get(phrase)
+            if model is None:  # several phrases at once come back joined; take the first known one
+                model = next((m for p, m in self._models.items() if phrase.startswith(p)), None)
+            if model is not None:
+                detections.append(WakeDetection(model, self._samples / 16000))
+            self.reset()
+        return detections
+
+    def reset(self) -> None:
+        self._decoder.end_utt()
+        self._decoder.start_utt()
+
+    def close(self) -> None:
+        try:
+            self._decoder.end_utt()
+        except RuntimeError:
+            pass

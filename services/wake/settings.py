@@ -1,0 +1,50 @@
+"""Settings of the wake service (profile.json ``"wake"``): which engine, which phrases or models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class WakePhraseSettings(BaseModel):
+    """One keyphrase for pocketsphinx spotting; a lower threshold fires more easily (more false alarms)."""
+
+    phrase: str
+    threshold: float = Field(default=1e-30, gt=0.0, le=1.0)
+    # Topic id of hermes/hotword/<wakewordId>/detected; default: the phrase with spaces as underscores.
+    wakeword_id: str | None = None
+
+
+class PocketsphinxWakeSettings(BaseModel):
+    phrases: list[WakePhraseSettings] = Field(default_factory=lambda: [WakePhraseSettings(phrase="bumblebee")])
+    # Extra pronunciations ("word": "P H O N E S"), checked before the dictionary.
+    words: dict[str, str] = Field(default_factory=dict)
+    # Words in neither dictionary get an espeak-ng guessed pronunciation (logged); off = start-up error.
+    guess_unknown_words: bool = True
+    # Another acoustic model / dictionary (paths relative to the profile); default: the bundled en-us.
+    acoustic_model: str | None = None
+    dictionary: str | None = None
+
+
+class PreciseWakeSettings(BaseModel):
+    """Mycroft Precise: the user supplies the precise-engine executable and a .pb model (not shipped)."""
+
+    engine: str | None = None  # precise-engine executable (path or name on PATH)
+    engine_args: list[str] = Field(default_factory=list)  # arguments before the model (e.g. a script for python)
+    model: str | None = None  # .pb file; its .pb.params must sit next to it
+    sensitivity: float = Field(default=0.5, ge=0.0, le=1.0)
+    trigger_level: int = Field(default=3, ge=0)
+    chunk_size: int = Field(default=2048, gt=0, multiple_of=2)  # bytes of 16 kHz 16-bit audio per prediction
+    wakeword_id: str | None = None  # default: the model file name without .pb
+    start_timeout: float = Field(default=30.0, gt=0.0)
+
+
+class WakeSettings(BaseModel):
+    # "pocketsphinx", "precise", or a user engine class as "package.module.ClassName".
+    engine: str = "pocketsphinx"
+    pocketsphinx: PocketsphinxWakeSettings = Field(default_factory=PocketsphinxWakeSettings)
+    precise: PreciseWakeSettings = Field(default_factory=PreciseWakeSettings)
+    # Settings passed to a user engine class.
+    custom: dict[str, Any] = Field(default_factory=dict)
+    lang: str | None = None  # copied into hotword/detected (session language)
