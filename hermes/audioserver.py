@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from pydantic import BaseModel
 
@@ -71,7 +71,7 @@ class AudioSummary(HermesMessage):
     site_id: str = topic_field(default=DEFAULT_SITE)
 
 
-class AudioDeviceMode(str, Enum):
+class AudioDeviceMode(StrEnum):
     INPUT = "input"
     OUTPUT = "output"
 

@@ -144,13 +144,17 @@ class HermesMessage(HermesModel):
             data = json.loads(payload) if payload not in (b"", "") else {}
         except (UnicodeDecodeError, json.JSONDecodeError) as err:
             raise MessageParseError(topic, f"not JSON ({err})") from err
+        except RecursionError as err:  # thousands of nested brackets: hostile or broken, never a message
+            raise MessageParseError(topic, "not JSON (nested too deeply)") from err
         if not isinstance(data, dict):
             raise MessageParseError(topic, f"expected a JSON object, got {type(data).__name__}")
         # Topic parameters that are real attributes (not derived properties) come from the topic.
         for name, value in params.items():
             if name in cls.model_fields:
                 field = cls.model_fields[name]
-                if field.exclude:
+                if field.exclude:  # topic-only: the topic wins over a stray payload key (Snips playFinished.siteId)
+                    if field.alias:
+                        data.pop(field.alias, None)
                     data[name] = value
                 elif field.alias not in data and name not in data:
                     data[name] = value
@@ -200,7 +204,9 @@ def _topic_regex(template: str, multi_level: frozenset[str]) -> re.Pattern[str]:
     for match in _PLACEHOLDER.finditer(template):
         pattern += re.escape(template[last : match.start()])
         name = match.group(1)
-        pattern += f"(?P<{name}>.+)" if name in multi_level else f"(?P<{name}>[^/]+)"
+        # MQTT wildcards never occur in a published topic (and format_topic refuses them), so a string with
+        # them is a subscribe filter, not a topic of this class.
+        pattern += f"(?P<{name}>[^+#]+)" if name in multi_level else f"(?P<{name}>[^/+#]+)"
         last = match.end()
     pattern += re.escape(template[last:])
     return re.compile(pattern)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import ClassVar
 
 from .base import HermesMessage
@@ -10,7 +10,7 @@ from .base import HermesMessage
 DEFAULT_SITE = "default"
 
 
-class ToggleReason(str, Enum):
+class ToggleReason(StrEnum):
     """Why a hotword/ASR service is switched off; the reasons nest (hermes-protocol.md §3.5)."""
 
     UNKNOWN = ""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import Field
@@ -11,7 +11,7 @@ from .base import HermesMessage, HermesModel
 from .common import DEFAULT_SITE
 
 
-class DialogueActionType(str, Enum):
+class DialogueActionType(StrEnum):
     ACTION = "action"
     NOTIFICATION = "notification"
 
@@ -19,8 +19,9 @@ class DialogueActionType(str, Enum):
 class DialogueAction(HermesModel):
     """Start a session that listens. ``canBeEnqueued`` is required, as in rhasspy-hermes."""
 
-    type: Literal["action"] = "action"
+    # Field order is the wire's key order: rhasspy-hermes puts ``type`` after the first field.
     can_be_enqueued: bool
+    type: Literal["action"] = "action"
     text: str | None = None
     intent_filter: list[str] | None = None
     send_intent_not_recognized: bool = False
@@ -29,8 +30,8 @@ class DialogueAction(HermesModel):
 class DialogueNotification(HermesModel):
     """Speak a text, then end the session."""
 
-    type: Literal["notification"] = "notification"
     text: str
+    type: Literal["notification"] = "notification"
 
 
 DialogueInit = Annotated[DialogueAction | DialogueNotification, Field(discriminator="type")]
@@ -77,7 +78,7 @@ class DialogueEndSession(HermesMessage):
     custom_data: str | None = None
 
 
-class DialogueSessionTerminationReason(str, Enum):
+class DialogueSessionTerminationReason(StrEnum):
     NOMINAL = "nominal"
     ABORTED_BY_USER = "abortedByUser"
     INTENT_NOT_RECOGNIZED = "intentNotRecognized"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from .base import BinaryMessage, HermesMessage, HermesModel, topic_field
@@ -21,7 +21,7 @@ class HotwordToggleOff(HermesMessage):
     reason: ToggleReason = ToggleReason.UNKNOWN
 
 
-class WakewordModelType(str, Enum):
+class WakewordModelType(StrEnum):
     UNIVERSAL = "universal"
     PERSONAL = "personal"
 

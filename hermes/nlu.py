@@ -54,13 +54,26 @@ class Slot(HermesModel):
             raise ValueError("slot value must be an object with a 'value' key")
         return value
 
-    @model_validator(mode="after")
-    def _default_names(self) -> Slot:
-        if not self.slot_name:
-            self.slot_name = self.entity
-        if not self.raw_value:
-            self.raw_value = str(self.value.get("value", ""))
-        return self
+    @model_validator(mode="before")
+    @classmethod
+    def _default_names(cls, data: Any) -> Any:
+        """Absent or null slotName/rawValue default to entity/value.value, as in rhasspy-hermes; "" is kept."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if data.get("slotName", data.get("slot_name")) is None:
+            data.pop("slot_name", None)
+            data["slotName"] = data.get("entity")
+        raw = data.get("rawValue", data.get("raw_value"))
+        if raw is None:
+            value = data.get("value")
+            raw = value.get("value") if isinstance(value, dict) else None
+            raw = "" if raw is None else raw
+        if isinstance(raw, int | float) and not isinstance(raw, bool):
+            raw = str(raw)  # rhasspy-hermes copies a numeric value as is; rawValue is text here
+        data.pop("raw_value", None)
+        data["rawValue"] = raw
+        return data
 
 
 class NluIntentParsed(HermesMessage):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from .base import HermesMessage
 
 
-class ServiceState(str, Enum):
+class ServiceState(StrEnum):
     ONLINE = "online"
     OFFLINE = "offline"
 

@@ -8,6 +8,7 @@ starts every entry (a satellite only those in ``ROOM_SERVICES``). ``COMMANDS`` l
 from __future__ import annotations
 
 SERVICES: dict[str, str] = {
+    "wake": "services.wake.service:WakeService",
 }
 
 # The services that belong to a room (a satellite runs only these, against the base's broker).

@@ -62,8 +62,8 @@ class CommonSettings(SettingsModel):
     language: str = "en"
     log_level: str = "INFO"
     instance: str | None = Field(None, description="instance name in the status topic (default: the host name)")
-    mqtt: MqttSettings = Field(default_factory=MqttSettings)
-    http: HttpSettings = Field(default_factory=HttpSettings)
+    mqtt: MqttSettings = Field(default_factory=lambda: MqttSettings())
+    http: HttpSettings = Field(default_factory=lambda: HttpSettings())
 
     @field_validator("site_ids", mode="before")
     @classmethod

@@ -28,7 +28,7 @@ async def collect_status(common: CommonSettings, wait: float = 1.0) -> list[Serv
         while time.monotonic() < deadline:
             try:
                 message = await asyncio.wait_for(anext(messages), quiet if found else deadline - time.monotonic())
-            except (asyncio.TimeoutError, StopAsyncIteration):
+            except (TimeoutError, StopAsyncIteration):
                 break
             payload = message.payload if isinstance(message.payload, bytes | bytearray) else b""
             with contextlib.suppress(HermesProtocolError):

@@ -48,6 +48,16 @@ def broker_answers(host: str, port: int, timeout: float = 1.0) -> bool:
         return False
 
 
+def find_mosquitto() -> str | None:
+    """The broker binary: $HERMESH_MOSQUITTO, else PATH, else Debian's /usr/sbin (not on a user's PATH)."""
+    override = os.environ.get("HERMESH_MOSQUITTO")
+    if override is not None:
+        return override if os.access(override, os.X_OK) else None
+    return shutil.which("mosquitto") or next(
+        (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if os.access(p, os.X_OK)), None
+    )
+
+
 @dataclass
 class Child:
     name: str
@@ -89,9 +99,7 @@ class Supervisor:
         if not self.start_broker or host not in LOOPBACK_HOSTS:
             LOG.warning("no broker answers at %s:%s yet; the services will keep trying", host, port)
             return None
-        binary = shutil.which("mosquitto") or next(
-            (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if os.path.exists(p)), None
-        )
+        binary = find_mosquitto()
         if binary is None:
             raise SystemExit(
                 "hermesh: no MQTT broker answers at "

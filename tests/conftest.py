@@ -124,7 +124,7 @@ async def running(service: HermesService[Any], timeout: float = 30.0) -> AsyncIt
         service.stop()
         try:
             await asyncio.wait_for(task, 15)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             task.cancel()
 
 

@@ -327,7 +327,7 @@ class HermesService(Generic[S]):
         deadline = 10.0
         try:
             await asyncio.wait_for(self._connected.wait(), deadline)
-        except asyncio.TimeoutError as err:
+        except TimeoutError as err:
             raise ServiceError(f"not connected to the broker at {self.common.mqtt.host}:{self.common.mqtt.port}") from err
         assert self._client is not None
         return self._client
@@ -447,7 +447,7 @@ class Expectation(Generic[M]):
     async def wait(self, timeout: float, provider: str = "") -> M:
         try:
             return await asyncio.wait_for(asyncio.shield(self._waiter.future), timeout)
-        except asyncio.TimeoutError as err:
+        except TimeoutError as err:
             cls = self._waiter.message_class.__name__
             hint = f" (is the {provider} service running?)" if provider and provider != cls else ""
             raise ServiceTimeout(f"no {cls} arrived within {timeout:g} s{hint}") from err

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Install everything Hermesh needs on a fresh Debian/Ubuntu machine: system packages and a virtual environment
+# in .venv with the package (editable) and its extras.
+#
+#   scripts/install.sh            runtime (broker, espeak-ng, PortAudio, ...) + the package
+#   scripts/install.sh --test     also what the test suite needs (PulseAudio, Chromium, test-only Python packages)
+#
+# Re-running is cheap: packages already present are not installed again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WITH_TEST=0
+[ "${1:-}" = "--test" ] && WITH_TEST=1
+PYTHON="${PYTHON:-python3}"
+VENV="${HERMESH_VENV:-.venv}"
+
+say() { echo "[install] $*" >&2; }
+
+SYSTEM_PACKAGES=(mosquitto mosquitto-clients espeak-ng sox libsox-fmt-all libportaudio2 python3-venv python3-dev gcc)
+if [ "$WITH_TEST" = 1 ]; then
+  SYSTEM_PACKAGES+=(pulseaudio pulseaudio-utils libasound2-plugins iproute2 chromium chromium-driver)
+fi
+
+missing=()
+for pkg in "${SYSTEM_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO="sudo"
+  say "installing system packages: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  say "system packages present"
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+  say "creating the virtual environment $VENV"
+  "$PYTHON" -m venv "$VENV"
+  "$VENV/bin/pip" install -q --upgrade pip
+fi
+PIP=("$VENV/bin/pip" install -q --disable-pip-version-check)
+
+if [ "$WITH_TEST" = 1 ]; then
+  say "installing hermesh with the test extra"
+  "${PIP[@]}" -e ".[test]"
+  # Test oracles and clients whose pins clash with ours: installed without their dependencies
+  # (see tests/README.md for why each one is here).
+  "${PIP[@]}" --no-deps -r tests/requirements-nodeps.txt
+  "${PIP[@]}" -r tests/requirements.txt
+else
+  say "installing hermesh"
+  "${PIP[@]}" -e .
+fi
+# precise-runner drives a user's precise-engine; it declares pyaudio, which we do not use (and which needs a compiler
+# and PortAudio headers), so it is installed without dependencies.
+"${PIP[@]}" --no-deps "precise-runner>=0.3,<0.4"
+say "done: $VENV/bin/hermesh is ready"

@@ -1,0 +1,163 @@
+"""`hermesh up`, `hermesh status` and a service process, run as a user would run them."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from services import catalog
+from tests.conftest import free_port, wait_port
+
+HERMESH = [sys.executable, "-m", "services.cli"]
+
+
+def our_processes(marker: str) -> list[tuple[int, str]]:
+    """Processes whose command line mentions ``marker`` (a path unique to the test)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if marker in cmdline:
+            found.append((int(entry.name), cmdline))
+    return found
+
+
+def status(port: int) -> list[dict]:
+    out = subprocess.run([*HERMESH, "status", "--mqtt-port", str(port), "--json", "--wait", "1.5"],
+                         capture_output=True, text=True, timeout=30, check=True)
+    return json.loads(out.stdout)
+
+
+def wait_until(predicate, timeout: float, what: str):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(0.3)
+    raise AssertionError(f"{what} within {timeout} s (last: {last})")
+
+
+def broker_pid(marker_conf_dir: str) -> int | None:
+    for pid, cmdline in our_processes("hermesh-broker-"):
+        if "mosquitto" in cmdline and marker_conf_dir in cmdline:
+            return pid
+    return None
+
+
+def test_up_creates_profile_starts_everything_survives_broker_restart_and_stops_cleanly(tmp_path):
+    profile = tmp_path / "empty-profile"
+    profile.mkdir()
+    mqtt_port, http_port, wyoming_port = free_port(), free_port(), free_port()
+    log = (tmp_path / "up.log").open("wb")
+    up = subprocess.Popen(
+        [*HERMESH, "up", "--profile", str(profile), "--mqtt-port", str(mqtt_port), "--http-port", str(http_port),
+         "--wyoming-port", str(wyoming_port)],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        wait_port(mqtt_port, timeout=20)
+        assert (profile / "profile.json").exists() and (profile / "sentences.ini").exists()
+        expected = set(catalog.SERVICES)
+
+        def all_online() -> bool:
+            online = {s["service"] for s in status(mqtt_port) if s["status"] == "online"}
+            return expected <= online
+
+        wait_until(all_online, 90, f"services {sorted(expected)} online")
+
+        # Kill the broker hard: hermesh up restarts it and every service must come back online within 10 s.
+        pid = wait_until(lambda: _mosquitto_on(mqtt_port), 5, "the broker process found")
+        os.kill(pid, signal.SIGKILL)
+        time.sleep(0.5)
+        restarted = time.monotonic()
+        wait_port(mqtt_port, timeout=10)
+        wait_until(all_online, 10, "every service online again after the broker restart")
+        assert time.monotonic() - restarted < 10
+
+        up.send_signal(signal.SIGTERM)
+        assert up.wait(timeout=30) == 0
+    finally:
+        if up.poll() is None:
+            os.killpg(up.pid, signal.SIGKILL)
+        log.close()
+    time.sleep(0.5)
+    left = our_processes(str(profile)) + ([(p, "mosquitto")] if (p := _mosquitto_on(mqtt_port)) else [])
+    assert not left, f"processes left behind: {left}\n{(tmp_path / 'up.log').read_text()[-3000:]}"
+
+
+def _mosquitto_on(port: int) -> int | None:
+    for pid, cmdline in our_processes("hermesh-broker-"):
+        if "mosquitto" in cmdline:
+            conf = cmdline.split()[-1]
+            try:
+                if f"listener {port} " in Path(conf).read_text():
+                    return pid
+            except OSError:
+                continue
+    return None
+
+
+def test_up_uses_a_broker_that_already_answers(mqtt_broker, tmp_path):
+    profile = tmp_path / "p"
+    only = [arg for name in _first_service() for arg in ("--only", name)]
+    up = subprocess.Popen([*HERMESH, "up", "--profile", str(profile), "--mqtt-port", str(mqtt_broker.port), *only],
+                          stderr=subprocess.PIPE, text=True)
+    try:
+        line = ""
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            line = up.stderr.readline() if up.stderr else ""
+            if "using the broker that answers" in line:
+                break
+        assert "using the broker that answers" in line
+        assert _mosquitto_on(mqtt_broker.port) is None
+    finally:
+        up.terminate()
+        up.wait(30)
+
+
+def _first_service() -> list[str]:
+    return [next(iter(catalog.SERVICES))] if catalog.SERVICES else []
+
+
+def test_up_without_mosquitto_says_how_to_install_it(tmp_path):
+    env = {**os.environ, "HERMESH_MOSQUITTO": str(tmp_path / "no-such-mosquitto")}
+    result = subprocess.run(
+        [*HERMESH, "up", "--profile", str(tmp_path / "p"), "--mqtt-port", str(free_port())],
+        capture_output=True, text=True, timeout=30, env=env,
+    )
+    assert result.returncode != 0
+    assert "apt-get install mosquitto" in result.stderr
+
+
+def test_invalid_profile_json_names_file_key_and_problem(tmp_path):
+    profile = tmp_path / "p"
+    profile.mkdir()
+    (profile / "profile.json").write_text('{"mqtt": {"port": "eighteen"}}')
+    result = subprocess.run([*HERMESH, "status", "--profile", str(profile)], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert "profile.json" in result.stderr and "mqtt.port" in result.stderr and "integer" in result.stderr
+
+
+def test_status_without_broker_is_a_clear_error(tmp_path):
+    result = subprocess.run([*HERMESH, "status", "--profile", str(tmp_path), "--mqtt-port", str(free_port())],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1
+    assert "cannot reach the broker" in result.stdout
+
+
+def test_help_lists_the_contract_commands():
+    result = subprocess.run([*HERMESH, "--help"], capture_output=True, text=True, timeout=30, check=True)
+    for command in ("up", "status", *catalog.SERVICES):
+        assert command in result.stdout
