@@ -1,0 +1,63 @@
+// Settings page: the common settings as a validated form; saving applies what it can and says what needs a restart.
+import { api, busy, el, showAlert } from "../api.js";
+
+// [key path, label, type, help]
+const FIELDS = [
+  ["General", [["site_ids", "Site ids (comma separated)", "list", "the first is this machine's own"], ["language", "Language", "text"]]],
+  ["Broker", [["mqtt.host", "MQTT host", "text"], ["mqtt.port", "MQTT port", "number"], ["mqtt.username", "MQTT user name", "text"]]],
+  ["Speech to text", [["asr.engine", "Engine", "text", "pocketsphinx, kaldi, or a module path"], ["asr.mode", "Mode", "text", "grammar, ngram or dictation"]]],
+  ["Wake word", [["wake.engine", "Engine", "text"], ["wake.keyphrases", "Wake phrases (JSON)", "json"]]],
+  ["Text to speech", [["tts.engine", "Engine", "text"], ["tts.voice", "Voice", "text"], ["tts.rate", "Rate (words/min)", "number"]]],
+  ["Dialogue", [["dialogue.sounds_enabled", "Feedback sounds", "bool"], ["dialogue.session_timeout", "Session timeout (s)", "number"]]],
+  ["Home Assistant", [["intent_handler.home_assistant.url", "URL", "text"], ["intent_handler.home_assistant.token", "Long-lived token", "password", "never shown after saving"],
+                      ["intent_handler.home_assistant.mode", "Mode", "text", "events, intents or conversation"]]],
+];
+
+const get = (obj, path) => path.split(".").reduce((o, k) => (o == null ? undefined : o[k]), obj);
+
+export async function render(main) {
+  const config = await api("/api/config");
+  const form = el("form", { id: "settings-form", novalidate: true });
+  const inputs = new Map();
+  for (const [legend, fields] of FIELDS) {
+    const set = el("fieldset", {}, el("legend", {}, legend));
+    for (const [path, label, type, help] of fields) {
+      const value = get(config, path);
+      const id = "f-" + path.replace(/\./g, "-");
+      let input;
+      if (type === "bool") input = el("input", { id, type: "checkbox", checked: Boolean(value) });
+      else input = el("input", { id, type: type === "password" ? "password" : type === "number" ? "number" : "text",
+        value: type === "list" ? (value || []).join(", ") : type === "json" ? (value == null ? "" : JSON.stringify(value)) : (value ?? "") });
+      inputs.set(path, { input, type, original: input.type === "checkbox" ? input.checked : input.value });
+      set.append(el("div", { class: "field" }, el("label", { for: id }, label), input, help ? el("small", {}, help) : ""));
+    }
+    form.append(set);
+  }
+  const result = el("div", { id: "settings-result", "aria-live": "polite" });
+  const save = el("button", { type: "submit", class: "primary", id: "settings-save" }, "Save settings");
+  form.append(save, result);
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    busy(save, async () => {
+      const patch = {};
+      for (const [path, { input, type, original }] of inputs) {
+        const raw = input.type === "checkbox" ? input.checked : input.value;
+        if (raw === original) continue;
+        let value = raw;
+        if (type === "number") { value = Number(raw); if (!Number.isFinite(value)) throw new Error(`${path}: not a number`); }
+        if (type === "list") value = raw.split(",").map((s) => s.trim()).filter(Boolean);
+        if (type === "json") { try { value = raw ? JSON.parse(raw) : null; } catch (err) { throw new Error(`${path}: invalid JSON (${err.message})`); } }
+        const keys = path.split("."); let node = patch;
+        keys.slice(0, -1).forEach((k) => { node = node[k] = node[k] || {}; });
+        node[keys[keys.length - 1]] = value;
+      }
+      if (!Object.keys(patch).length) { showAlert("Nothing changed", "info"); return; }
+      const answer = await api("/api/config", { method: "PATCH", type: "application/json", body: JSON.stringify(patch) });
+      const restart = answer.restart_required || answer.needs_restart || [];
+      result.replaceChildren(el("p", { class: "ok" }, "Saved: " + (answer.changed || []).join(", ")),
+        restart.length ? el("p", { class: "muted" }, "Needs a restart: " + restart.join(", ")) : "");
+      for (const entry of inputs.values()) entry.original = entry.input.type === "checkbox" ? entry.input.checked : entry.input.value;
+    });
+  });
+  main.append(el("h1", {}, "Settings"), el("section", { class: "card" }, form));
+}

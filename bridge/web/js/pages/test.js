@@ -1,0 +1,124 @@
+// Test page: text -> intent, WAV upload -> transcription + intent, browser microphone over /api/audio, speech.
+import { api, busy, el, showAlert, socket } from "../api.js";
+
+function intentView(result, elapsed) {
+  const name = result.intent && result.intent.name;
+  if (!name) {
+    return el("div", { class: "result", "data-testid": "intent-result" },
+      el("p", { class: "intent-name bad" }, "No intent recognized"), el("p", { class: "muted" }, `"${result.text || ""}"`));
+  }
+  const rows = (result.entities || []).map((e) => el("tr", {},
+    el("td", {}, e.entity), el("td", {}, String(e.value)), el("td", {}, e.raw_value ?? ""), el("td", { class: "muted" }, `${e.start}–${e.end}`)));
+  const timing = [];
+  if (result.recognize_seconds != null) timing.push(`recognized in ${(result.recognize_seconds * 1000).toFixed(1)} ms`);
+  if (elapsed != null) timing.push(`round trip ${elapsed.toFixed(0)} ms`);
+  return el("div", { class: "result", "data-testid": "intent-result" },
+    el("p", {}, el("span", { class: "intent-name", "data-testid": "intent-name" }, name),
+      " ", el("span", { class: "muted" }, `confidence ${Number(result.intent.confidence).toFixed(2)}`)),
+    el("p", {}, "Text: ", el("q", {}, result.text), result.raw_text && result.raw_text !== result.text ? ["  (heard: ", el("q", {}, result.raw_text), ")"] : ""),
+    rows.length ? el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "slot"), el("th", {}, "value"), el("th", {}, "raw value"), el("th", {}, "range"))), el("tbody", {}, rows))
+                : el("p", { class: "muted" }, "No slots"),
+    el("p", { class: "muted" }, timing.join(" · ")),
+    el("details", {}, el("summary", {}, "JSON"), el("pre", { class: "json" }, JSON.stringify(result, null, 2))));
+}
+
+export async function render(main) {
+  const output = el("div", { "aria-live": "polite" });
+  const input = el("input", { id: "sentence", type: "text", placeholder: "turn on the living room lamp", "aria-label": "Sentence" });
+  const handle = el("input", { id: "handle", type: "checkbox" });
+  const recognize = el("button", { class: "primary", type: "submit", id: "recognize" }, "Recognize");
+  const form = el("form", { class: "row" }, input, recognize, el("label", {}, handle, " let Home Assistant handle it"));
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    busy(recognize, async () => {
+      const started = performance.now();
+      const result = await api("/api/text-to-intent" + (handle.checked ? "" : "?nohass=true"), {
+        method: "POST", body: input.value, type: "text/plain" });
+      output.replaceChildren(intentView(result, performance.now() - started));
+    });
+  });
+
+  // WAV upload -> speech-to-intent (the transcription is the text of the result).
+  const file = el("input", { id: "wav-file", type: "file", accept: "audio/wav,.wav", "aria-label": "WAV file" });
+  const upload = el("button", { type: "button", id: "upload" }, "Transcribe WAV");
+  const transcript = el("p", { "data-testid": "transcript", "aria-live": "polite" });
+  upload.addEventListener("click", () => busy(upload, async () => {
+    if (!file.files.length) throw new Error("Choose a WAV file first");
+    const wav = await file.files[0].arrayBuffer();
+    const result = await api("/api/speech-to-intent?nohass=" + (!handle.checked), { method: "POST", body: wav, type: "audio/wav" });
+    transcript.textContent = `Heard: "${result.raw_text || result.text || ""}"`;
+    output.replaceChildren(intentView(result));
+  }));
+
+  // Browser microphone: PCM 16 kHz over /api/audio as a site of its own; a wake message starts a session.
+  const micButton = el("button", { type: "button", id: "mic" }, "Speak a command");
+  const micState = el("span", { class: "muted", "data-testid": "mic-state" }, "");
+  let mic = null;
+  micButton.addEventListener("click", async () => {
+    if (mic) { mic.stop(); mic = null; micButton.textContent = "Speak a command"; return; }
+    try {
+      mic = await startMicrophone((text) => { micState.textContent = text; }, (result) => output.replaceChildren(intentView(result)),
+                                  (text) => { transcript.textContent = `Heard: "${text}"`; });
+      micButton.textContent = "Stop";
+    } catch (err) { showAlert("Microphone: " + err.message); mic = null; }
+  });
+
+  // Speak text with a chosen voice.
+  const voice = el("select", { id: "voice", "aria-label": "Voice" }, el("option", { value: "" }, "default voice"));
+  api("/api/tts-voices").then((voices) => {
+    for (const [id, info] of Object.entries(voices || {})) voice.append(el("option", { value: id }, (info && info.description) ? `${id} – ${info.description}` : id));
+  }).catch(() => {});
+  const sayText = el("input", { id: "say-text", type: "text", value: "Hello from Hermesh", "aria-label": "Text to speak" });
+  const say = el("button", { type: "button", id: "speak" }, "Speak");
+  const player = el("audio", { controls: true, id: "player" });
+  say.addEventListener("click", () => busy(say, async () => {
+    const query = voice.value ? "?voice=" + encodeURIComponent(voice.value) : "";
+    const blob = await api("/api/text-to-speech" + query, { method: "POST", body: sayText.value, type: "text/plain", accept: "audio/wav", as: "blob" });
+    player.src = URL.createObjectURL(blob);
+    player.play().catch(() => {});
+  }));
+
+  main.append(
+    el("h1", {}, "Test"),
+    el("section", { class: "card" }, el("h2", {}, "Recognize a sentence"), form, output),
+    el("section", { class: "card" }, el("h2", {}, "Speech"),
+      el("div", { class: "row" }, file, upload), el("div", { class: "row" }, micButton, micState), transcript),
+    el("section", { class: "card" }, el("h2", {}, "Text to speech"), el("div", { class: "row" }, sayText, voice, say), player),
+  );
+  return () => { if (mic) mic.stop(); };
+}
+
+async function startMicrophone(setState, onIntent, onText) {
+  const stream = await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1, echoCancellation: false } });
+  const context = new AudioContext({ sampleRate: 16000 });
+  await context.audioWorklet.addModule("/web/js/pcm-worklet.js");
+  const source = context.createMediaStreamSource(stream);
+  const node = new AudioWorkletNode(context, "pcm16");
+  let site = null;
+  const events = [];
+  const audio = socket("/api/audio", async (data) => {
+    if (data instanceof ArrayBuffer) {  // a spoken reply: play it, then say it was played
+      const buffer = await context.decodeAudioData(data.slice(0));
+      const player = context.createBufferSource();
+      player.buffer = buffer; player.connect(context.destination); player.start();
+      player.onended = () => audio.send(JSON.stringify({ type: "playFinished", id: pending }));
+      return;
+    }
+    if (data.type === "hello") {
+      site = data.siteId;
+      setState(`listening as site ${site}…`);
+      events.push(socket("/api/events/intent", (d) => { if (d.siteId === site) { onIntent(d); setState(`site ${site}: intent received`); } }));
+      events.push(socket("/api/events/text", (d) => { if (d.siteId === site) onText(d.text); }));
+      audio.send(JSON.stringify({ type: "wake" }));
+    } else if (data.type === "play") pending = data.id;
+  });
+  let pending = null;
+  node.port.onmessage = (event) => audio.send(event.data);
+  source.connect(node);
+  return {
+    stop() {
+      source.disconnect(); node.disconnect(); stream.getTracks().forEach((t) => t.stop());
+      audio.close(); events.forEach((s) => s.close()); context.close(); setState("");
+    },
+  };
+}

@@ -1,0 +1,53 @@
+// Words page: look up or guess a pronunciation, hear it, edit custom_words.txt, accept guesses for unknown words.
+import { api, busy, el, showAlert } from "../api.js";
+import { train } from "../app.js";
+
+export async function render(main) {
+  const word = el("input", { id: "word", type: "text", placeholder: "word", "aria-label": "Word to look up" });
+  const lookup = el("button", { type: "submit", class: "primary", id: "lookup" }, "Look up");
+  const found = el("div", { id: "lookup-result", "aria-live": "polite" });
+  const custom = el("textarea", { id: "custom-words", "aria-label": "Custom words: a word and its phonemes per line" });
+  custom.value = await api("/api/custom-words", { accept: "text/plain", as: "text" }).catch(() => "");
+
+  const form = el("form", { class: "row" }, word, lookup);
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    busy(lookup, async () => {
+      const result = await api("/api/lookup", { method: "POST", body: word.value.trim(), type: "text/plain" });
+      const prons = result.pronunciations || [];
+      found.replaceChildren(
+        el("p", {}, el("strong", {}, result.word || word.value), " ",
+          el("span", { class: result.in_dictionary ? "ok" : "muted" }, result.in_dictionary ? "in the dictionary" : "guessed")),
+        el("ul", {}, prons.map((p) => el("li", {}, el("code", {}, p), " ",
+          el("button", { type: "button", onclick: (ev) => speak(ev.target, p) }, "Hear"), " ",
+          el("button", { type: "button", onclick: () => { custom.value = `${custom.value.trimEnd()}\n${result.word || word.value} ${p}\n`.trimStart(); } }, "Add to custom words")))));
+    });
+  });
+  const speak = (button, phonemes) => busy(button, () => api("/api/pronounce", { method: "POST", body: phonemes, type: "text/plain", as: "text" }));
+
+  const saveCustom = el("button", { type: "button", class: "primary", id: "save-words" }, "Save and train");
+  saveCustom.addEventListener("click", () => busy(saveCustom, async () => {
+    await api("/api/custom-words", { method: "POST", body: custom.value, type: "text/plain", as: "text" });
+    await train(saveCustom);
+    loadUnknown();
+  }));
+
+  const unknown = el("div", { id: "unknown-words" });
+  const loadUnknown = () => api("/api/unknown-words").then((words) => {
+    const entries = Object.entries(words || {});
+    if (!entries.length) { unknown.replaceChildren(el("p", { class: "ok" }, "Every word of the templates is in the dictionary.")); return; }
+    const accept = el("button", { type: "button", id: "accept-guesses" }, "Accept all guesses");
+    accept.addEventListener("click", () => {
+      custom.value = (custom.value.trimEnd() + "\n" + entries.map(([w, p]) => `${w} ${Array.isArray(p) ? p[0] : p}`).join("\n") + "\n").trimStart();
+      showAlert("Guesses added below; save to keep them", "info");
+    });
+    unknown.replaceChildren(el("table", {}, el("tbody", {}, entries.map(([w, p]) => el("tr", {}, el("td", {}, w), el("td", {}, el("code", {}, Array.isArray(p) ? p[0] : String(p))))))), accept);
+  }).catch((err) => unknown.replaceChildren(el("p", { class: "muted" }, "Unknown words unavailable: " + err.message)));
+  loadUnknown();
+
+  main.append(el("h1", {}, "Words"),
+    el("section", { class: "card" }, el("h2", {}, "Pronunciation"), form, found),
+    el("section", { class: "card" }, el("h2", {}, "Unknown words of your templates"), unknown),
+    el("section", { class: "card" }, el("h2", {}, "Custom words"), custom, el("div", { class: "row" }, saveCustom),
+      el("p", { class: "muted" }, "One word per line followed by its phonemes, e.g. hermesh HH ER M EH SH")));
+}

@@ -1,0 +1,147 @@
+"""The web UI in a real headless Chromium against a real mesh: pages, recognition, editing, training, audio."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from .conftest import screenshot
+
+PAGES = ["test", "sentences", "slots", "words", "settings", "advanced", "sessions"]
+
+
+def espeak_wav(text: str, path: Path) -> Path:
+    """A 16 kHz mono WAV of espeak-ng saying ``text`` (the voice pocketsphinx hears best, engines.md)."""
+    raw = path.with_suffix(".raw.wav")
+    subprocess.run(["espeak-ng", "-v", "en-us+m3", "-s", "140", "-w", str(raw), text], check=True)
+    subprocess.run(["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(path), "pad", "0.3", "0.8"], check=True)
+    return path
+
+
+def open_page(page, mesh, name: str):  # type: ignore[no-untyped-def]
+    page.goto(f"{mesh.url}/#/{name}")
+    page.wait_for_selector("main h1")
+    page.wait_for_load_state("networkidle")
+    return page
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_page_loads_without_console_errors(page, mesh, name):
+    open_page(page, mesh, name)
+    assert page.inner_text("main h1").lower().startswith(name[:4])
+    assert page.locator("#services .badge").count() >= 1
+    screenshot(page, f"page-{name}")
+    assert page.console_watch.errors == []
+
+
+def test_root_serves_the_ui(page, mesh):
+    page.goto(mesh.url + "/")
+    page.wait_for_selector("main h1")
+    assert "Test" in page.inner_text("main h1")
+
+
+def test_typed_sentence_shows_the_intent(page, mesh):
+    open_page(page, mesh, "test")
+    page.fill("#sentence", "set the bedroom light to blue")
+    page.click("#recognize")
+    page.wait_for_selector("[data-testid=intent-name]")
+    assert page.inner_text("[data-testid=intent-name]") == "ChangeLightColor"
+    table = page.inner_text("[data-testid=intent-result] table")
+    assert "color" in table and "blue" in table and "bedroom light" in table
+    screenshot(page, "test-intent")
+    assert page.console_watch.errors == []
+
+
+def test_edit_save_train_makes_a_new_sentence_recognisable(page, mesh):
+    open_page(page, mesh, "sentences")
+    editor = page.locator("#sentences-editor")
+    editor.fill(editor.input_value() + "\n[SingSong]\nsing me a (happy | sad){mood} song\n")
+    page.click("#save-train")
+    page.wait_for_selector("#alert.info", timeout=120_000)
+    assert "fail" not in page.inner_text("#alert").lower()
+    open_page(page, mesh, "test")
+    page.fill("#sentence", "sing me a sad song")
+    page.click("#recognize")
+    page.wait_for_selector("[data-testid=intent-name]")
+    assert page.inner_text("[data-testid=intent-name]") == "SingSong"
+    assert "sad" in page.inner_text("[data-testid=intent-result] table")
+
+
+def test_template_error_is_shown_with_its_line(page, mesh):
+    open_page(page, mesh, "sentences")
+    editor = page.locator("#sentences-editor")
+    original = editor.input_value()
+    broken = original.rstrip("\n") + "\n[Broken]\nturn (on | off the light\n"
+    editor.fill(broken)
+    page.click("#save-train")
+    page.wait_for_selector("#template-error:not([hidden])", timeout=120_000)
+    message = page.inner_text("#template-error")
+    expected_line = broken.rstrip("\n").count("\n") + 1
+    assert re.search(rf"line {expected_line}\b", message), message
+    assert page.locator(".editor .hl-error").count() == 1
+    screenshot(page, "sentences-error")
+    editor.fill(original)  # leave a trainable profile for the next tests
+    page.click("#save-train")
+    page.wait_for_selector("#alert.info", timeout=120_000)
+
+
+def test_slot_added_in_the_ui_is_recognised(page, mesh):
+    open_page(page, mesh, "slots")
+    page.select_option("#slot-select", "color")
+    values = page.locator("#slot-values")
+    values.fill(values.input_value() + "\nultramarine\n")
+    page.click("#slot-save")
+    page.wait_for_selector("#alert.info", timeout=120_000)
+    open_page(page, mesh, "test")
+    page.fill("#sentence", "make the bedroom light ultramarine")
+    page.click("#recognize")
+    page.wait_for_selector("[data-testid=intent-name]")
+    assert page.inner_text("[data-testid=intent-name]") == "ChangeLightColor"
+    assert "ultramarine" in page.inner_text("[data-testid=intent-result] table")
+
+
+def test_wav_upload_is_transcribed(page, mesh, tmp_path):
+    wav = espeak_wav("what time is it", tmp_path / "time.wav")
+    open_page(page, mesh, "test")
+    page.set_input_files("#wav-file", str(wav))
+    page.click("#upload")
+    page.wait_for_selector("[data-testid=intent-name]", timeout=60_000)
+    assert "what time is it" in page.inner_text("[data-testid=transcript]")
+    assert page.inner_text("[data-testid=intent-name]") == "GetTime"
+    screenshot(page, "test-wav-upload")
+
+
+def test_microphone_streams_over_api_audio(browser_factory, mesh, tmp_path):
+    wav = espeak_wav("what time is it", tmp_path / "mic.wav")
+    browser = browser_factory([f"--use-file-for-fake-audio-capture={wav}"])
+    context = browser.new_context()
+    context.grant_permissions(["microphone"])
+    page = context.new_page()
+    open_page(page, mesh, "test")
+    page.click("#mic")
+    page.wait_for_selector("[data-testid=intent-name]", timeout=60_000)
+    assert page.inner_text("[data-testid=intent-name]") == "GetTime"
+    page.click("#mic")
+    screenshot(page, "test-microphone")
+    context.close()
+
+
+def test_phone_sized_screen_and_keyboard(browser_factory, mesh):
+    browser = browser_factory()
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    open_page(page, mesh, "test")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"page is {width}px wide on a 390px screen"
+    screenshot(page, "phone-test")
+    page.keyboard.press("Tab")  # skip link first
+    assert page.evaluate("document.activeElement.className") == "skip"
+    page.focus("#sentence")
+    page.keyboard.type("what time is it")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("[data-testid=intent-name]")
+    assert page.inner_text("[data-testid=intent-name]") == "GetTime"
+    context.close()
