@@ -145,3 +145,43 @@ def test_phone_sized_screen_and_keyboard(browser_factory, mesh):
     page.wait_for_selector("[data-testid=intent-name]")
     assert page.inner_text("[data-testid=intent-name]") == "GetTime"
     context.close()
+
+
+def test_settings_are_validated_saved_and_report_restarts(page, mesh):
+    open_page(page, mesh, "settings")
+    page.fill("#f-dialogue-session_timeout", "-5")
+    page.click("#settings-save")
+    page.wait_for_selector("#alert.error:not([hidden])")
+    assert "session_timeout" in page.inner_text("#alert")
+    page.fill("#f-dialogue-session_timeout", "42")
+    page.click("#settings-save")
+    page.wait_for_selector("#settings-result p.ok")
+    assert "dialogue.session_timeout" in page.inner_text("#settings-result")
+    assert "restart" in page.inner_text("#settings-result").lower()
+    assert mesh.get_json("/api/config")["dialogue"]["session_timeout"] == 42
+    screenshot(page, "settings-saved")
+
+
+def test_advanced_page_refuses_invalid_json_before_saving(page, mesh):
+    open_page(page, mesh, "advanced")
+    area = page.locator("#profile-json")
+    original = area.input_value()
+    area.fill(original.rstrip().rstrip("}") + ', "oops": }')
+    page.wait_for_selector("#json-error:not([hidden])")
+    assert "Not valid JSON" in page.inner_text("#json-error")
+    page.click("#profile-save")
+    assert mesh.get_json("/api/config").get("oops") is None
+    area.fill(original)
+    assert page.locator("#json-error").is_hidden()
+
+
+def test_top_bar_wake_up_and_live_events(page, mesh):
+    open_page(page, mesh, "test")
+    page.click("#log-toggle")
+    page.click("#wake")
+    page.wait_for_selector("#log-lines li:has-text('wake')", timeout=20_000)
+    page.fill("#sentence", "what time is it")
+    page.click("#recognize")
+    page.wait_for_selector("[data-testid=intent-name]")
+    screenshot(page, "log-open")
+    assert page.console_watch.errors == []

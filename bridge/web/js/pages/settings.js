@@ -3,14 +3,21 @@ import { api, busy, el, showAlert } from "../api.js";
 
 // [key path, label, type, help]
 const FIELDS = [
-  ["General", [["site_ids", "Site ids (comma separated)", "list", "the first is this machine's own"], ["language", "Language", "text"]]],
+  ["General", [["site_ids", "Site ids (comma separated)", "list", "the first is this machine's own; empty = every site"],
+               ["language", "Language", "text"]]],
   ["Broker", [["mqtt.host", "MQTT host", "text"], ["mqtt.port", "MQTT port", "number"], ["mqtt.username", "MQTT user name", "text"]]],
-  ["Speech to text", [["asr.engine", "Engine", "text", "pocketsphinx, kaldi, or a module path"], ["asr.mode", "Mode", "text", "grammar, ngram or dictation"]]],
-  ["Wake word", [["wake.engine", "Engine", "text"], ["wake.keyphrases", "Wake phrases (JSON)", "json"]]],
-  ["Text to speech", [["tts.engine", "Engine", "text"], ["tts.voice", "Voice", "text"], ["tts.rate", "Rate (words/min)", "number"]]],
-  ["Dialogue", [["dialogue.sounds_enabled", "Feedback sounds", "bool"], ["dialogue.session_timeout", "Session timeout (s)", "number"]]],
-  ["Home Assistant", [["intent_handler.home_assistant.url", "URL", "text"], ["intent_handler.home_assistant.token", "Long-lived token", "password", "never shown after saving"],
-                      ["intent_handler.home_assistant.mode", "Mode", "text", "events, intents or conversation"]]],
+  ["Speech to text", [["asr.engine", "Engine", "text", "pocketsphinx, kaldi, or a class path such as my_pkg.my_asr.MyAsr"],
+                      ["asr.mode", "Mode", "text", "grammar, ngram or dictation"], ["asr.vad", "Voice activity detector", "text", "pocketsphinx, webrtcvad or silero"]]],
+  ["Wake word", [["wake.engine", "Engine", "text", "pocketsphinx, precise, or a class path"],
+                 ["wake.pocketsphinx.phrases", "Wake phrases (JSON)", "json", '[{"phrase": "bumblebee", "threshold": 1e-30}]']]],
+  ["Text to speech", [["tts.engine", "Engine", "text"], ["tts.espeak.voice", "Voice", "text", "e.g. en-us or en-us+f3"],
+                      ["tts.espeak.rate", "Rate (words per minute)", "number"]]],
+  ["Dialogue", [["dialogue.sounds_enabled", "Feedback sounds", "bool"], ["dialogue.no_sound_site_ids", "Sites without sounds", "list"],
+                ["dialogue.session_timeout", "Session timeout (s)", "number"]]],
+  ["Home Assistant", [["intent_handler.home_assistant.enabled", "Send intents to Home Assistant", "bool"],
+                      ["intent_handler.home_assistant.url", "URL", "text"],
+                      ["intent_handler.home_assistant.access_token", "Long-lived access token", "password", "stored in profile.json; never shown again"],
+                      ["intent_handler.home_assistant.handle_type", "Mode", "text", "event, intent or conversation"]]],
 ];
 
 const get = (obj, path) => path.split(".").reduce((o, k) => (o == null ? undefined : o[k]), obj);
@@ -26,7 +33,8 @@ export async function render(main) {
       const id = "f-" + path.replace(/\./g, "-");
       let input;
       if (type === "bool") input = el("input", { id, type: "checkbox", checked: Boolean(value) });
-      else input = el("input", { id, type: type === "password" ? "password" : type === "number" ? "number" : "text",
+      else if (type === "password") input = el("input", { id, type: "password", value: "", placeholder: value ? "(set; type to replace)" : "" });
+      else input = el("input", { id, type: type === "number" ? "number" : "text", step: type === "number" ? "any" : null,
         value: type === "list" ? (value || []).join(", ") : type === "json" ? (value == null ? "" : JSON.stringify(value)) : (value ?? "") });
       inputs.set(path, { input, type, original: input.type === "checkbox" ? input.checked : input.value });
       set.append(el("div", { class: "field" }, el("label", { for: id }, label), input, help ? el("small", {}, help) : ""));
@@ -53,8 +61,9 @@ export async function render(main) {
       }
       if (!Object.keys(patch).length) { showAlert("Nothing changed", "info"); return; }
       const answer = await api("/api/config", { method: "PATCH", type: "application/json", body: JSON.stringify(patch) });
-      const restart = answer.restart_required || answer.needs_restart || [];
-      result.replaceChildren(el("p", { class: "ok" }, "Saved: " + (answer.changed || []).join(", ")),
+      const restart = answer.restartRequired || [];
+      result.replaceChildren(el("p", { class: "ok" }, "Saved: " + ((answer.changed || []).join(", ") || "no change")),
+        (answer.applied || []).length ? el("p", {}, "Applied now: " + answer.applied.join(", ")) : "",
         restart.length ? el("p", { class: "muted" }, "Needs a restart: " + restart.join(", ")) : "");
       for (const entry of inputs.values()) entry.original = entry.input.type === "checkbox" ? entry.input.checked : entry.input.value;
     });
