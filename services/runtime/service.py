@@ -52,14 +52,24 @@ Handler = Callable[[Any, Any], Any]
 class _HandlerSpec:
     message_class: type[HermesMessage]
     all_sites: bool
+    shared: bool
 
 
-def handles(message_class: type[HermesMessage], *, all_sites: bool = False) -> Callable[[Handler], Handler]:
-    """Mark a method as the handler of ``message_class``. ``all_sites`` ignores the service's site filter."""
+def handles(
+    message_class: type[HermesMessage], *, all_sites: bool = False, shared: bool = False
+) -> Callable[[Handler], Handler]:
+    """Mark a method as the handler of ``message_class``.
+
+    ``all_sites`` ignores the service's site filter. ``shared`` marks a request that one worker of a pool
+    should take (``nlu/query``, ``asr/startListening``, ``tts/say``): when the service runs with
+    ``mqtt.shared_group``, that topic is subscribed as an MQTT 5 shared subscription, so the broker hands each
+    message to exactly one worker of the group. Everything else (audio streams, toggles, training) still reaches
+    every worker.
+    """
 
     def mark(method: Handler) -> Handler:
         specs = list(getattr(method, "_hermes_handles", ()))
-        specs.append(_HandlerSpec(message_class, all_sites))
+        specs.append(_HandlerSpec(message_class, all_sites, shared))
         method._hermes_handles = tuple(specs)  # type: ignore[attr-defined]
         return method
 
@@ -77,6 +87,7 @@ class _Waiter:
 class _Route:
     message_class: type[HermesMessage]
     all_sites: bool
+    shared: bool
     handler: Callable[[Any], Any]
 
 
@@ -337,20 +348,21 @@ class HermesService(Generic[S]):
         routes: list[_Route] = []
         for _, member in inspect.getmembers(type(self), predicate=inspect.isfunction):
             for spec in getattr(member, "_hermes_handles", ()):
-                routes.append(_Route(spec.message_class, spec.all_sites, getattr(self, member.__name__)))
+                routes.append(_Route(spec.message_class, spec.all_sites, spec.shared, getattr(self, member.__name__)))
         return routes
 
     def _filters(self) -> set[str]:
         filters: set[str] = set()
+        group = self.common.mqtt.shared_group
         for route in self._routes:
             cls = route.message_class
             if cls.has_site_in_topic() and self.site_ids and not route.all_sites:
-                filters.update(cls.subscribe_filter(site_id=site) for site in self.site_ids)
+                route_filters = {cls.subscribe_filter(site_id=site) for site in self.site_ids}
             else:
-                filters.add(cls.subscribe_filter())
-        group = self.common.mqtt.shared_group
-        if group:
-            filters = {f"$share/{group}/{f}" for f in filters}
+                route_filters = {cls.subscribe_filter()}
+            if group and route.shared:
+                route_filters = {f"$share/{group}/{f}" for f in route_filters}
+            filters |= route_filters
         return filters
 
     def _dispatch(self, topic: str, payload: bytes | bytearray | Any) -> None:

@@ -25,8 +25,9 @@ class EchoService(HermesService[EchoSettings]):
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
         self.frames: dict[str, list[int]] = {}
+        self.answered = 0
 
-    @handles(NluQuery)
+    @handles(NluQuery, shared=True)
     async def on_query(self, query: NluQuery):  # type: ignore[no-untyped-def]
         if query.input == "fail":
             raise ServiceError("the echo engine refused 'fail'")
@@ -34,6 +35,7 @@ class EchoService(HermesService[EchoSettings]):
             raise ZeroDivisionError("division by zero")
         if self.settings.slow_site and query.site_id == self.settings.slow_site:
             await asyncio.sleep(2.0)
+        self.answered += 1
         yield NluIntentNotRecognized(input=query.input, site_id=query.site_id, id=query.id, session_id=query.session_id)
 
     @handles(AudioFrame)

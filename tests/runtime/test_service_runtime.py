@@ -148,3 +148,27 @@ async def test_clean_stop_publishes_offline(run_service, mqtt_client):
 async def _until(predicate, interval: float = 0.05) -> None:  # type: ignore[no-untyped-def]
     while not predicate():
         await asyncio.sleep(interval)
+
+
+async def test_worker_pool_shares_requests_without_duplicates(mqtt_broker, mqtt_client, profile_dir):
+    from services.config import MqttSettings
+    from tests.conftest import make_common, running
+
+    def worker(instance: str) -> EchoService:
+        common = make_common(mqtt_broker, profile_dir, instance=instance)
+        common.mqtt = MqttSettings(host=mqtt_broker.host, port=mqtt_broker.port, shared_group="echo-pool")
+        return EchoService(common, EchoSettings())
+
+    await mqtt_client.subscribe(NluIntentNotRecognized.subscribe_filter())
+    first, second = worker("echo-1"), worker("echo-2")
+    async with running(first), running(second):
+        assert all(f.startswith("$share/echo-pool/") for f in first._filters() if "nlu/query" in f)
+        for i in range(60):
+            await mqtt_client.publish(NluQuery(input=f"q{i}", id=f"pool-{i}", site_id=f"room-{i % 6}"))
+        for i in range(60):
+            await mqtt_client.expect(NluIntentNotRecognized, where=lambda m, i=i: m.id == f"pool-{i}")
+        await asyncio.sleep(0.3)  # a duplicate answer would arrive now
+    answers = mqtt_client.received(NluIntentNotRecognized, where=lambda m: (m.id or "").startswith("pool-"))
+    assert sorted(a.id for a in answers) == sorted(f"pool-{i}" for i in range(60))  # each exactly once
+    assert first.answered + second.answered == 60
+    assert first.answered > 0 and second.answered > 0
