@@ -43,6 +43,10 @@ HttpPortOpt = Annotated[int | None, typer.Option("--http-port", help="HTTP API p
 WyomingPortOpt = Annotated[int | None, typer.Option("--wyoming-port", help="Wyoming server port (default 10300).")]
 LogLevelOpt = Annotated[str | None, typer.Option("--log-level", help="DEBUG, INFO, WARNING or ERROR (default INFO).")]
 InstanceOpt = Annotated[str | None, typer.Option("--instance", help="Instance name in the status topic (default host name).")]
+PoolOpt = Annotated[
+    str | None,
+    typer.Option("--pool", help="Join a worker pool of this name: requests are shared among its workers (MQTT 5 shared subscriptions)."),
+]
 SetOpt = Annotated[
     list[str] | None,
     typer.Option("--set", help="Override one setting of this service: KEY=VALUE (JSON values), repeatable."),
@@ -112,6 +116,7 @@ def _service_command(name: str, class_path: str) -> None:
         wyoming_port: WyomingPortOpt = None,
         log_level: LogLevelOpt = None,
         instance: InstanceOpt = None,
+        pool: PoolOpt = None,
         set_: SetOpt = None,
     ) -> None:
         from services.runner import run_service_process
@@ -119,6 +124,8 @@ def _service_command(name: str, class_path: str) -> None:
         flags = common_flags(profile, site_id, mqtt_host, mqtt_port, mqtt_username, mqtt_password, mqtt_tls,
                              mqtt_ca_file, mqtt_cert_file, mqtt_key_file, http_host, http_port, wyoming_port,
                              log_level, instance)
+        if pool:
+            flags.setdefault("mqtt", {})["shared_group"] = pool
         common = load_settings(flags)
         try:
             overrides = parse_set_options(set_ or [])
