@@ -111,7 +111,9 @@ class HermesService(Generic[S]):
         self.profile = common.profile
         self.site_ids: frozenset[str] = frozenset(common.site_ids)
         self.log = logging.getLogger(f"hermesh.{self.name}")
-        self.instance = common.instance or socket.gethostname()
+        # Workers of a pool need distinct status topics, or one worker's last will would mark the other offline.
+        default_instance = socket.gethostname() + (f"-{os.getpid()}" if common.mqtt.shared_group else "")
+        self.instance = common.instance or default_instance
         self._client: aiomqtt.Client | None = None
         self._connected = asyncio.Event()
         self._online = asyncio.Event()
