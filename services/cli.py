@@ -188,13 +188,18 @@ def status(
     mqtt_ca_file: MqttCaOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     wait: Annotated[float, typer.Option("--wait", help="Seconds to collect status messages.")] = 1.0,
+    check: Annotated[
+        list[str] | None,
+        typer.Option("--check", help="Exit 3 unless this service is online (repeatable; a health check)."),
+    ] = None,
+    instance: InstanceOpt = None,
 ) -> None:
     """List every service seen on the broker, online or offline (from the retained status topics)."""
     from services.status import print_status
 
     flags = common_flags(profile, None, mqtt_host, mqtt_port, mqtt_username, mqtt_password, mqtt_tls, mqtt_ca_file)
     common = load_settings(flags, create_profile=False)
-    raise typer.Exit(print_status(common, as_json=as_json, wait=wait))
+    raise typer.Exit(print_status(common, as_json=as_json, wait=wait, require=check or [], instance=instance))
 
 
 def _register() -> None:

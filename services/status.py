@@ -48,7 +48,15 @@ def format_table(statuses: list[ServiceStatus]) -> str:
     return "\n".join("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows)
 
 
-def print_status(common: CommonSettings, *, as_json: bool, wait: float) -> int:
+def missing_services(statuses: list[ServiceStatus], required: list[str], instance: str | None = None) -> list[str]:
+    """The required services without an online instance (``instance`` narrows the check to one instance)."""
+    online = {s.service for s in statuses if s.status == "online" and (instance is None or s.instance == instance)}
+    return [name for name in required if name not in online]
+
+
+def print_status(
+    common: CommonSettings, *, as_json: bool, wait: float, require: list[str] | None = None, instance: str | None = None
+) -> int:
     try:
         statuses = asyncio.run(collect_status(common, wait))
     except aiomqtt.MqttError as err:
@@ -58,4 +66,8 @@ def print_status(common: CommonSettings, *, as_json: bool, wait: float) -> int:
         print(json.dumps([s.to_wire() for s in statuses], indent=2))
     else:
         print(format_table(statuses))
+    missing = missing_services(statuses, require or [], instance)
+    if missing:
+        print(f"not online: {', '.join(missing)}")
+        return 3
     return 0

@@ -161,3 +161,25 @@ def test_help_lists_the_contract_commands():
     result = subprocess.run([*HERMESH, "--help"], capture_output=True, text=True, timeout=30, check=True)
     for command in ("up", "status", *catalog.SERVICES):
         assert command in result.stdout
+
+
+def test_status_check_is_a_health_check(mqtt_broker, tmp_path):
+    import asyncio
+
+    from services.status import collect_status  # noqa: F401 - the same code path the CLI uses
+    from tests.conftest import make_common, running
+    from tests.runtime.echo_service import EchoService, EchoSettings
+
+    async def scenario() -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str]]:
+        common = make_common(mqtt_broker, tmp_path, instance="box-1")
+        async with running(EchoService(common, EchoSettings())):
+            args = [*HERMESH, "status", "--profile", str(tmp_path), "--mqtt-port", str(mqtt_broker.port), "--wait", "1"]
+            ok = await asyncio.to_thread(subprocess.run, [*args, "--check", "echo", "--instance", "box-1"],
+                                         capture_output=True, text=True, timeout=30)
+            bad = await asyncio.to_thread(subprocess.run, [*args, "--check", "echo", "--check", "nlu"],
+                                          capture_output=True, text=True, timeout=30)
+            return ok, bad
+
+    ok, bad = asyncio.run(scenario())
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert bad.returncode == 3 and "not online: nlu" in bad.stdout
