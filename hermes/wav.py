@@ -31,19 +31,45 @@ class WavInfo:
         return self.frames / self.rate if self.rate else 0.0
 
 
+# WAVE_FORMAT_EXTENSIBLE (0xFFFE) with the PCM sub-format GUID: what sox, ffmpeg and most editors write for
+# 24/32-bit or multi-channel files. Python 3.11's wave module only reads the plain PCM tag (1).
+_EXTENSIBLE_TAG = b"\xfe\xff"
+_PCM_SUBFORMAT = bytes.fromhex("0100000000001000800000aa00389b71")
+
+
+def _plain_pcm_header(wav_bytes: bytes) -> bytes:
+    """The same file with an extensible-PCM ``fmt `` chunk retagged as plain PCM; anything else unchanged."""
+    if wav_bytes[:4] != b"RIFF" or wav_bytes[8:12] != b"WAVE":
+        return wav_bytes
+    pos = 12
+    while pos + 8 <= len(wav_bytes):
+        size = int.from_bytes(wav_bytes[pos + 4 : pos + 8], "little")
+        if wav_bytes[pos : pos + 4] == b"fmt ":
+            body = wav_bytes[pos + 8 : pos + 8 + size]
+            if len(body) >= 40 and body[:2] == _EXTENSIBLE_TAG and body[24:40] == _PCM_SUBFORMAT:
+                return wav_bytes[: pos + 8] + b"\x01\x00" + wav_bytes[pos + 10 :]
+            return wav_bytes
+        pos += 8 + size + (size & 1)
+    return wav_bytes
+
+
 def read_wav(wav_bytes: bytes) -> tuple[WavInfo, bytes]:
     """(format, raw frames) of a WAV file; raises WavFormatError for anything else."""
     try:
-        with wave.open(io.BytesIO(wav_bytes), "rb") as reader:
-            info = WavInfo(reader.getframerate(), reader.getsampwidth(), reader.getnchannels(), reader.getnframes())
+        with wave.open(io.BytesIO(_plain_pcm_header(wav_bytes)), "rb") as reader:
+            rate, width, channels = reader.getframerate(), reader.getsampwidth(), reader.getnchannels()
             frames = reader.readframes(reader.getnframes())
-    except (wave.Error, EOFError) as err:
-        raise WavFormatError(f"not a PCM WAV file ({err}); send a RIFF/WAVE PCM file") from err
-    if info.width not in (1, 2, 3, 4):
-        raise WavFormatError(f"unsupported sample width {info.width} bytes")
-    if info.rate <= 0 or info.channels <= 0:
-        raise WavFormatError(f"invalid WAV header: rate {info.rate}, channels {info.channels}")
-    return info, frames
+    except (wave.Error, EOFError, RuntimeError) as err:  # RuntimeError: a chunk size beyond the end
+        raise WavFormatError(f"not a PCM WAV file ({str(err) or 'too short'}); send a RIFF/WAVE PCM file") from err
+    if width not in (1, 2, 3, 4):
+        raise WavFormatError(f"unsupported sample width {width} bytes")
+    if rate <= 0 or channels <= 0:
+        raise WavFormatError(f"invalid WAV header: rate {rate}, channels {channels}")
+    # Streamed WAVs (espeak-ng --stdout, sox to a pipe) declare a huge data size, and a cut-off file may end
+    # mid-frame: what counts is the whole frames actually present.
+    frame_size = width * channels
+    frames = frames[: len(frames) - len(frames) % frame_size]
+    return WavInfo(rate, width, channels, len(frames) // frame_size), frames
 
 
 def wav_info(wav_bytes: bytes) -> WavInfo:
