@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 from .base import BinaryMessage, HermesMessage, HermesModel, topic_field
-from .common import DEFAULT_SITE, ToggleReason
+from .common import DEFAULT_SITE, ToggleMessage, TrainMessage, TrainSuccessMessage
 
 
-class AsrToggleOn(HermesMessage):
+class AsrToggleOn(ToggleMessage):
     TOPIC = "hermes/asr/toggleOn"
-    site_id: str = DEFAULT_SITE
-    reason: ToggleReason = ToggleReason.UNKNOWN
 
 
-class AsrToggleOff(HermesMessage):
+class AsrToggleOff(ToggleMessage):
     TOPIC = "hermes/asr/toggleOff"
-    site_id: str = DEFAULT_SITE
-    reason: ToggleReason = ToggleReason.UNKNOWN
 
 
 class AsrStartListening(HermesMessage):
@@ -60,18 +56,10 @@ class AsrTextCaptured(HermesMessage):
     lang: str | None = None
 
 
-class AsrPartialTextCaptured(HermesMessage):
-    """Snips interim transcript (not emitted by Rhasspy)."""
+class AsrPartialTextCaptured(AsrTextCaptured):
+    """Snips interim transcript (not emitted by Rhasspy); the same fields as textCaptured."""
 
     TOPIC = "hermes/asr/partialTextCaptured"
-    text: str
-    likelihood: float
-    seconds: float
-    site_id: str = DEFAULT_SITE
-    session_id: str | None = None
-    wakeword_id: str | None = None
-    asr_tokens: list[list[AsrToken]] | None = None
-    lang: str | None = None
 
 
 class AsrRecordingFinished(HermesMessage):
@@ -88,22 +76,12 @@ class AsrAudioCaptured(BinaryMessage):
     session_id: str = topic_field(default="")
 
 
-class AsrTrain(HermesMessage):
-    """Retrain from sentence and slot texts (Hermesh) or a graph file (Rhasspy's graphPath)."""
-
+class AsrTrain(TrainMessage):
     TOPIC = "rhasspy/asr/{site_id}/train"
-    graph_path: str = ""
-    id: str | None = None
-    graph_format: str | None = None
-    sentences: dict[str, str] | None = None
-    slots: dict[str, list[str]] | None = None
-    site_id: str = topic_field(default=DEFAULT_SITE)
 
 
-class AsrTrainSuccess(HermesMessage):
+class AsrTrainSuccess(TrainSuccessMessage):
     TOPIC = "rhasspy/asr/{site_id}/trainSuccess"
-    id: str | None = None
-    site_id: str = topic_field(default=DEFAULT_SITE)
 
 
 class AsrReload(HermesMessage):

@@ -7,7 +7,7 @@ from enum import StrEnum
 from pydantic import BaseModel
 
 from .base import BinaryMessage, HermesMessage, HermesModel, topic_field
-from .common import DEFAULT_SITE
+from .common import DEFAULT_SITE, SiteMessage
 
 
 class AudioFrame(BinaryMessage):
@@ -42,24 +42,20 @@ class AudioPlayFinished(HermesMessage):
     site_id: str = topic_field(default=DEFAULT_SITE)
 
 
-class AudioToggleOn(HermesMessage):
+class AudioToggleOn(SiteMessage):
     TOPIC = "hermes/audioServer/toggleOn"
-    site_id: str = DEFAULT_SITE
 
 
-class AudioToggleOff(HermesMessage):
+class AudioToggleOff(SiteMessage):
     TOPIC = "hermes/audioServer/toggleOff"
-    site_id: str = DEFAULT_SITE
 
 
-class SummaryToggleOn(HermesMessage):
+class SummaryToggleOn(SiteMessage):
     TOPIC = "hermes/audioServer/toggleSummaryOn"
-    site_id: str = DEFAULT_SITE
 
 
-class SummaryToggleOff(HermesMessage):
+class SummaryToggleOff(SiteMessage):
     TOPIC = "hermes/audioServer/toggleSummaryOff"
-    site_id: str = DEFAULT_SITE
 
 
 class AudioSummary(HermesMessage):

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from .base import HermesMessage
-from .common import DEFAULT_SITE
+from .common import SiteMessage
 
 
-class HandleToggleOn(HermesMessage):
+class HandleToggleOn(SiteMessage):
     TOPIC = "rhasspy/handle/toggleOn"
-    site_id: str = DEFAULT_SITE
 
 
-class HandleToggleOff(HermesMessage):
+class HandleToggleOff(SiteMessage):
     TOPIC = "rhasspy/handle/toggleOff"
-    site_id: str = DEFAULT_SITE

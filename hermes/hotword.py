@@ -6,19 +6,15 @@ from enum import StrEnum
 from typing import Any
 
 from .base import BinaryMessage, HermesMessage, HermesModel, topic_field
-from .common import DEFAULT_SITE, ToggleReason
+from .common import DEFAULT_SITE, ToggleMessage
 
 
-class HotwordToggleOn(HermesMessage):
+class HotwordToggleOn(ToggleMessage):
     TOPIC = "hermes/hotword/toggleOn"
-    site_id: str = DEFAULT_SITE
-    reason: ToggleReason = ToggleReason.UNKNOWN
 
 
-class HotwordToggleOff(HermesMessage):
+class HotwordToggleOff(ToggleMessage):
     TOPIC = "hermes/hotword/toggleOff"
-    site_id: str = DEFAULT_SITE
-    reason: ToggleReason = ToggleReason.UNKNOWN
 
 
 class WakewordModelType(StrEnum):

@@ -7,8 +7,8 @@ from typing import Any, ClassVar
 from pydantic import field_validator, model_validator
 
 from .asr import AsrToken
-from .base import HermesMessage, HermesModel, topic_field
-from .common import DEFAULT_SITE
+from .base import HermesMessage, HermesModel
+from .common import DEFAULT_SITE, TrainMessage, TrainSuccessMessage
 
 
 class NluQuery(HermesMessage):
@@ -119,22 +119,12 @@ class NluIntentNotRecognized(HermesMessage):
     session_id: str | None = None
 
 
-class NluTrain(HermesMessage):
-    """Retrain from sentence and slot texts (``sentences``: file name -> ini text; ``slots``: name -> lines)."""
-
+class NluTrain(TrainMessage):
     TOPIC = "rhasspy/nlu/{site_id}/train"
-    graph_path: str = ""
-    id: str | None = None
-    graph_format: str | None = None
-    sentences: dict[str, str] | None = None
-    slots: dict[str, list[str]] | None = None
-    site_id: str = topic_field(default=DEFAULT_SITE)
 
 
-class NluTrainSuccess(HermesMessage):
+class NluTrainSuccess(TrainSuccessMessage):
     TOPIC = "rhasspy/nlu/{site_id}/trainSuccess"
-    id: str | None = None
-    site_id: str = topic_field(default=DEFAULT_SITE)
 
 
 class NluPartialQuery(HermesMessage):

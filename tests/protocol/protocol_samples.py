@@ -15,6 +15,7 @@ from typing import Any
 
 from hermes import asr, audioserver, dialogue, errors, g2p, handle, hotword, nlu, snips, status, train, tts
 from hermes.base import HermesMessage
+from hermes.common import ToggleReason
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)  # rhasspyhermes.audioserver imports audioop
@@ -158,8 +159,8 @@ ACTION_FULL = Obj(
 NOTIFICATION = Obj(dialogue.DialogueNotification, r_dialogue.DialogueNotification, {"text": TEXT})
 
 TOGGLE_REASON_PAIRS = {
-    "hotword": [(reason, r_wake.HotwordToggleReason(reason.value)) for reason in hotword.ToggleReason],
-    "asr": [(reason, r_asr.AsrToggleReason(reason.value)) for reason in asr.ToggleReason],
+    "hotword": [(reason, r_wake.HotwordToggleReason(reason.value)) for reason in ToggleReason],
+    "asr": [(reason, r_asr.AsrToggleReason(reason.value)) for reason in ToggleReason],
 }
 
 
