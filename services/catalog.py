@@ -8,11 +8,22 @@ starts every entry (a satellite only those in ``ROOM_SERVICES``). ``COMMANDS`` l
 from __future__ import annotations
 
 SERVICES: dict[str, str] = {
+    "asr": "services.asr.service:AsrService",
     "wake": "services.wake.service:WakeService",
+    "tts": "services.tts.service:TtsService",
+    "audio-input": "services.audio.input_service:AudioInputService",
+    "audio-output": "services.audio.output_service:AudioOutputService",
+    "dialogue": "services.dialogue.service:DialogueService",
+    "intent-handler": "services.intent_handler.service:IntentHandlerService",
+    "nlu": "services.nlu.service:NluService",
+    "bridge": "bridge.service:BridgeService",
 }
 
 # The services that belong to a room (a satellite runs only these, against the base's broker).
 ROOM_SERVICES: frozenset[str] = frozenset({"audio-input", "audio-output", "wake"})
 
 COMMANDS: list[str] = [
+    "services.nlu.cli:train", "services.nlu.cli:recognize", "services.nlu.cli:test_nlu",
+    "services.security.command:add_satellite",
+    "services.monitor.command:monitor",
 ]

@@ -48,11 +48,13 @@ class Alt(Node):
 class RuleRef(Node):
     name: str = ""
     intent: str | None = None  # explicit <Intent.rule>; None = the intent the reference is in
+    offset: int = 0  # character offset in the parsed text (for error messages)
 
 
 @dataclass(slots=True)
 class SlotRef(Node):
     key: str = ""  # name with arguments, e.g. "rhasspy/number,0,100,1"
+    offset: int = 0  # character offset in the parsed text (for error messages)
 
     @property
     def name(self) -> str:
@@ -110,7 +112,7 @@ class _Parser:
 
     # alternatives := sequence ('|' sequence)*
     def parse_alt(self, end: str | None, opened_at: int | None) -> Node:
-        branches = [self.parse_seq(end)]
+        branches: list[Node] = [self.parse_seq(end)]
         while self.peek() == "|":
             self.i += 1
             branches.append(self.parse_seq(end))
@@ -158,9 +160,9 @@ class _Parser:
                 self.i = close + 1
                 if "." in name:
                     intent, rule = name.rsplit(".", 1)
-                    items.append(RuleRef(name=rule, intent=intent))
+                    items.append(RuleRef(name=rule, intent=intent, offset=start))
                 else:
-                    items.append(RuleRef(name=name))
+                    items.append(RuleRef(name=name, offset=start))
             elif c == "{":
                 if not items:
                     raise self.error("a tag '{...}' must follow a word, group, rule or slot")
@@ -196,13 +198,11 @@ class _Parser:
             while self.peek() == "!":
                 start = self.i
                 self.i += 1
-                while self.peek() is not None and not self.peek().isspace() and self.peek() not in SPECIAL:
-                    self.i += 1
+                self.i = self._word_end()
                 body += self.text[start:self.i]
         else:
             start = self.i
-            while self.peek() is not None and not self.peek().isspace() and self.peek() not in SPECIAL:
-                self.i += 1
+            self.i = self._word_end()
             body = self.text[start:self.i]
         if c == ":":
             sub_text, convs = split_converters(body)
@@ -218,9 +218,15 @@ class _Parser:
             item.converters = item.converters + convs
         return item
 
+    def _word_end(self) -> int:
+        i = self.i
+        while i < len(self.text) and not self.text[i].isspace() and self.text[i] not in SPECIAL:
+            i += 1
+        return i
+
     def parse_word(self) -> Node:
         start = self.i
-        buf = []
+        buf: list[str] = []
         while self.i < len(self.text):
             c = self.text[self.i]
             if c == "(" and buf and buf[-1] == ":":
@@ -237,7 +243,10 @@ class _Parser:
         token = "".join(buf)
         if not token:  # pragma: no cover - callers only get here on a word character
             raise self.error("expected a word", start)
-        return word_token(token, lambda msg: self.error(msg, start))
+        node = word_token(token, lambda msg: self.error(msg, start))
+        if isinstance(node, SlotRef):
+            node.offset = start
+        return node
 
 
 def _bare(node: Node) -> bool:

@@ -1,0 +1,137 @@
+"""``hermesh nlu``: hermes/nlu/query -> intentParsed + hermes/intent/<name> (or intentNotRecognized).
+
+Like Rhasspy's NLU service it publishes the intent itself. `rhasspy/nlu/<siteId>/train` carries the
+sentence and slot *texts* and retrains in place; a failed training keeps the previous model serving.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from hermes.errors import NluError as NluErrorMessage
+from hermes.nlu import (
+    Intent,
+    NluIntent,
+    NluIntentNotRecognized,
+    NluIntentParsed,
+    NluQuery,
+    NluTrain,
+    NluTrainSuccess,
+    Slot,
+)
+from services.runtime import HermesService, ServiceError, handles
+
+from .errors import NluError
+from .results import Recognition
+from .settings import NluSettings
+from .training import (
+    GRAPH_FILE,
+    TRAINED_DIR,
+    TrainedProfile,
+    compile_texts,
+    load_trained_profile,
+    recognizer_for,
+    sources_newer_than_training,
+    train_profile,
+)
+
+
+class NluService(HermesService[NluSettings]):
+    name = "nlu"
+    settings_model = NluSettings
+    error_class = NluErrorMessage
+
+    async def setup(self) -> None:
+        self.engine: TrainedProfile | None = None
+        if "language" not in self.settings.model_fields_set:
+            self.settings = self.settings.model_copy(update={"language": self.common.language})
+        self.engine = await self.run_blocking(self._load)
+        self._graph_mtime = self._trained_mtime()
+
+    def _trained_mtime(self) -> float:
+        try:
+            return (self.profile / TRAINED_DIR / GRAPH_FILE).stat().st_mtime
+        except OSError:
+            return 0.0
+
+    async def _reload_if_retrained(self) -> None:
+        """`hermesh train` wrote a new model: serve it (a stat per query, no restart needed)."""
+        mtime = self._trained_mtime()
+        if mtime > self._graph_mtime:
+            self._graph_mtime = mtime
+            fresh = await self.run_blocking(load_trained_profile, self.profile, self.settings)
+            if fresh is not None:
+                self.engine = fresh
+                self.log.info("loaded the newly trained model from %s", self.profile / TRAINED_DIR)
+
+    def _load(self) -> TrainedProfile | None:
+        profile = self.profile
+        has_templates = (profile / "sentences.ini").is_file() or (profile / "intents").is_dir()
+        if has_templates and sources_newer_than_training(profile):
+            try:
+                trained = train_profile(profile, settings=self.settings)
+                self.log.info("trained %s in %.3f s (%d intents)", profile, trained.seconds, len(trained.graph.intents))
+                for warning in trained.warnings:
+                    self.log.warning("%s", warning)
+                return trained
+            except NluError as err:
+                self.log.error("training failed, serving the previous model if there is one: %s", err)
+        previous = load_trained_profile(profile, self.settings)
+        if previous is None:
+            self.log.error("no trained model in %s: fix the templates, then run 'hermesh train'", profile)
+        return previous
+
+    @handles(NluQuery)
+    async def on_query(self, query: NluQuery) -> AsyncIterator[Any]:
+        await self._reload_if_retrained()
+        engine = self.engine
+        if engine is None:
+            raise ServiceError(f"no intent model: the templates in {self.profile} did not train "
+                               "(run 'hermesh train' to see why)", context=query.id)
+        try:
+            results = await self.run_blocking(engine.recognize, query.input, intent_filter=query.intent_filter or None)
+        except NluError as err:
+            raise ServiceError(f"recognising {query.input!r} failed: {err}", context=query.id) from err
+        if not results:
+            words = " ".join(engine.prepare_tokens(query.input))
+            yield NluIntentNotRecognized(input=words, site_id=query.site_id, id=query.id,
+                                         custom_data=query.custom_data, session_id=query.session_id)
+            return
+        best = results[0]
+        slots = self._slots(best, query)
+        intent = Intent(intent_name=best.intent, confidence_score=best.confidence)
+        yield NluIntentParsed(input=best.text, intent=intent, site_id=query.site_id, id=query.id, slots=slots,
+                              session_id=query.session_id)
+        yield NluIntent(input=best.text, intent=intent, site_id=query.site_id, id=query.id, slots=slots,
+                        session_id=query.session_id, custom_data=query.custom_data,
+                        asr_tokens=best.hermes_asr_tokens(), asr_confidence=query.asr_confidence,
+                        raw_input=query.input, wakeword_id=query.wakeword_id,
+                        lang=query.lang or self.settings.language)
+
+    @staticmethod
+    def _slots(best: Recognition, query: NluQuery) -> list[Slot]:
+        slots = [Slot.model_validate(s) for s in best.hermes_slots()]
+        for name, value in (query.custom_entities or {}).items():
+            slots.append(Slot(entity=name, value=value if isinstance(value, dict) and "value" in value
+                              else {"value": value}, slot_name=name, confidence=1.0))
+        return slots
+
+    @handles(NluTrain)
+    async def on_train(self, train: NluTrain) -> AsyncIterator[Any]:
+        if not train.sentences:
+            raise ServiceError("the train message carries no sentence texts ('sentences': {file name: ini text}); "
+                               "graph files are not read", context=train.id)
+        try:
+            engine = await self.run_blocking(self._train_texts, train.sentences, train.slots or {})
+        except NluError as err:
+            raise ServiceError(f"training failed, the previous model keeps serving: {err}", context=train.id) from err
+        self.engine = engine
+        for warning in engine.warnings:
+            self.log.warning("%s", warning)
+        self.log.info("retrained from a train message: %d intents", len(engine.graph.intents))
+        yield NluTrainSuccess(id=train.id, site_id=train.site_id)
+
+    def _train_texts(self, sentences: dict[str, str], slots: dict[str, list[str]]) -> TrainedProfile:
+        graph = compile_texts(sentences, slots, self.profile, self.settings)
+        return recognizer_for(graph, self.profile, self.settings)
