@@ -82,7 +82,7 @@ class NluService(HermesService[NluSettings]):
             self.log.error("no trained model in %s: fix the templates, then run 'hermesh train'", profile)
         return previous
 
-    @handles(NluQuery)
+    @handles(NluQuery, shared=True)
     async def on_query(self, query: NluQuery) -> AsyncIterator[Any]:
         await self._reload_if_retrained()
         engine = self.engine
