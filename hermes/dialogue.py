@@ -17,10 +17,10 @@ class DialogueActionType(StrEnum):
 
 
 class DialogueAction(HermesModel):
-    """Start a session that listens. ``canBeEnqueued`` is required, as in rhasspy-hermes."""
+    """Start a session that listens. ``canBeEnqueued`` defaults to true as in Snips (rhasspy-hermes requires it)."""
 
     # Field order is the wire's key order: rhasspy-hermes puts ``type`` after the first field.
-    can_be_enqueued: bool
+    can_be_enqueued: bool = True
     type: Literal["action"] = "action"
     text: str | None = None
     intent_filter: list[str] | None = None

@@ -154,7 +154,7 @@ INTENT = Obj(nlu.Intent, r_intent.Intent, {"intent_name": "ChangeLightState", "c
 ACTION_FULL = Obj(
     dialogue.DialogueAction,
     r_dialogue.DialogueAction,
-    {"can_be_enqueued": True, "text": TEXT, "intent_filter": ["A", "B"], "send_intent_not_recognized": True},
+    {"can_be_enqueued": False, "text": TEXT, "intent_filter": ["A", "B"], "send_intent_not_recognized": True},
 )
 NOTIFICATION = Obj(dialogue.DialogueNotification, r_dialogue.DialogueNotification, {"text": TEXT})
 

@@ -11,7 +11,7 @@ import warnings
 import pytest
 
 from hermes import asr, audioserver, dialogue, errors, hotword, nlu, registry, tts
-from hermes.base import HermesProtocolError, MessageParseError, UnknownTopicError
+from hermes.base import HermesProtocolError, UnknownTopicError
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -165,11 +165,13 @@ def test_slot_constructor_fills_defaults():
 
 
 # ---- dialogue -----------------------------------------------------------------------------------------------
-def test_can_be_enqueued_is_required_unlike_snips():
-    """Snips defaulted canBeEnqueued to true; rhasspy-hermes raises KeyError; Hermesh rejects clearly (§7.7)."""
+def test_can_be_enqueued_defaults_to_true_as_in_snips():
+    """Snips defaulted canBeEnqueued to true; rhasspy-hermes raises KeyError (§7.7). Hermesh follows Snips, so
+    a Snips app that leaves it out still starts its session; what we send always carries the field."""
     payload = b'{"init": {"type": "action", "text": "hi"}, "siteId": "kitchen"}'
-    with pytest.raises(MessageParseError, match="canBeEnqueued"):
-        registry.parse("hermes/dialogueManager/startSession", payload)
+    message = registry.parse("hermes/dialogueManager/startSession", payload)
+    assert message.init.can_be_enqueued is True
+    assert wire(message)["init"]["canBeEnqueued"] is True
     with pytest.raises(KeyError):
         r_dialogue.DialogueStartSession.from_json(payload)
 

@@ -157,7 +157,6 @@ MALFORMED = [
     ("missing-text", SAY, b'{"siteId": "k"}', "text"),
     ("missing-modelId", DETECTED, b"{}", "modelId"),
     ("missing-init", START, b"{}", "init"),
-    ("missing-canBeEnqueued", START, b'{"init": {"type": "action"}}', "canBeEnqueued"),
     ("missing-notification-text", START, b'{"init": {"type": "notification"}}', "text"),
     ("missing-termination", "hermes/dialogueManager/sessionEnded", b'{"sessionId": "s"}', "termination"),
     ("missing-intent-score", INTENT_TOPIC, b'{"input": "a", "intent": {"intentName": "A"}}', "intent.confidenceScore"),

@@ -1,0 +1,1 @@
+"""The dialogue manager: one session per site, driven through wake, ASR, NLU, handlers and TTS."""

@@ -1,0 +1,539 @@
+"""The dialogue manager's session state machine as a pure engine: messages and time in, messages out.
+
+``DialogueEngine.handle(message, now)`` and ``tick(now)`` return the Hermes messages to publish; the engine
+never reads a clock and never touches the broker, so every transition and timeout is tested by feeding it
+messages and times. ``next_deadline()`` tells the service when to call ``tick``.
+
+One active session per site, a FIFO queue per site, any number of sites at once. Every wait (feedback sound,
+speech, transcript, NLU answer, handler answer) has a deadline; feedback and speech waits move on when they
+expire, the others end the session with reason ``timeout``, so a session can never hang.
+
+Where Rhasspy 2.5 deviates from Snips (hermes-protocol.md §7), the choice made here:
+
+=========================================  ==========  ===========================================================
+behaviour                                  follows     why
+=========================================  ==========  ===========================================================
+who publishes hermes/intent/<name>         Rhasspy     the NLU does; the DM never duplicates it (§7.1)
+startListening.sendAudioCaptured           Rhasspy     true by default (setting); the bridge keeps the utterance
+wake sessions' customData                  Rhasspy     = wakeword id; Rhasspy clients read it (§7.3)
+wake session ids                           Rhasspy     ``<siteId>-<wakewordId>-<uuid>``; startSession: a uuid
+startSession ``lang``                      Snips       kept in the session and passed to ASR, NLU and TTS
+notification while the site is busy        Snips       queued (sessionQueued), not spoken into the active session
+action, canBeEnqueued=false, site busy     Rhasspy     the active session ends abortedByUser and the new one
+                                                       starts; rhasspy-hermes has no ``siteUnavailable`` reason
+                                                       to report a Snips-style drop
+canBeEnqueued absent                       Rhasspy     required by hermes.dialogue (parse error otherwise)
+wake word during a session                 Rhasspy     aborts it (abortedByUser); the new session jumps the queue
+configure                                  Snips       per site, enable/disable both count: session filter (or
+                                                       the site's enabled intents, or every known intent) minus
+                                                       the disabled ones; an intent outside it is not recognised
+hotword during the NLU/handler phase       Rhasspy     back on after textCaptured, so a wake word can interrupt
+error beep                                 Snips       only for an intentNotRecognized of a session
+hermes/error/asr|nlu for a session         Snips       ends it with reason ``error`` (Rhasspy waited for timeout)
+unknown session on continue/endSession     Snips       a hermes/error/dialogueManager naming the session
+continueSession ``slot``                   Rhasspy     accepted and ignored (no slot filling in the NLU)
+hermes/feedback/sound/toggleOn|Off         Snips       per-site feedback sound switch (``set_feedback_sound``)
+group separator (co-located satellites)    Rhasspy     one wake per group until the text is captured
+stopListening at session end               Snips       only when the ASR is still listening for the session
+=========================================  ==========  ===========================================================
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from hermes.asr import AsrStartListening, AsrStopListening, AsrTextCaptured, AsrToggleOff, AsrToggleOn
+from hermes.audioserver import AudioPlayBytes, AudioPlayFinished
+from hermes.base import HermesMessage
+from hermes.common import ToggleReason
+from hermes.dialogue import (
+    DialogueAction,
+    DialogueConfigure,
+    DialogueContinueSession,
+    DialogueEndSession,
+    DialogueIntentNotRecognized,
+    DialogueNotification,
+    DialogueSessionEnded,
+    DialogueSessionQueued,
+    DialogueSessionStarted,
+    DialogueSessionTermination,
+    DialogueStartSession,
+)
+from hermes.dialogue import DialogueSessionTerminationReason as Reason
+from hermes.errors import AsrError, DialogueError, NluError
+from hermes.hotword import HotwordDetected, HotwordToggleOff, HotwordToggleOn
+from hermes.nlu import NluIntent, NluIntentNotRecognized, NluQuery
+from hermes.tts import TtsSay, TtsSayFinished
+
+from .settings import DialogueSettings
+
+log = logging.getLogger("hermesh.dialogue.engine")
+
+Out = list[HermesMessage]
+
+
+@dataclass(frozen=True)
+class Sound:
+    """A feedback sound: the WAV bytes to publish and how long it plays."""
+
+    wav: bytes
+    seconds: float
+
+
+class Phase(StrEnum):
+    QUEUED = "queued"
+    STARTING = "starting"  # started; speaking the action text / playing the wake sound before listening
+    LISTENING = "listening"  # waiting for asr/textCaptured
+    RECOGNIZING = "recognizing"  # waiting for the NLU
+    HANDLING = "handling"  # waiting for continueSession / endSession
+    ENDING = "ending"  # speaking endSession's text or a notification, then ends nominally
+    ENDED = "ended"
+
+
+@dataclass
+class Wait:
+    """A feedback sound or speech in progress; ``then`` continues the session when it is done."""
+
+    reason: ToggleReason
+    request_id: str
+    deadline: float
+    then: Callable[[], Out]
+
+
+@dataclass
+class Session:
+    session_id: str
+    site_id: str
+    notification: bool = False
+    text: str | None = None  # action/notification text still to speak when the session starts
+    custom_data: str | None = None
+    lang: str | None = None
+    intent_filter: list[str] | None = None
+    send_intent_not_recognized: bool = False
+    wakeword_id: str | None = None
+    detected: HotwordDetected | None = None
+    send_audio_captured: bool = True
+    phase: Phase = Phase.QUEUED
+    step: int = 0
+    deadline: float | None = None  # of the current phase (listening, recognizing, handling)
+    wait: Wait | None = None
+
+
+@dataclass
+class _Site:
+    active: Session | None = None
+    queue: deque[Session] = field(default_factory=deque)
+    intents: dict[str, bool] = field(default_factory=dict)  # from configure
+    sound_on: bool = True
+
+
+class DialogueEngine:
+    """Session state machine for all sites. Not thread-safe; one caller feeds it in order."""
+
+    def __init__(
+        self,
+        settings: DialogueSettings | None = None,
+        sounds: dict[str, Sound] | None = None,
+        new_id: Callable[[], str] | None = None,
+        known_intents: Iterable[str] = (),
+    ) -> None:
+        self.settings = settings or DialogueSettings()
+        self.sounds = dict(sounds or {})
+        self.new_id = new_id or (lambda: str(uuid.uuid4()))
+        self.known_intents: frozenset[str] = frozenset(known_intents)
+        self._sites: dict[str, _Site] = {}
+        self._sessions: dict[str, Session] = {}  # active and queued, by id
+        self._now = 0.0
+
+    # ---- queries ----------------------------------------------------------------------------------------------
+    def active_session(self, site_id: str) -> Session | None:
+        site = self._sites.get(site_id)
+        return site.active if site else None
+
+    def queued_sessions(self, site_id: str) -> list[Session]:
+        site = self._sites.get(site_id)
+        return list(site.queue) if site else []
+
+    def session(self, session_id: str) -> Session | None:
+        return self._sessions.get(session_id)
+
+    def next_deadline(self) -> float | None:
+        deadlines = [
+            s.wait.deadline if s.wait else s.deadline
+            for site in self._sites.values()
+            if (s := site.active) is not None
+        ]
+        present = [d for d in deadlines if d is not None]
+        return min(present) if present else None
+
+    # ---- inputs -----------------------------------------------------------------------------------------------
+    def handle(self, message: HermesMessage, now: float) -> Out:
+        """Feed one received message; returns what to publish, in order."""
+        self._now = now
+        handler = self._HANDLERS.get(type(message))
+        if handler is None:
+            return []
+        return handler(self, message)
+
+    def tick(self, now: float) -> Out:
+        """Expire every wait whose deadline has passed."""
+        self._now = now
+        out: Out = []
+        for site in list(self._sites.values()):
+            session = site.active
+            if session is None:
+                continue
+            if session.wait is not None and now >= session.wait.deadline:
+                what = "playFinished" if session.wait.reason == ToggleReason.PLAY_AUDIO else "tts/sayFinished"
+                log.warning("session %s: no %s in time; going on", session.session_id, what)
+                out += self._finish_wait(session)
+            elif session.wait is None and session.deadline is not None and now >= session.deadline:
+                log.warning("session %s timed out while %s", session.session_id, session.phase.value)
+                out += self._end(session, Reason.TIMEOUT)
+        return out
+
+    def set_feedback_sound(self, site_id: str, enabled: bool) -> None:
+        """Snips' hermes/feedback/sound/toggleOn|Off for one site."""
+        self._site(site_id).sound_on = enabled
+
+    # ---- message handlers -------------------------------------------------------------------------------------
+    def _on_detected(self, detected: HotwordDetected) -> Out:
+        wakeword = detected.wakeword_id
+        accepted = self.settings.wakeword_ids
+        if accepted and wakeword not in accepted:
+            log.debug("ignored wake word %s (accepted: %s)", wakeword, accepted)
+            return []
+        site_id = detected.site_id
+        if self._group_is_listening(site_id):
+            log.info("ignored wake word on %s: another site of its group is already listening", site_id)
+            return []
+        session_id = detected.session_id or f"{site_id}-{wakeword}-{self.new_id()}"
+        send_audio = self.settings.send_audio_captured
+        if detected.send_audio_captured is not None:
+            send_audio = detected.send_audio_captured
+        session = Session(
+            session_id=session_id,
+            site_id=site_id,
+            custom_data=wakeword,
+            lang=detected.lang,
+            wakeword_id=wakeword,
+            detected=detected,
+            send_audio_captured=send_audio,
+        )
+        return self._begin_or_preempt(session)
+
+    def _on_start_session(self, start: DialogueStartSession) -> Out:
+        init = start.init
+        session = Session(
+            session_id=self.new_id(), site_id=start.site_id, custom_data=start.custom_data, lang=start.lang,
+            send_audio_captured=self.settings.send_audio_captured, text=init.text,
+        )
+        site = self._site(start.site_id)
+        if isinstance(init, DialogueNotification):
+            session.notification = True
+            if site.active is None:
+                return self._activate(session)
+            return self._enqueue(session)
+        assert isinstance(init, DialogueAction)
+        session.intent_filter = init.intent_filter
+        session.send_intent_not_recognized = init.send_intent_not_recognized
+        if site.active is None:
+            return self._activate(session)
+        if init.can_be_enqueued:
+            return self._enqueue(session)
+        return self._begin_or_preempt(session)
+
+    def _on_continue(self, cont: DialogueContinueSession) -> Out:
+        session = self._sessions.get(cont.session_id)
+        if session is None or session.phase in (Phase.QUEUED, Phase.ENDING):
+            return self._unknown_session(cont.session_id, "continueSession")
+        out = self._abandon_wait(session)
+        session.step += 1
+        if cont.custom_data is not None:
+            session.custom_data = cont.custom_data
+        if cont.lang is not None:
+            session.lang = cont.lang
+        session.intent_filter = cont.intent_filter
+        session.send_intent_not_recognized = cont.send_intent_not_recognized
+        if session.phase == Phase.LISTENING:
+            out.append(AsrStopListening(site_id=session.site_id, session_id=session.session_id))
+        session.phase = Phase.STARTING
+        session.deadline = None
+        out.append(HotwordToggleOff(site_id=session.site_id, reason=ToggleReason.DIALOGUE_SESSION))
+        return out + self._say(session, cont.text, lambda: self._listen(session))
+
+    def _on_end(self, end: DialogueEndSession) -> Out:
+        session = self._sessions.get(end.session_id)
+        if session is None or session.phase in (Phase.QUEUED, Phase.ENDING):
+            return self._unknown_session(end.session_id, "endSession")
+        out = self._abandon_wait(session)
+        if end.custom_data is not None:
+            session.custom_data = end.custom_data
+        if session.phase == Phase.LISTENING:
+            out.append(AsrStopListening(site_id=session.site_id, session_id=session.session_id))
+        session.phase = Phase.ENDING
+        session.deadline = None
+        return out + self._say(session, end.text, lambda: self._end(session, Reason.NOMINAL))
+
+    def _on_text_captured(self, captured: AsrTextCaptured) -> Out:
+        session = self._sessions.get(captured.session_id or "")
+        if session is None or session.phase != Phase.LISTENING:
+            log.debug("textCaptured for session %s that is not listening; ignored", captured.session_id)
+            return []
+        session.phase = Phase.RECOGNIZING
+        session.deadline = None
+        out: Out = [AsrStopListening(site_id=session.site_id, session_id=session.session_id)]
+
+        def query() -> Out:
+            session.deadline = self._now + self.settings.nlu_timeout
+            follow: Out = [HotwordToggleOn(site_id=session.site_id, reason=ToggleReason.DIALOGUE_SESSION)]
+            intent_filter = self._effective_filter(session)
+            too_unsure = captured.likelihood < self.settings.min_asr_confidence
+            if too_unsure or intent_filter == []:
+                # Answered here as Rhasspy's DM does for low confidence; the NLU would have nothing to match.
+                follow.append(NluIntentNotRecognized(
+                    input=captured.text, site_id=session.site_id, session_id=session.session_id,
+                    custom_data=session.custom_data,
+                ))
+                return follow + self._not_recognized(session, captured.text)
+            follow.append(NluQuery(
+                input=captured.text, site_id=session.site_id, intent_filter=intent_filter,
+                session_id=session.session_id, wakeword_id=captured.wakeword_id or session.wakeword_id,
+                lang=session.lang or captured.lang, custom_data=session.custom_data,
+                asr_confidence=captured.likelihood,
+                custom_entities=session.detected.custom_entities if session.detected else None,
+            ))
+            return follow
+
+        return out + self._play(session, "recorded", query)
+
+    def _on_intent(self, intent: NluIntent) -> Out:
+        session = self._sessions.get(intent.session_id or "")
+        if session is None or session.phase != Phase.RECOGNIZING:
+            return []
+        allowed = self._effective_filter(session)
+        disabled = self._disabled(session.site_id)
+        if intent.intent_name in disabled or (allowed is not None and intent.intent_name not in allowed):
+            log.info("session %s: intent %s is filtered out here", session.session_id, intent.intent_name)
+            return self._not_recognized(session, intent.input)
+        session.phase = Phase.HANDLING
+        session.deadline = self._now + self.settings.handler_timeout
+        return []
+
+    def _on_not_recognized(self, message: NluIntentNotRecognized) -> Out:
+        session = self._sessions.get(message.session_id or "")
+        if session is None or session.phase != Phase.RECOGNIZING:
+            return []
+        return self._not_recognized(session, message.input)
+
+    def _on_say_finished(self, finished: TtsSayFinished) -> Out:
+        return self._wait_done(finished.site_id, finished.id, ToggleReason.TTS_SAY)
+
+    def _on_play_finished(self, finished: AudioPlayFinished) -> Out:
+        return self._wait_done(finished.site_id, finished.id, ToggleReason.PLAY_AUDIO)
+
+    def _on_configure(self, configure: DialogueConfigure) -> Out:
+        intents = self._site(configure.site_id).intents
+        for item in configure.intents:
+            intents[item.intent_id] = item.enable
+        return []
+
+    def _on_service_error(self, error: AsrError | NluError) -> Out:
+        session = self._sessions.get(error.session_id or "")
+        if session is None or session.phase not in (Phase.LISTENING, Phase.RECOGNIZING):
+            return []
+        log.warning("session %s ends: %s reported %r", session.session_id, error.COMPONENT, error.error)
+        return self._end(session, Reason.ERROR)
+
+    _HANDLERS: dict[type[HermesMessage], Callable[[DialogueEngine, HermesMessage], Out]] = {
+        HotwordDetected: _on_detected,  # type: ignore[dict-item]
+        DialogueStartSession: _on_start_session,  # type: ignore[dict-item]
+        DialogueContinueSession: _on_continue,  # type: ignore[dict-item]
+        DialogueEndSession: _on_end,  # type: ignore[dict-item]
+        AsrTextCaptured: _on_text_captured,  # type: ignore[dict-item]
+        NluIntent: _on_intent,  # type: ignore[dict-item]
+        NluIntentNotRecognized: _on_not_recognized,  # type: ignore[dict-item]
+        TtsSayFinished: _on_say_finished,  # type: ignore[dict-item]
+        AudioPlayFinished: _on_play_finished,  # type: ignore[dict-item]
+        DialogueConfigure: _on_configure,  # type: ignore[dict-item]
+        AsrError: _on_service_error,  # type: ignore[dict-item]
+        NluError: _on_service_error,  # type: ignore[dict-item]
+    }
+
+    # ---- session life -----------------------------------------------------------------------------------------
+    def _site(self, site_id: str) -> _Site:
+        site = self._sites.get(site_id)
+        if site is None:
+            site = self._sites[site_id] = _Site()
+        return site
+
+    def _begin_or_preempt(self, session: Session) -> Out:
+        """Start now; a session already active on the site is aborted and this one goes first."""
+        site = self._site(session.site_id)
+        if site.active is None:
+            return self._activate(session)
+        self._sessions[session.session_id] = session
+        site.queue.appendleft(session)
+        return self._end(site.active, Reason.ABORTED_BY_USER)
+
+    def _enqueue(self, session: Session) -> Out:
+        self._sessions[session.session_id] = session
+        self._site(session.site_id).queue.append(session)
+        return [DialogueSessionQueued(
+            session_id=session.session_id, site_id=session.site_id, custom_data=session.custom_data
+        )]
+
+    def _activate(self, session: Session) -> Out:
+        site = self._site(session.site_id)
+        site.active = session
+        self._sessions[session.session_id] = session
+        session.phase = Phase.STARTING
+        out: Out = [DialogueSessionStarted(
+            session_id=session.session_id, site_id=session.site_id, custom_data=session.custom_data,
+            lang=session.lang,
+        )]
+        if session.notification:
+            session.phase = Phase.ENDING
+            return out + self._say(session, session.text, lambda: self._end(session, Reason.NOMINAL))
+        out.append(HotwordToggleOff(site_id=session.site_id, reason=ToggleReason.DIALOGUE_SESSION))
+        if session.detected is not None:
+            return out + self._play(session, "wake", lambda: self._listen(session))
+        return out + self._say(session, session.text, lambda: self._listen(session))
+
+    def _listen(self, session: Session) -> Out:
+        session.phase = Phase.LISTENING
+        session.deadline = self._now + self.settings.session_timeout
+        return [AsrStartListening(
+            site_id=session.site_id, session_id=session.session_id, lang=session.lang, stop_on_silence=True,
+            send_audio_captured=session.send_audio_captured, wakeword_id=session.wakeword_id,
+            intent_filter=self._effective_filter(session),
+        )]
+
+    def _not_recognized(self, session: Session, text: str) -> Out:
+        def after_beep() -> Out:
+            if session.send_intent_not_recognized:
+                session.phase = Phase.HANDLING
+                session.deadline = self._now + self.settings.handler_timeout
+                return [DialogueIntentNotRecognized(
+                    session_id=session.session_id, site_id=session.site_id, input=text,
+                    custom_data=session.custom_data,
+                )]
+            return self._end(session, Reason.INTENT_NOT_RECOGNIZED)
+
+        session.deadline = None
+        return self._play(session, "error", after_beep)
+
+    def _end(self, session: Session, reason: Reason) -> Out:
+        out = self._abandon_wait(session)
+        if session.phase == Phase.LISTENING:
+            out.append(AsrStopListening(site_id=session.site_id, session_id=session.session_id))
+        site = self._site(session.site_id)
+        if site.active is session:
+            site.active = None
+        self._sessions.pop(session.session_id, None)
+        session.phase = Phase.ENDED
+        session.deadline = None
+        out.append(DialogueSessionEnded(
+            termination=DialogueSessionTermination(reason=reason), session_id=session.session_id,
+            site_id=session.site_id, custom_data=session.custom_data,
+        ))
+        if site.queue:
+            return out + self._activate(site.queue.popleft())
+        out.append(HotwordToggleOn(site_id=session.site_id, reason=ToggleReason.DIALOGUE_SESSION))
+        return out
+
+    def _unknown_session(self, session_id: str, what: str) -> Out:
+        log.warning("%s for session %s, which is not active", what, session_id)
+        return [DialogueError(
+            error=f"{what}: session {session_id!r} is not active (it ended, e.g. by timeout, or never existed)",
+            session_id=session_id, context=what,
+        )]
+
+    def _group_is_listening(self, site_id: str) -> bool:
+        separator = self.settings.group_separator
+        if not separator or separator not in site_id:
+            return False
+        group = site_id.split(separator, 1)[0]
+        return any(
+            other != site_id and other.split(separator, 1)[0] == group and site.active is not None
+            and site.active.phase in (Phase.STARTING, Phase.LISTENING) and not site.active.notification
+            for other, site in self._sites.items()
+        )
+
+    # ---- intent filters ---------------------------------------------------------------------------------------
+    def _disabled(self, site_id: str) -> set[str]:
+        return {name for name, on in self._site(site_id).intents.items() if not on}
+
+    def _effective_filter(self, session: Session) -> list[str] | None:
+        """The intents the NLU may match (None = all): the session's or site's list minus disabled intents."""
+        intents = self._site(session.site_id).intents
+        disabled = {name for name, on in intents.items() if not on}
+        base: list[str] | None = session.intent_filter
+        if base is None and disabled and self.known_intents:
+            base = sorted(self.known_intents)
+        if base is None:
+            return None
+        return [name for name in base if name not in disabled]
+
+    # ---- feedback sounds and speech ---------------------------------------------------------------------------
+    def _play(self, session: Session, event: str, then: Callable[[], Out]) -> Out:
+        sound = self.sounds.get(event)
+        site = self._site(session.site_id)
+        if (
+            sound is None
+            or not self.settings.sounds_enabled
+            or not site.sound_on
+            or session.site_id in self.settings.no_sound_site_ids
+        ):
+            return then()
+        request_id = self.new_id()
+        deadline = self._now + sound.seconds + self.settings.sound_timeout_margin
+        session.wait = Wait(ToggleReason.PLAY_AUDIO, request_id, deadline, then)
+        return [
+            *self._toggles_off(session.site_id, ToggleReason.PLAY_AUDIO),
+            AudioPlayBytes(site_id=session.site_id, request_id=request_id, wav_bytes=sound.wav),
+        ]
+
+    def _say(self, session: Session, text: str | None, then: Callable[[], Out]) -> Out:
+        if not text:
+            return then()
+        request_id = self.new_id()
+        seconds = max(self.settings.say_min_timeout, len(text) / self.settings.say_chars_per_second)
+        session.wait = Wait(ToggleReason.TTS_SAY, request_id, self._now + seconds, then)
+        return [
+            *self._toggles_off(session.site_id, ToggleReason.TTS_SAY),
+            TtsSay(text=text, site_id=session.site_id, lang=session.lang, id=request_id,
+                   session_id=session.session_id),
+        ]
+
+    def _wait_done(self, site_id: str, request_id: str | None, reason: ToggleReason) -> Out:
+        session = self.active_session(site_id)
+        if session is None or session.wait is None or request_id is None:
+            return []
+        if session.wait.reason != reason or session.wait.request_id != request_id:
+            return []
+        return self._finish_wait(session)
+
+    def _finish_wait(self, session: Session) -> Out:
+        wait = session.wait
+        assert wait is not None
+        session.wait = None
+        return self._toggles_on(session.site_id, wait.reason) + wait.then()
+
+    def _abandon_wait(self, session: Session) -> Out:
+        """Drop a sound/speech wait without its continuation, re-enabling what it switched off."""
+        wait, session.wait = session.wait, None
+        return self._toggles_on(session.site_id, wait.reason) if wait else []
+
+    @staticmethod
+    def _toggles_off(site_id: str, reason: ToggleReason) -> Out:
+        return [HotwordToggleOff(site_id=site_id, reason=reason), AsrToggleOff(site_id=site_id, reason=reason)]
+
+    @staticmethod
+    def _toggles_on(site_id: str, reason: ToggleReason) -> Out:
+        return [HotwordToggleOn(site_id=site_id, reason=reason), AsrToggleOn(site_id=site_id, reason=reason)]

@@ -1,0 +1,1 @@
+"""Intent handling: Home Assistant (events, intents, conversation), webhooks and local commands."""

@@ -1,0 +1,125 @@
+"""The intent handler against a real Home Assistant 2024.3.3 on loopback (events, intents, conversation).
+
+The first run installs Home Assistant into .cache/ha-venv (a few minutes); later runs start it in seconds.
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from hermes.dialogue import DialogueSessionEnded
+from hermes.errors import HandleError
+from hermes.hotword import HotwordDetected
+from hermes.nlu import Intent, NluIntent, NluIntentNotRecognized, NluQuery, Slot
+from hermes.tts import TtsSay
+from services.intent_handler.service import IntentHandlerService
+from services.intent_handler.settings import HomeAssistantSettings, IntentHandlerSettings
+from tests.dialogue.peers import PeerSettings
+from tests.dialogue.test_dialogue_service import mesh
+
+from .ha_websocket import HaWebsocket
+from .harness import HomeAssistant
+
+# The first test to run may install Home Assistant (minutes); the waits inside are bounded on their own.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
+
+
+def handler_settings(ha: HomeAssistant, mode: str, **extra) -> IntentHandlerSettings:
+    return IntentHandlerSettings(home_assistant=HomeAssistantSettings(
+        enabled=True, url=ha.base, access_token=ha.token, handle_type=mode, **extra))
+
+
+def color_intent(site_id: str, session_id: str = "ha-session", name: str = "bedroom",
+                 color: str = "red") -> NluIntent:
+    text = f"set the {name} to {color}"
+    return NluIntent(
+        input=text, raw_input=text, intent=Intent(intent_name="ChangeLightColor", confidence_score=1.0),
+        site_id=site_id, session_id=session_id,
+        slots=[Slot(entity="name", value={"kind": "Unknown", "value": name}),
+               Slot(entity="color", value={"kind": "Unknown", "value": color})],
+    )
+
+
+def state(ha: HomeAssistant, entity_id: str) -> str:
+    response = httpx.get(f"{ha.base}/api/states/{entity_id}", headers={"Authorization": f"Bearer {ha.token}"},
+                         timeout=10)
+    response.raise_for_status()
+    return str(response.json()["state"])
+
+
+async def wait_state(ws: HaWebsocket, entity_id: str, value: str) -> None:
+    await ws.expect(lambda e: e.get("event_type") == "state_changed"
+                    and e["data"].get("entity_id") == entity_id
+                    and (e["data"].get("new_state") or {}).get("state") == value)
+
+
+async def test_event_mode_fires_rhasspy_event_seen_by_websocket_and_automation(
+        home_assistant, run_service, mqtt_client, site_id):
+    async with HaWebsocket(home_assistant.base, home_assistant.token) as ws:
+        await ws.subscribe("rhasspy_ChangeLightColor")
+        await ws.subscribe("state_changed")
+        async with run_service(IntentHandlerService, settings=handler_settings(home_assistant, "event"),
+                               site_ids=[site_id]):
+            await mqtt_client.publish(color_intent(site_id, name="kitchen", color="blue"))
+            event = await ws.expect(lambda e: e.get("event_type") == "rhasspy_ChangeLightColor"
+                                    and e["data"].get("_site_id") == site_id)
+            await wait_state(ws, "input_text.last_rhasspy_event", f"kitchen/blue/{site_id}")
+    data = event["data"]
+    assert (data["name"], data["color"], data["_text"], data["_raw_text"]) == (
+        "kitchen", "blue", "set the kitchen to blue", "set the kitchen to blue")
+    assert data["_intent"]["intent"]["intentName"] == "ChangeLightColor"
+
+
+async def test_intent_mode_speaks_the_intent_script_answer_after_a_voice_command(
+        home_assistant, run_service, mqtt_client, site_id):
+    peers = PeerSettings(transcripts=["set the bedroom to green"], intents={})
+    await mqtt_client.subscribe(TtsSay.subscribe_filter(), DialogueSessionEnded.subscribe_filter())
+    async with HaWebsocket(home_assistant.base, home_assistant.token) as ws:
+        await ws.subscribe("state_changed")
+        async with mesh(run_service, [site_id], peers=peers, nlu=False, tts=True), \
+                run_service(IntentHandlerService, settings=handler_settings(home_assistant, "intent"),
+                            site_ids=[site_id]):
+            await mqtt_client.subscribe(NluQuery.subscribe_filter())
+            await mqtt_client.publish(HotwordDetected(model_id="porcupine", site_id=site_id, wakeword_id="porcupine"))
+            # the NLU's part, scripted here: the session's query is answered with ChangeLightColor
+            query = await mqtt_client.expect(NluQuery, where=lambda m: m.site_id == site_id, timeout=20)
+            await mqtt_client.publish(color_intent(site_id, session_id=query.session_id, name="bedroom",
+                                                   color="green"))
+            say = await mqtt_client.expect(TtsSay, where=lambda m: m.session_id == query.session_id
+                                           and m.text.startswith("Setting"), timeout=30)
+            await wait_state(ws, "input_text.last_intent", "bedroom/green")
+    assert say.text == "Setting bedroom to green" and say.site_id == site_id
+
+
+async def test_conversation_mode_turns_on_the_template_light_and_speaks_the_reply(
+        home_assistant, run_service, mqtt_client, site_id):
+    settings = handler_settings(home_assistant, "conversation")
+    await mqtt_client.subscribe(TtsSay.subscribe_filter())
+    async with HaWebsocket(home_assistant.base, home_assistant.token) as ws:
+        await ws.subscribe("state_changed")
+        async with run_service(IntentHandlerService, settings=settings, site_ids=[site_id]):
+            # text our NLU did not understand goes to HA's own conversation agent
+            await mqtt_client.publish(NluIntentNotRecognized(input="turn on the bedroom light", site_id=site_id,
+                                                             session_id="conv-1"))
+            await wait_state(ws, "light.bedroom_light", "on")
+            say = await mqtt_client.expect(TtsSay, where=lambda m: m.session_id == "conv-1", timeout=20)
+            assert state(home_assistant, "input_boolean.bedroom_light_state") == "on"
+            # a recognised intent hands HA its raw text too
+            text = "turn off the bedroom light"
+            await mqtt_client.publish(NluIntent(input=text, raw_input=text, site_id=site_id, session_id="conv-2",
+                                                intent=Intent(intent_name="LightOff", confidence_score=1.0)))
+            await wait_state(ws, "light.bedroom_light", "off")
+            say_off = await mqtt_client.expect(TtsSay, where=lambda m: m.session_id == "conv-2", timeout=20)
+    assert say.site_id == site_id and say.text == "Turned on the light"
+    assert say_off.text == "Turned off the light"
+
+
+async def test_a_wrong_token_is_reported_clearly(home_assistant, run_service, mqtt_client, site_id):
+    settings = IntentHandlerSettings(home_assistant=HomeAssistantSettings(
+        enabled=True, url=home_assistant.base, access_token="not-a-token", handle_type="intent"))
+    await mqtt_client.subscribe(HandleError.subscribe_filter())
+    async with run_service(IntentHandlerService, settings=settings, site_ids=[site_id]):
+        await mqtt_client.publish(color_intent(site_id))
+        error = await mqtt_client.expect(HandleError, where=lambda m: m.site_id == site_id, timeout=20)
+    assert "401" in error.error and "access_token" in error.error
