@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import ssl
 from typing import Any
 
@@ -31,6 +32,9 @@ def client_kwargs(settings: MqttSettings, *, identifier: str | None = None, will
         "keepalive": settings.keepalive,
         "protocol": aiomqtt.ProtocolVersion.V5,
         "timeout": 5,
+        # paho leaves Nagle's algorithm on: two small publishes in a row (intentParsed, then intent) then wait
+        # ~40 ms for the peer's delayed ACK. Every Hermes message is latency-sensitive, so send at once.
+        "socket_options": [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
     }
     if settings.username:
         kwargs["username"] = settings.username

@@ -1,0 +1,216 @@
+"""The FastAPI application of the bridge: middleware (auth, body limit, CORS), error replies, routers, docs."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.cors import CORSMiddleware
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.config import ConfigError
+
+from .auth import USER, AuthError, authenticate, token_from
+from .docs_page import DOCS_HTML, OPENAPI_DESCRIPTION
+from .http_util import BridgeHTTPError
+from .profile_files import ProfileFileError
+
+if TYPE_CHECKING:
+    from .service import BridgeService
+
+LOG = logging.getLogger("hermesh.bridge.http")
+WEB_DIR = Path(__file__).parent / "web"
+
+# What a JWT with role "user" may reach; every handler there also checks the siteId against the username.
+USER_PATHS = frozenset({
+    "/api/version", "/api/text-to-intent", "/api/speech-to-text", "/api/speech-to-intent",
+    "/api/listen-for-command", "/api/text-to-speech", "/api/events/intent", "/api/events/text",
+    "/api/events/wake", "/api/audio", "/api/stop", "/api/languages", "/api/tts-voices", "/api/set-volume",
+    "/api/listen-for-wake", "/api/play-wav", "/api/tts/test", "/api/status", "/api/audio-summaries",
+    "/api/events/audiosummary",
+})
+PUBLIC_PATHS = frozenset({"/", "/docs", "/docs/", "/openapi.json", "/openapi/", "/favicon.ico"})
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class GuardMiddleware:
+    """Authenticates every HTTP request and websocket, and enforces the request body limit."""
+
+    def __init__(self, app: ASGIApp, bridge: BridgeService) -> None:
+        self.app = app
+        self.bridge = bridge
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        settings = self.bridge.settings
+        if path not in PUBLIC_PATHS and not path.startswith("/web/") and not (
+            scope["type"] == "http" and scope.get("method") == "OPTIONS"
+        ):
+            try:
+                headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+                query = _query(scope)
+                principal = authenticate(
+                    token_from(query, headers.get("authorization")),
+                    settings.auth_token.get_secret_value() if settings.auth_token else None,
+                    settings.jwt_secret.get_secret_value() if settings.jwt_secret else None,
+                )
+                if principal.role == USER and path not in USER_PATHS:
+                    raise AuthError(403, f"{path} needs the admin role; user {principal.username!r} has role 'user'")
+            except AuthError as err:
+                await _reject(scope, receive, send, err.status, err.message)
+                return
+            scope.setdefault("state", {})["principal"] = principal
+        if scope["type"] == "http":
+            limit = settings.max_body_bytes
+            headers_list = scope.get("headers", [])
+            for key, value in headers_list:
+                if key == b"content-length":
+                    try:
+                        too_big = int(value) > limit
+                    except ValueError:
+                        too_big = False
+                    if too_big:
+                        await _reject(scope, receive, send, 413, f"request body larger than {limit} bytes "
+                                      "(bridge.max_body_bytes)")
+                        return
+            received = 0
+
+            async def limited_receive() -> Message:
+                nonlocal received
+                message = await receive()
+                if message["type"] == "http.request":
+                    received += len(message.get("body", b""))
+                    if received > limit:
+                        raise BodyTooLarge(f"request body larger than {limit} bytes (bridge.max_body_bytes)")
+                return message
+
+            await self.app(scope, limited_receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _query(scope: Scope) -> dict[str, str]:
+    from urllib.parse import parse_qsl
+
+    return dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+
+
+async def _reject(scope: Scope, receive: Receive, send: Send, status: int, message: str) -> None:
+    if scope["type"] == "websocket":
+        # Closing before accepting makes the handshake fail with HTTP 403.
+        await send({"type": "websocket.close", "code": 1008, "reason": message[:120]})
+        return
+    headers = {"WWW-Authenticate": 'Bearer realm="hermesh"'} if status == 401 else None
+    response = PlainTextResponse(message, status_code=status, headers=headers)
+    await response(scope, receive, send)
+
+
+def create_app(bridge: BridgeService) -> FastAPI:
+    from .routes import (
+        audio_ws,
+        devices,
+        evaluate,
+        mqtt_api,
+        profile_api,
+        recognition,
+        runtime_api,
+        training,
+        websockets,
+    )
+
+    app = FastAPI(
+        title="Hermesh bridge",
+        version=bridge_version(),
+        description=OPENAPI_DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.bridge = bridge
+    for module in (recognition, training, profile_api, devices, mqtt_api, runtime_api, evaluate, websockets,
+                   audio_ws):
+        app.include_router(module.router)
+
+    @app.exception_handler(BridgeHTTPError)
+    async def _bridge_error(request: Request, err: BridgeHTTPError) -> PlainTextResponse:
+        return PlainTextResponse(err.message, status_code=err.status)
+
+    @app.exception_handler(AuthError)
+    async def _auth_error(request: Request, err: AuthError) -> PlainTextResponse:
+        return PlainTextResponse(err.message, status_code=err.status)
+
+    @app.exception_handler(ProfileFileError)
+    async def _profile_error(request: Request, err: ProfileFileError) -> PlainTextResponse:
+        return PlainTextResponse(str(err), status_code=400)
+
+    @app.exception_handler(ConfigError)
+    async def _config_error(request: Request, err: ConfigError) -> PlainTextResponse:
+        return PlainTextResponse(str(err), status_code=400)
+
+    @app.exception_handler(BodyTooLarge)
+    async def _too_large(request: Request, err: BodyTooLarge) -> PlainTextResponse:
+        return PlainTextResponse(str(err), status_code=413)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, err: RequestValidationError) -> PlainTextResponse:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors())
+        return PlainTextResponse(f"invalid request: {problems}", status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, err: StarletteHTTPException) -> PlainTextResponse:
+        return PlainTextResponse(str(err.detail), status_code=err.status_code, headers=err.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, err: Exception) -> PlainTextResponse:
+        LOG.error("unexpected error on %s %s", request.method, request.url.path, exc_info=err)
+        return PlainTextResponse(f"internal error: {type(err).__name__}: {err}", status_code=500)
+
+    @app.get("/", include_in_schema=False)
+    async def _root() -> Any:
+        web = web_dir(bridge)
+        if web is not None and (web / "index.html").is_file():
+            return RedirectResponse("/web/index.html")
+        return RedirectResponse("/docs")
+
+    @app.get("/docs", include_in_schema=False)
+    async def _docs() -> HTMLResponse:
+        return HTMLResponse(DOCS_HTML)
+
+    @app.get("/openapi/", include_in_schema=False)
+    async def _openapi_alias() -> RedirectResponse:
+        return RedirectResponse("/docs")  # Rhasspy's Swagger page lived here
+
+    web = web_dir(bridge)
+    if web is not None:
+        app.mount("/web", StaticFiles(directory=web, html=True), name="web")
+
+    app.add_middleware(GuardMiddleware, bridge=bridge)
+    app.add_middleware(
+        CORSMiddleware, allow_origins=bridge.settings.cors_origins, allow_methods=["*"], allow_headers=["*"],
+    )
+    return app
+
+
+def web_dir(bridge: BridgeService) -> Path | None:
+    configured = bridge.settings.web_dir
+    if configured is not None:
+        return configured if configured.is_dir() else None
+    return WEB_DIR if WEB_DIR.is_dir() else None
+
+
+def bridge_version() -> str:
+    from services.runtime.service import VERSION
+
+    return VERSION

@@ -1,0 +1,191 @@
+"""The profile's training files as the HTTP API sees them: sentences, slots, custom words (pure file I/O).
+
+Every name coming from a request goes through ``safe_path``: it must stay inside its folder of the profile,
+and writes are atomic (services.profile.write_atomic).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from pathlib import Path
+
+from services.profile import resolve_inside, write_atomic
+
+SENTENCES_INI = "sentences.ini"
+INTENTS_DIR = "intents"
+SLOTS_DIR = "slots"
+SLOT_PROGRAMS_DIR = "slot_programs"
+CONVERTERS_DIR = "converters"
+CUSTOM_WORDS = "custom_words.txt"
+
+_NAME_PART = re.compile(r"^[^\x00-\x1f/\\]+$")
+
+
+class ProfileFileError(ValueError):
+    """A request names a file it may not touch, or sends content that cannot be stored."""
+
+
+def safe_path(profile: Path, folder: str, name: str) -> Path:
+    """``profile/folder/name`` for a user-supplied name; refuses absolute paths, '..', hidden and empty parts."""
+    if not name or name.startswith("/") or "\\" in name:
+        raise ProfileFileError(f"invalid name {name!r}: use a relative name such as 'colors' or 'rooms/kitchen'")
+    parts = name.split("/")
+    for part in parts:
+        if not part or part in (".", "..") or part.startswith(".") or not _NAME_PART.match(part):
+            raise ProfileFileError(f"invalid name {name!r}: each part must be a plain file name (no '..', no '.x')")
+    base = profile / folder if folder else profile
+    try:
+        path = resolve_inside(base, name)
+        resolve_inside(profile, str(path.relative_to(profile.resolve())))
+    except ValueError as err:
+        raise ProfileFileError(f"{name!r} points outside the profile's {folder or 'directory'}") from err
+    return path
+
+
+# ---- sentences ----------------------------------------------------------------------------------------------
+def sentence_files(profile: Path) -> dict[str, str]:
+    """{relative path: text} of sentences.ini and intents/*.ini (recursive), sorted."""
+    files: dict[str, str] = {}
+    main = profile / SENTENCES_INI
+    if main.is_file():
+        files[SENTENCES_INI] = main.read_text(encoding="utf-8")
+    intents = profile / INTENTS_DIR
+    if intents.is_dir():
+        for path in sorted(intents.rglob("*.ini")):
+            if path.is_file() and not any(p.startswith(".") for p in path.relative_to(profile).parts):
+                files[path.relative_to(profile).as_posix()] = path.read_text(encoding="utf-8")
+    return files
+
+
+def sentence_path(profile: Path, relpath: str) -> Path:
+    """Only sentences.ini and .ini files below intents/ can be written through the API."""
+    if relpath == SENTENCES_INI:
+        return profile / SENTENCES_INI
+    if not relpath.startswith(INTENTS_DIR + "/") or not relpath.endswith(".ini"):
+        raise ProfileFileError(f"{relpath!r}: sentence files are 'sentences.ini' or 'intents/<name>.ini'")
+    return safe_path(profile, INTENTS_DIR, relpath[len(INTENTS_DIR) + 1 :])
+
+
+def write_sentence_files(profile: Path, files: dict[str, str]) -> list[str]:
+    """Write (or, for blank text, delete) several sentence files; all names are checked before any write."""
+    targets = [(relpath, sentence_path(profile, relpath), text) for relpath, text in files.items()]
+    for relpath, _, text in targets:
+        if not isinstance(text, str):
+            raise ProfileFileError(f"{relpath!r}: the file's text must be a string")
+    written = []
+    for relpath, path, text in targets:
+        if text.strip():
+            write_atomic(path, text)
+        elif path.exists():
+            path.unlink()
+        written.append(relpath)
+    return written
+
+
+# ---- slots --------------------------------------------------------------------------------------------------
+def _read_lines(path: Path) -> list[str]:
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def all_slots(profile: Path) -> dict[str, list[str]]:
+    slots_dir = profile / SLOTS_DIR
+    result: dict[str, list[str]] = {}
+    if slots_dir.is_dir():
+        for path in sorted(slots_dir.rglob("*")):
+            rel = path.relative_to(slots_dir)
+            if path.is_file() and not any(p.startswith(".") for p in rel.parts):
+                result[rel.as_posix()] = _read_lines(path)
+    return result
+
+
+def read_slot(profile: Path, name: str) -> list[str]:
+    path = safe_path(profile, SLOTS_DIR, name)
+    return _read_lines(path) if path.is_file() else []
+
+
+def _unique(values: list[str]) -> list[str]:
+    """Values in first-seen order without duplicates (Rhasspy used a set: arbitrary order, §8.9 fixed)."""
+    return list(dict.fromkeys(values))
+
+
+def slot_values(name: str, value: object) -> list[str]:
+    if isinstance(value, str):
+        values = [value]
+    elif isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
+        values = [str(v) for v in value]
+    else:
+        raise ProfileFileError(f"slot {name!r}: values must be a string or a list of strings")
+    cleaned = []
+    for v in values:
+        if "\n" in v.strip() or "\r" in v:
+            raise ProfileFileError(f"slot {name!r}: a value must be one line ({v!r})")
+        if v.strip():
+            cleaned.append(v.strip())
+    return cleaned
+
+
+def write_slots(profile: Path, slots: dict[str, object], overwrite: bool) -> list[Path]:
+    """Merge (default) or replace slot files; a slot left without values is deleted. Checks all names first."""
+    planned = [(safe_path(profile, SLOTS_DIR, name), name, slot_values(name, value)) for name, value in slots.items()]
+    written = []
+    for path, _name, values in planned:
+        existing = _read_lines(path) if path.is_file() and not overwrite else []
+        final = _unique(existing + values)
+        if final:
+            write_atomic(path, "\n".join(final) + "\n")
+        elif path.exists():
+            path.unlink()
+        written.append(path)
+    return written
+
+
+# ---- custom words -------------------------------------------------------------------------------------------
+def parse_custom_words(text: str) -> dict[str, list[str]]:
+    """``word P1 P2 ...`` lines -> {word: [pronunciation, ...]}; raises naming the first bad line."""
+    words: dict[str, list[str]] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        parts = stripped.split()
+        if len(parts) < 2:
+            raise ProfileFileError(f"custom words line {number}: expected 'word PH ON EMES', got {stripped!r}")
+        word = re.sub(r"\(\d+\)$", "", parts[0])  # cmudict alternates: word(2)
+        words.setdefault(word, []).append(" ".join(parts[1:]))
+    return words
+
+
+def read_text_file(profile: Path, relpath: str) -> str:
+    path = profile / relpath
+    return path.read_text(encoding="utf-8") if path.is_file() else ""
+
+
+def write_custom_words(profile: Path, relpath: str, text: str) -> tuple[Path, int]:
+    parse_custom_words(text)
+    path = safe_path(profile, "", relpath)
+    lines = [line for line in text.splitlines() if line.strip()]
+    write_atomic(path, "\n".join(lines) + ("\n" if lines else ""))
+    return path, len(lines)
+
+
+# ---- backup -------------------------------------------------------------------------------------------------
+BACKUP_ITEMS = ("profile.json", SENTENCES_INI, INTENTS_DIR, SLOTS_DIR, SLOT_PROGRAMS_DIR, CONVERTERS_DIR,
+                CUSTOM_WORDS)
+
+
+def backup_zip(profile: Path) -> bytes:
+    """A zip of the user's profile files (not trained artefacts)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for item in BACKUP_ITEMS:
+            path = profile / item
+            if path.is_file():
+                archive.write(path, item)
+            elif path.is_dir():
+                for child in sorted(path.rglob("*")):
+                    if child.is_file() and not child.name.startswith("."):
+                        archive.write(child, child.relative_to(profile).as_posix())
+    return buffer.getvalue()
+

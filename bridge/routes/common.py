@@ -1,0 +1,51 @@
+"""Helpers every router uses: the service behind the app, and site ids checked against the caller's role."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fastapi import Request, WebSocket
+
+from ..auth import ANONYMOUS_ADMIN, Principal
+
+if TYPE_CHECKING:
+    from ..service import BridgeService
+
+
+def get_bridge(request: Request | WebSocket) -> BridgeService:
+    return request.app.state.bridge  # type: ignore[no-any-return]
+
+
+def get_principal(request: Request | WebSocket) -> Principal:
+    state = request.scope.get("state") or {}
+    principal = state.get("principal") if isinstance(state, dict) else None
+    return principal or ANONYMOUS_ADMIN
+
+
+def default_site(request: Request | WebSocket) -> str:
+    principal = get_principal(request)
+    if not principal.is_admin:
+        return principal.username
+    return get_bridge(request).common.own_site_id
+
+
+def target_sites(request: Request | WebSocket, name: str = "siteId") -> list[str]:
+    """``siteId=a,b`` (an empty value means the default site, §8.8 fixed), each allowed for the caller."""
+    raw = request.query_params.get(name) or ""
+    sites = [part.strip() for part in raw.split(",") if part.strip()] or [default_site(request)]
+    principal = get_principal(request)
+    for site in sites:
+        principal.check_site(site)
+        if any(c in site for c in "/+#"):
+            from ..http_util import bad_request
+
+            raise bad_request(f"site id {site!r} must not contain '/', '+' or '#'")
+    return sites
+
+
+def target_site(request: Request | WebSocket, name: str = "siteId") -> str:
+    return target_sites(request, name)[0]
+
+
+def require_admin(request: Request | WebSocket, what: str) -> None:
+    get_principal(request).require_admin(what)

@@ -1,0 +1,75 @@
+"""POST /api/train: send the profile's sentence and slot texts to the NLU and ASR services, await both."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from hermes.asr import AsrTrain, AsrTrainSuccess
+from hermes.errors import AsrError, NluError
+from hermes.nlu import NluTrain, NluTrainSuccess
+
+from ..http_util import BridgeHTTPError, api_doc, text
+from ..mesh import ServiceFailed, ServiceUnavailable, first_reply, new_id
+from ..profile_files import all_slots, sentence_files
+from .common import get_bridge, require_admin
+
+router = APIRouter(tags=["training"])
+
+
+@router.post("/api/train", **api_doc(
+    "Train the NLU and ASR services from the profile's sentences and slots",
+    responses={"text/plain": "Training completed in N second(s)"},
+    description="Reads sentences.ini, intents/*.ini and slots/, publishes rhasspy/nlu/<site>/train and "
+                "rhasspy/asr/<site>/train with the texts and waits for trainSuccess (or the error with the "
+                "file and line of a template problem). A service that never reported its status and does not "
+                "answer is skipped and named in the reply."))
+async def train(request: Request) -> Response:
+    require_admin(request, "training")
+    bridge = get_bridge(request)
+    profile = bridge.profile
+    sentences = await asyncio.to_thread(sentence_files, profile)
+    slots = await asyncio.to_thread(all_slots, profile)
+    if not sentences:
+        raise BridgeHTTPError(400, f"no sentences to train: write {profile / 'sentences.ini'} or intents/*.ini")
+    site = bridge.common.own_site_id
+    train_id = new_id()
+    started = time.perf_counter()
+
+    async def one(service: str) -> str | None:
+        online = bridge.registry.online(service)
+        timeout = bridge.settings.train_timeout if online else bridge.settings.reply_timeout
+        if service == "nlu":
+            message = NluTrain(id=train_id, site_id=site, sentences=sentences, slots=slots)
+            replies = [(NluTrainSuccess, lambda m: m.id == train_id), (NluError, lambda m: train_id in (m.session_id, m.context))]
+        else:
+            message = AsrTrain(id=train_id, site_id=site, sentences=sentences, slots=slots)  # type: ignore[assignment]
+            replies = [(AsrTrainSuccess, lambda m: m.id == train_id), (AsrError, lambda m: train_id in (m.session_id, m.context))]
+        try:
+            await first_reply(bridge, [message], replies, service=service, timeout=timeout)  # type: ignore[arg-type]
+        except ServiceUnavailable as err:
+            if online or bridge.registry.known(service):
+                raise
+            return f"{service} skipped ({err.message})"
+        return None
+
+    results = await asyncio.gather(one("nlu"), one("asr"), return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException) and not isinstance(result, BridgeHTTPError):
+            raise result
+    errors = [r for r in results if isinstance(r, BridgeHTTPError)]
+    skipped = [r for r in results if isinstance(r, str)]
+    if errors:
+        everything = "; ".join([e.message for e in errors] + skipped)
+        if any(isinstance(e, ServiceFailed) for e in errors):
+            raise BridgeHTTPError(400, f"Training failed: {everything}")
+        raise BridgeHTTPError(errors[0].status, f"Training failed: {everything}")
+    if len(skipped) == 2:
+        raise ServiceUnavailable("Training failed: neither the nlu nor the asr service answered "
+                                 "(start them with `hermesh up`): " + "; ".join(skipped))
+    seconds = time.perf_counter() - started
+    note = ("; " + "; ".join(skipped)) if skipped else ""
+    return text(f"Training completed in {seconds:.2f} second(s){note}")

@@ -1,0 +1,270 @@
+"""``hermesh bridge``: the Rhasspy-compatible HTTP/websocket API, itself a Hermes client on the broker.
+
+uvicorn runs inside the service's event loop: it is started in ``setup()`` on a socket bound here (so a busy
+port is a clear error) and stopped in ``teardown()``. The Wyoming server, when its package is present, runs
+beside it on ``http.wyoming_port``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import socket
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import uvicorn
+
+from hermes.asr import AsrAudioCaptured, AsrStartListening, AsrTextCaptured
+from hermes.audioserver import AudioSummary
+from hermes.dialogue import DialogueSessionEnded, DialogueSessionStarted
+from hermes.hotword import HotwordDetected
+from hermes.nlu import NluIntent, NluIntentNotRecognized
+from hermes.status import ServiceStatus
+from hermes.tts import TtsSay, TtsSayFinished
+from services.runtime import HermesService, ServiceError, handles
+
+from .events import (
+    EnergyMeter,
+    EventHub,
+    HubLogHandler,
+    ServiceRegistry,
+    SiteStates,
+    intent_frame,
+    text_frame,
+    wake_frame,
+)
+from .mesh import ServiceUnavailable
+from .mqtt_tap import MqttTap
+from .settings import BridgeSettings
+
+LOG_NAMESPACE = "hermesh"
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn without its own signal handling: the service's runner owns SIGTERM/SIGINT."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class BridgeService(HermesService[BridgeSettings]):
+    name = "bridge"
+    settings_model = BridgeSettings
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.hub = EventHub()
+        self.site_states = SiteStates()
+        self.energy = EnergyMeter()
+        self.registry = ServiceRegistry()
+        self.started_at = time.time()
+        self.last_recording: bytes | None = None
+        self.last_spoken: str | None = None
+        self.recordings: dict[str, tuple[str, str]] = {}  # name -> (site, session) of /api/start-recording
+        self.http_port: int | None = None
+        self.http_scheme = "http"
+        self.wyoming: Any = None
+        self._server: _EmbeddedServer | None = None
+        self._server_task: asyncio.Task[None] | None = None
+        self._log_handler: HubLogHandler | None = None
+        self.tap = MqttTap(self.common.mqtt)
+        self.ha_probe: tuple[float, dict[str, Any]] | None = None  # (monotonic time, result) for /api/status
+
+    # ---- lifecycle -------------------------------------------------------------------------------------------
+    async def setup(self) -> None:
+        from .app import create_app
+
+        settings = self.settings
+        if settings.keyfile is not None and settings.certfile is None:
+            raise ServiceError("bridge.keyfile is set without bridge.certfile; give both for HTTPS")
+        host, port = self.common.http.host, self.common.http.port
+        sock = self._bind(host, port)
+        self.http_port = sock.getsockname()[1]
+        self._log_handler = HubLogHandler(self.hub, asyncio.get_running_loop())
+        logging.getLogger(LOG_NAMESPACE).addHandler(self._log_handler)
+        self.http_scheme = "https" if settings.certfile else "http"
+        config = uvicorn.Config(
+            create_app(self), lifespan="off", log_level="warning", access_log=False,
+            ssl_certfile=str(settings.certfile) if settings.certfile else None,
+            ssl_keyfile=str(settings.keyfile) if settings.keyfile else None,
+            ws_max_size=settings.max_ws_message_bytes, timeout_graceful_shutdown=3,
+            ws_ping_interval=20.0,
+        )
+        self._server = _EmbeddedServer(config)
+        try:
+            config.load()
+        except (OSError, ValueError) as err:
+            sock.close()
+            raise ServiceError(f"cannot set up HTTPS with {settings.certfile} / {settings.keyfile}: {err}") from err
+        self._server_task = asyncio.create_task(self._serve(sock))
+        while not self._server.started:
+            if self._server_task.done():
+                raise ServiceError(f"the HTTP server on {host}:{self.http_port} stopped while starting")
+            await asyncio.sleep(0.01)
+        self._announce(host)
+        await self.tap.start()
+        await self._start_wyoming()
+
+    async def _serve(self, sock: socket.socket) -> None:
+        assert self._server is not None
+        try:
+            await self._server.serve(sockets=[sock])
+        except SystemExit:  # uvicorn exits on start-up failures; keep that inside this task
+            self.log.error("the HTTP server could not start")
+
+    def _bind(self, host: str, port: int) -> socket.socket:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted connections only for such sockets
+        # (without it every response waits ~40 ms for a delayed ACK).
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as err:
+            sock.close()
+            raise ServiceError(f"cannot listen on {host}:{port} for the HTTP API ({err.strerror}); "
+                               "is another bridge or Rhasspy running? choose another --http-port") from err
+        sock.set_inheritable(True)
+        return sock
+
+    def _announce(self, host: str) -> None:
+        url = f"{self.http_scheme}://{host}:{self.http_port}"
+        if self.settings.auth_enabled:
+            self.log.info("HTTP API on %s (authentication required; docs at %s/docs)", url, url)
+        elif is_loopback(host):
+            self.log.info("HTTP API on %s: loopback only, no authentication (set bridge.auth_token or "
+                          "bridge.jwt_secret before exposing it); docs at %s/docs", url, url)
+        else:
+            self.log.warning("HTTP API on %s WITHOUT AUTHENTICATION on a non-loopback interface: anyone on the "
+                             "network can control this assistant; set bridge.auth_token or bridge.jwt_secret",
+                             url)
+
+    async def _start_wyoming(self) -> None:
+        if not self.settings.wyoming:
+            self.log.info("Wyoming server disabled (bridge.wyoming=false)")
+            return
+        try:
+            from bridge.wyoming.server import WyomingServer  # type: ignore[import-not-found]
+        except ImportError as err:
+            self.log.info("Wyoming server not available (%s); HTTP API only", err)
+            return
+        server = WyomingServer(self, self.common.http.host, self.common.http.wyoming_port)
+        try:
+            await server.start()
+        except OSError as err:
+            self.log.error("Wyoming server could not listen on %s:%s: %s", self.common.http.host,
+                           self.common.http.wyoming_port, err)
+            return
+        self.wyoming = server
+        self.log.info("Wyoming server on tcp://%s:%s", self.common.http.host, self.common.http.wyoming_port)
+
+    async def teardown(self) -> None:
+        await self.tap.stop()
+        if self.wyoming is not None:
+            with contextlib.suppress(Exception):
+                await self.wyoming.stop()
+            self.wyoming = None
+        if self._server is not None and self._server_task is not None:
+            self._server.should_exit = True
+            try:
+                await asyncio.wait_for(asyncio.shield(self._server_task), 8)
+            except TimeoutError:
+                self._server.force_exit = True
+                self._server_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._server_task
+        if self._log_handler is not None:
+            logging.getLogger(LOG_NAMESPACE).removeHandler(self._log_handler)
+
+    async def on_connected(self) -> None:
+        # Waiters of request/response calls need these subscriptions in place before the first request.
+        for cls in (NluIntent, NluIntentNotRecognized, AsrTextCaptured, HotwordDetected, ServiceStatus):
+            await self.subscribe_extra(cls.subscribe_filter())
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.http_scheme}://{self.common.http.host}:{self.http_port}"
+
+    # ---- services seen on the broker -------------------------------------------------------------------------
+    def check_service(self, service: str, strict: bool = True) -> None:
+        """Fail at once when the service's status topic says it is offline (never seen: let the wait decide)."""
+        if strict and self.registry.known(service) and not self.registry.online(service):
+            raise ServiceUnavailable(f"the {service} service is offline (hermesh/status/{service}/...); "
+                                     f"start it with `hermesh {service}` or `hermesh up`")
+
+    def describe_service(self, service: str) -> str:
+        if not self.registry.known(service):
+            return f"no hermesh/status/{service}/... seen"
+        return f"hermesh/status/{service}: {'online' if self.registry.online(service) else 'offline'}"
+
+    def remember_recording(self, wav: bytes) -> None:
+        self.last_recording = wav
+
+    # ---- events for websockets and the status API ------------------------------------------------------------
+    @handles(ServiceStatus, all_sites=True)
+    async def on_status(self, status: ServiceStatus) -> None:
+        self.registry.update(status)
+
+    @handles(NluIntent)
+    async def on_intent(self, intent: NluIntent) -> None:
+        self.site_states.feed("intent", intent.site_id, intent.session_id, time.time(), intent=intent.intent_name)
+        self.hub.publish("intent", intent_frame(intent), intent.site_id)
+
+    @handles(NluIntentNotRecognized)
+    async def on_not_recognized(self, message: NluIntentNotRecognized) -> None:
+        self.site_states.feed("not_recognized", message.site_id, message.session_id, time.time(), intent="")
+        self.hub.publish("intent", intent_frame(message), message.site_id)
+
+    @handles(AsrTextCaptured)
+    async def on_text(self, message: AsrTextCaptured) -> None:
+        self.site_states.feed("text_captured", message.site_id, message.session_id, time.time(), text=message.text)
+        self.hub.publish("text", text_frame(message), message.site_id)
+
+    @handles(HotwordDetected)
+    async def on_wake(self, message: HotwordDetected) -> None:
+        self.site_states.feed("wake", message.site_id, message.session_id, time.time())
+        self.hub.publish("wake", wake_frame(message), message.site_id)
+
+    @handles(AudioSummary)
+    async def on_audio_summary(self, message: AudioSummary) -> None:
+        if self.hub.count("audiosummary"):
+            self.hub.publish("audiosummary", self.energy.frame(message.site_id, message.debiased_energy),
+                             message.site_id)
+
+    @handles(AsrAudioCaptured)
+    async def on_audio_captured(self, message: AsrAudioCaptured) -> None:
+        self.last_recording = message.wav_bytes
+
+    @handles(DialogueSessionStarted)
+    async def on_session_started(self, message: DialogueSessionStarted) -> None:
+        self.site_states.feed("session_started", message.site_id, message.session_id, time.time())
+
+    @handles(DialogueSessionEnded)
+    async def on_session_ended(self, message: DialogueSessionEnded) -> None:
+        self.site_states.feed("session_ended", message.site_id, message.session_id, time.time())
+
+    @handles(AsrStartListening)
+    async def on_listening(self, message: AsrStartListening) -> None:
+        self.site_states.feed("listening", message.site_id, message.session_id, time.time())
+
+    @handles(TtsSay)
+    async def on_say(self, message: TtsSay) -> None:
+        self.site_states.feed("say", message.site_id, message.session_id, time.time(), text=message.text)
+
+    @handles(TtsSayFinished)
+    async def on_say_finished(self, message: TtsSayFinished) -> None:
+        self.site_states.feed("say_finished", message.site_id, message.session_id, time.time())

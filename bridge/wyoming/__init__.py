@@ -1,0 +1,1 @@
+"""The Wyoming side of the bridge: a server for Home Assistant, clients for satellites and engines."""

@@ -1,0 +1,174 @@
+"""Audio between Wyoming events (raw PCM in any format) and Hermes frames (16 kHz 16-bit mono WAV files)."""
+
+from __future__ import annotations
+
+import io
+import wave
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import soxr
+from wyoming.audio import AudioChunk, AudioStart, AudioStop
+
+from hermes.wav import CHANNELS, RATE, WIDTH, convert_pcm, pcm_to_wav, read_wav
+
+FRAME_SAMPLES = 1024  # samples per published frame: HA's 10 ms chunks would flood the broker otherwise
+OUT_CHUNK_SAMPLES = 1024  # samples per audio-chunk we send
+
+
+class AudioFormatError(ValueError):
+    """An audio format we cannot convert; the message names the offending field."""
+
+
+@dataclass(frozen=True)
+class PcmFormat:
+    rate: int
+    width: int
+    channels: int
+
+    @classmethod
+    def of(cls, event: AudioStart | AudioChunk) -> PcmFormat:
+        fmt = cls(int(event.rate), int(event.width), int(event.channels))
+        fmt.check()
+        return fmt
+
+    def check(self) -> None:
+        if not 1000 <= self.rate <= 384000:
+            raise AudioFormatError(f"audio rate {self.rate} Hz is not usable (expected e.g. 16000)")
+        if self.width not in (1, 2, 3, 4):
+            raise AudioFormatError(f"audio width {self.width} bytes is not usable (expected 1, 2, 3 or 4)")
+        if not 1 <= self.channels <= 16:
+            raise AudioFormatError(f"audio channels {self.channels} is not usable (expected 1 or 2)")
+
+    @property
+    def frame_bytes(self) -> int:
+        return self.width * self.channels
+
+
+HERMES_FORMAT = PcmFormat(RATE, WIDTH, CHANNELS)
+
+
+class PcmConverter:
+    """Any PCM stream to 16 kHz 16-bit mono, resampled with a streaming soxr resampler (one per stream)."""
+
+    def __init__(self) -> None:
+        self._format: PcmFormat | None = None
+        self._resampler: soxr.ResampleStream | None = None
+        self._rest = b""
+
+    def convert(self, pcm: bytes, fmt: PcmFormat) -> bytes:
+        if fmt != self._format:
+            self._format = fmt
+            self._rest = b""
+            self._resampler = None if fmt.rate == RATE else soxr.ResampleStream(fmt.rate, RATE, 1, dtype="int16")
+        data = self._rest + pcm
+        usable = len(data) - len(data) % fmt.frame_bytes
+        data, self._rest = data[:usable], data[usable:]
+        mono = convert_pcm(data, fmt.rate, fmt.width, fmt.channels, to_rate=fmt.rate)
+        if self._resampler is None:
+            return mono
+        out = self._resampler.resample_chunk(np.frombuffer(mono, dtype="<i2"))
+        return np.asarray(out, dtype="<i2").tobytes()
+
+    def flush(self) -> bytes:
+        if self._resampler is None:
+            return b""
+        out = self._resampler.resample_chunk(np.zeros(0, dtype="<i2"), last=True)
+        self._resampler = soxr.ResampleStream(self._format.rate, RATE, 1, dtype="int16") if self._format else None
+        return np.asarray(out, dtype="<i2").tobytes()
+
+
+class FrameBuffer:
+    """Collects 16 kHz PCM and hands out whole frames, so the broker sees ~16 messages/s per stream."""
+
+    def __init__(self, samples: int = FRAME_SAMPLES) -> None:
+        self._size = samples * WIDTH
+        self._buffer = bytearray()
+
+    def add(self, pcm: bytes) -> Iterator[bytes]:
+        self._buffer.extend(pcm)
+        while len(self._buffer) >= self._size:
+            frame = bytes(self._buffer[: self._size])
+            del self._buffer[: self._size]
+            yield frame
+
+    def rest(self) -> bytes:
+        frame = bytes(self._buffer)
+        self._buffer.clear()
+        return frame
+
+
+class InputStream:
+    """One incoming Wyoming audio stream: chunks in any format -> 16 kHz WAV frames, plus its duration."""
+
+    def __init__(self, samples: int = FRAME_SAMPLES) -> None:
+        self.format: PcmFormat | None = None
+        self._converter = PcmConverter()
+        self._frames = FrameBuffer(samples)
+        self.samples_out = 0  # 16 kHz samples handed out so far
+
+    def start(self, event: AudioStart) -> None:
+        self.format = PcmFormat.of(event)
+
+    def chunk(self, chunk: AudioChunk) -> list[bytes]:
+        """WAV frames ready to publish (the chunk's own format wins over audio-start's)."""
+        fmt = PcmFormat.of(chunk)
+        self.format = fmt
+        if len(chunk.audio) % fmt.frame_bytes:
+            raise AudioFormatError(
+                f"audio-chunk of {len(chunk.audio)} bytes is not a whole number of {fmt.width}-byte "
+                f"x {fmt.channels}-channel frames"
+            )
+        return self._wavs(self._frames.add(self._converter.convert(chunk.audio, fmt)))
+
+    def finish(self) -> list[bytes]:
+        tail = self._converter.flush()
+        frames = list(self._frames.add(tail)) + [self._frames.rest()]
+        return self._wavs(f for f in frames if f)
+
+    def _wavs(self, frames: Iterator[bytes] | object) -> list[bytes]:
+        out = []
+        for frame in frames:  # type: ignore[attr-defined]
+            self.samples_out += len(frame) // WIDTH
+            out.append(pcm_to_wav(frame))
+        return out
+
+    @property
+    def milliseconds(self) -> int:
+        return self.samples_out * 1000 // RATE
+
+
+def wav_to_events(
+    wav_bytes: bytes, target: PcmFormat | None = None, samples: int = OUT_CHUNK_SAMPLES
+) -> tuple[PcmFormat, list[AudioStart | AudioChunk | AudioStop]]:
+    """audio-start, audio-chunk*, audio-stop for a WAV file (converted to ``target`` when given)."""
+    info, frames = read_wav(wav_bytes)
+    fmt = PcmFormat(info.rate, info.width, info.channels)
+    if target is not None and target != fmt:
+        frames = convert_pcm(frames, fmt.rate, fmt.width, fmt.channels, to_rate=target.rate,
+                             to_channels=target.channels)
+        if target.width != 2:
+            raise AudioFormatError(f"cannot produce {target.width}-byte audio")
+        fmt = target
+    events: list[AudioStart | AudioChunk | AudioStop] = [AudioStart(fmt.rate, fmt.width, fmt.channels, timestamp=0)]
+    step = samples * fmt.frame_bytes
+    timestamp = 0
+    for start in range(0, len(frames), step):
+        piece = frames[start : start + step]
+        events.append(AudioChunk(fmt.rate, fmt.width, fmt.channels, piece, timestamp=timestamp))
+        timestamp += (len(piece) // fmt.frame_bytes) * 1000 // fmt.rate
+    events.append(AudioStop(timestamp=timestamp))
+    return fmt, events
+
+
+def pcm_events_to_wav(fmt: PcmFormat, pcm: bytes) -> bytes:
+    return pcm_to_wav(pcm, fmt.rate, fmt.width, fmt.channels)
+
+
+def wav_seconds(wav_bytes: bytes) -> float:
+    try:
+        with wave.open(io.BytesIO(wav_bytes), "rb") as reader:
+            return reader.getnframes() / float(reader.getframerate() or 1)
+    except (wave.Error, EOFError):
+        return 0.0

@@ -1,0 +1,204 @@
+"""What the mesh offers, as a Wyoming ``info`` event built in advance (Home Assistant waits only 1 s).
+
+Voices and wake words are asked from the mesh (rhasspy/tts/getVoices, rhasspy/hotword/getHotwords) in the
+background: at start, when a TTS or wake service comes online, and when a describe finds the answer older
+than ``info_refresh``. Until the mesh answers, the local espeak-ng voices and the profile's wake phrases
+stand in, so a describe is always answered at once from memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import shutil
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from wyoming.info import (
+    AsrModel,
+    AsrProgram,
+    Attribution,
+    HandleModel,
+    HandleProgram,
+    Info,
+    IntentModel,
+    IntentProgram,
+    TtsProgram,
+    TtsVoice,
+    WakeModel,
+    WakeProgram,
+)
+
+from hermes.hotword import GetHotwords, Hotwords
+from hermes.tts import GetVoices, Voices
+
+from .settings import WyomingSettings
+
+LOG = logging.getLogger("hermesh.bridge.wyoming")
+ATTRIBUTION = Attribution(name="Hermesh", url="https://github.com/rhasspy")
+VERSION = "0.1.0"
+ASK_TIMEOUT = 2.0
+
+
+@dataclass(frozen=True)
+class VoiceEntry:
+    name: str
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class WakeEntry:
+    name: str
+    phrase: str
+
+
+def languages_of(code: str) -> list[str]:
+    """``en-us`` -> ["en-us", "en"]: HA pipelines use the base code."""
+    base = code.split("-")[0].split("_")[0].lower()
+    return [code] if base == code else [code, base]
+
+
+def local_espeak_voices() -> list[VoiceEntry]:
+    exe = shutil.which("espeak-ng")
+    if exe is None:
+        return []
+    try:
+        from services.tts.espeak import parse_voice_list
+
+        out = subprocess.run([exe, "--voices"], capture_output=True, timeout=10, check=False).stdout
+        return [VoiceEntry(v.voice_id, v.description) for v in parse_voice_list(out.decode("utf-8", "replace"))]
+    except Exception as err:  # noqa: BLE001 - a missing fallback only shortens the voice list
+        LOG.debug("no local espeak-ng voice list: %s", err)
+        return []
+
+
+def profile_wake_words(common: Any) -> list[WakeEntry]:
+    """The wake phrases configured in the profile's "wake" section (pocketsphinx phrases)."""
+    try:
+        from services.config import load_section
+        from services.wake.engine import default_wakeword_id
+        from services.wake.settings import WakeSettings
+
+        wake = load_section(WakeSettings, common, "wake")
+    except Exception as err:  # noqa: BLE001
+        LOG.debug("no wake words from the profile: %s", err)
+        return []
+    if wake.engine != "pocketsphinx":
+        return []
+    return [WakeEntry(p.wakeword_id or default_wakeword_id(p.phrase), p.phrase) for p in wake.pocketsphinx.phrases]
+
+
+class MeshCatalog:
+    def __init__(self, service: Any, settings: WyomingSettings) -> None:
+        self.service = service
+        self.settings = settings
+        self.language: str = service.common.language
+        self.voices: list[VoiceEntry] = []
+        self.wake_words: list[WakeEntry] = []
+        self.voices_from_mesh = False
+        self.wake_from_mesh = False
+        self.updated = 0.0
+        self._refreshing: asyncio.Task[None] | None = None
+        self._info: Info = self._build()
+        self._remove_status: Any = None
+
+    async def start(self) -> None:
+        self.voices = await asyncio.to_thread(local_espeak_voices)
+        self.wake_words = profile_wake_words(self.service.common)
+        self._info = self._build()
+        self._remove_status = await self.service.add_raw_listener("hermesh/status/+/+", self._on_status)
+        self.refresh_soon()
+
+    def stop(self) -> None:
+        if self._remove_status:
+            self._remove_status()
+        if self._refreshing:
+            self._refreshing.cancel()
+
+    def _on_status(self, topic: str, payload: bytes) -> None:
+        parts = topic.split("/")
+        try:
+            online = json.loads(payload).get("status") == "online"
+        except (ValueError, AttributeError):
+            return
+        if online and len(parts) >= 3 and parts[2] in ("tts", "wake", "hotword"):
+            self.refresh_soon(force=True)
+
+    # ---- info --------------------------------------------------------------------------------------------
+    def info(self) -> Info:
+        if time.monotonic() - self.updated > self.settings.info_refresh:
+            self.refresh_soon()
+        return self._info
+
+    @property
+    def wake_names(self) -> list[str]:
+        return [w.name for w in self.wake_words]
+
+    def _build(self) -> Info:
+        name = self.settings.program_name
+        langs = languages_of(self.language)
+        common = {"attribution": ATTRIBUTION, "installed": True, "version": VERSION}
+        voices = self.voices or [VoiceEntry(self.language, "default voice")]
+        return Info(
+            asr=[AsrProgram(name=f"{name}-asr", description="Hermesh speech to text (the trained profile)",
+                            models=[AsrModel(name=f"{name}-{self.language}", description=f"profile ({self.language})",
+                                             languages=langs, **common)],
+                            supports_transcript_streaming=self.settings.transcript_streaming, **common)],
+            tts=[TtsProgram(name=f"{name}-tts", description="Hermesh text to speech",
+                            voices=[TtsVoice(name=v.name, description=v.description, languages=languages_of(v.name),
+                                             **common) for v in voices],
+                            supports_synthesize_streaming=True, **common)],
+            wake=[WakeProgram(name=f"{name}-wake", description="Hermesh wake word service",
+                              models=[WakeModel(name=w.name, phrase=w.phrase, description=w.phrase, languages=langs,
+                                                **common) for w in self.wake_words], **common)],
+            intent=[IntentProgram(name=f"{name}-intent", description="Hermesh intent recognition",
+                                  models=[IntentModel(name=f"{name}-intents-{self.language}", description="profile intents",
+                                                      languages=langs, **common)], **common)],
+            handle=[HandleProgram(name=f"{name}-handle", description="Hermesh intent handling",
+                                  models=[HandleModel(name=f"{name}-handler-{self.language}", description="intent handlers",
+                                                      languages=langs, **common)],
+                                  supports_handled_streaming=self.settings.handled_streaming,
+                                  supports_home_control=True, **common)],
+        )
+
+    # ---- asking the mesh ---------------------------------------------------------------------------------
+    def refresh_soon(self, force: bool = False) -> None:
+        if self._refreshing is not None and not self._refreshing.done():
+            if not force:
+                return
+        self.updated = time.monotonic()
+        self._refreshing = asyncio.get_running_loop().create_task(self.refresh())
+
+    async def refresh(self) -> None:
+        voices, hotwords = await asyncio.gather(self._ask_voices(), self._ask_hotwords())
+        if voices is not None:
+            self.voices = [VoiceEntry(v.voice_id, v.description) for v in voices.voices]
+            self.voices_from_mesh = True
+        if hotwords is not None:
+            self.wake_words = [WakeEntry(m.model_id, m.model_words or m.model_id) for m in hotwords.models]
+            self.wake_from_mesh = True
+        self._info = self._build()
+        self.updated = time.monotonic()
+
+    async def _ask_voices(self) -> Voices | None:
+        request_id = uuid.uuid4().hex
+        try:
+            return await self.service.request(GetVoices(id=request_id, site_id=self._site()), Voices,
+                                              match=lambda m: m.id == request_id, timeout=ASK_TIMEOUT)
+        except Exception:  # noqa: BLE001 - no TTS online yet: keep what we have
+            return None
+
+    async def _ask_hotwords(self) -> Hotwords | None:
+        request_id = uuid.uuid4().hex
+        try:
+            return await self.service.request(GetHotwords(id=request_id, site_id=self._site()), Hotwords,
+                                              match=lambda m: m.id == request_id, timeout=ASK_TIMEOUT)
+        except Exception:  # noqa: BLE001
+            return None
+
+    def _site(self) -> str:
+        return self.service.common.own_site_id

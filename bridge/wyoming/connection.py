@@ -1,0 +1,175 @@
+"""One Wyoming client connection (Home Assistant opens one per request): events in, flows, events out."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
+
+from wyoming.asr import Transcribe, Transcript
+from wyoming.audio import AudioChunk, AudioStart, AudioStop
+from wyoming.error import Error
+from wyoming.event import Event
+from wyoming.info import Describe
+from wyoming.intent import Intent, Recognize
+from wyoming.ping import Ping, Pong
+from wyoming.server import AsyncEventHandler
+from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop
+from wyoming.wake import Detect
+
+from hermes.base import HermesMessage
+
+from .audio import AudioFormatError
+from .router import Mailbox
+from .speech_flows import DetectFlow, FlowError, TranscribeFlow
+from .text_flows import Speaker, SynthesizeStream, handle_intent, handle_transcript, recognize, run_handle
+
+if TYPE_CHECKING:
+    from .server import WyomingServer
+
+LOG = logging.getLogger("hermesh.bridge.wyoming")
+IGNORED = {"select-program", "pong", "run-satellite", "pause-satellite", "played"}
+
+
+class WyomingConnection(AsyncEventHandler):
+    def __init__(self, server: WyomingServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        super().__init__(reader, writer)
+        self.server = server
+        self.settings = server.settings
+        self.site_id = f"{self.settings.site_prefix}-{uuid.uuid4().hex[:10]}"
+        self.mailbox = server.router.add(Mailbox(self.site_id))
+        self.peer = writer.get_extra_info("peername")
+        self.audio_flow: TranscribeFlow | DetectFlow | None = None
+        self.tts_stream: SynthesizeStream | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._write_lock = asyncio.Lock()
+        self.closed = False
+        LOG.debug("wyoming connection from %s as site %s", self.peer, self.site_id)
+
+    # ---- helpers used by the flows ------------------------------------------------------------------------
+    async def write(self, event: Event) -> None:
+        if self.closed:
+            return
+        async with self._write_lock:
+            await self.write_event(event)
+
+    async def publish(self, message: HermesMessage) -> None:
+        await self.server.service.publish(message)
+
+    async def send_error(self, text: str, code: str) -> None:
+        LOG.warning("wyoming %s (%s): %s", self.peer, code, text)
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await self.write(Error(text=text, code=code).event())
+
+    def run_task(self, coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Work that waits on the mesh, so this connection keeps reading (describe, ping) meanwhile."""
+
+        async def guarded() -> None:
+            try:
+                await coroutine
+            except asyncio.CancelledError:
+                raise
+            except FlowError as err:
+                await self.send_error(str(err), err.code)
+            except (ConnectionError, RuntimeError) as err:
+                LOG.debug("wyoming %s went away: %s", self.peer, err)
+            except Exception as err:  # noqa: BLE001 - one error event, never a dead connection
+                LOG.exception("wyoming request failed")
+                await self.send_error(f"{type(err).__name__}: {err}", "internal-error")
+
+        task = asyncio.get_running_loop().create_task(guarded())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # ---- events ------------------------------------------------------------------------------------------
+    async def handle_event(self, event: Event) -> bool:
+        try:
+            await self._dispatch(event)
+        except FlowError as err:
+            await self.send_error(str(err), err.code)
+        except AudioFormatError as err:
+            await self.send_error(str(err), "audio-format")
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            await self.send_error(f"bad {event.type} event: {type(err).__name__} {err}", "bad-event")
+        except (ConnectionError, RuntimeError):
+            return False
+        return True
+
+    async def _dispatch(self, event: Event) -> None:
+        kind = event.type
+        if Describe.is_type(kind):
+            await self.write(self.server.catalog.info().event())
+        elif Ping.is_type(kind):
+            await self.write(Pong(text=(event.data or {}).get("text")).event())
+        elif AudioChunk.is_type(kind):
+            chunk = AudioChunk.from_event(event)
+            if self.audio_flow is None or self.audio_flow.finished:
+                raise FlowError("audio-chunk without transcribe or detect before it", "no-request")
+            await self.audio_flow.on_audio_chunk(chunk)
+        elif AudioStart.is_type(kind):
+            start = AudioStart.from_event(event)
+            if self.audio_flow is None or self.audio_flow.finished:
+                raise FlowError("audio-start without transcribe or detect before it", "no-request")
+            await self.audio_flow.on_audio_start(start)
+        elif AudioStop.is_type(kind):
+            if self.audio_flow is not None and not self.audio_flow.finished:
+                await self.audio_flow.on_audio_stop()
+        elif Transcribe.is_type(kind):
+            await self._new_audio_flow(TranscribeFlow(self, Transcribe.from_event(event)))
+        elif Detect.is_type(kind):
+            await self._new_audio_flow(DetectFlow(self, Detect.from_event(event)))
+        elif Synthesize.is_type(kind):
+            request = Synthesize.from_event(event)
+            if self.tts_stream is None:  # while streaming, this is the compatibility copy: never speak twice
+                self.run_task(Speaker(self, request.voice).say(request.text))
+        elif SynthesizeStart.is_type(kind):
+            start_tts = SynthesizeStart.from_event(event)
+            if self.tts_stream is not None:
+                self.tts_stream.abort()
+            self.tts_stream = SynthesizeStream(self, start_tts.voice)
+        elif SynthesizeChunk.is_type(kind):
+            text = SynthesizeChunk.from_event(event).text
+            if self.tts_stream is None:
+                raise FlowError("synthesize-chunk without synthesize-start", "no-request")
+            self.tts_stream.add_text(text)
+        elif SynthesizeStop.is_type(kind):
+            if self.tts_stream is None:
+                raise FlowError("synthesize-stop without synthesize-start", "no-request")
+            self.tts_stream.stop()
+            self.tts_stream = None
+        elif Recognize.is_type(kind):
+            request = Recognize.from_event(event)
+            self.run_task(recognize(self, request.text, request.context))
+        elif Transcript.is_type(kind):
+            transcript = Transcript.from_event(event)
+            self.run_task(run_handle(self, handle_transcript(self, transcript.text, transcript.context)))
+        elif Intent.is_type(kind):
+            self.run_task(run_handle(self, handle_intent(self, Intent.from_event(event))))
+        elif kind in IGNORED:
+            pass
+        else:
+            LOG.debug("wyoming %s: ignored unknown event %r", self.peer, kind)
+
+    async def _new_audio_flow(self, flow: TranscribeFlow | DetectFlow) -> None:
+        if self.audio_flow is not None and not self.audio_flow.finished:
+            await self.audio_flow.abort()
+        self.audio_flow = flow
+        if isinstance(flow, TranscribeFlow):
+            await flow.begin()
+
+    async def disconnect(self) -> None:
+        """The client went away (possibly mid-stream): end what is open on the broker, drop waiting work."""
+        self.closed = True
+        self.server.router.remove(self.mailbox)
+        if self.tts_stream is not None:
+            self.tts_stream.abort()
+        if self.audio_flow is not None:
+            with contextlib.suppress(Exception):
+                await self.audio_flow.abort()
+        for task in list(self._tasks):
+            task.cancel()
+        self.server.connections.discard(self)

@@ -1,0 +1,370 @@
+"""Wyoming satellites as sites of the mesh: the mesh dials each one, as Home Assistant would.
+
+Per satellite: connect (with backoff), describe, run-satellite, then both directions at once:
+* satellite -> mesh: its audio becomes the site's audioFrames; run-pipeline{wake} lets the mesh's wake
+  service listen, run-pipeline{asr} (after the satellite's own detection) starts a dialogue session at once
+  (hotword/<id>/detected, or dialogueManager/startSession); audio-stop ends the listening; played
+  becomes playFinished.
+* mesh -> satellite: playBytes for the site become audio events (then playFinished once ``played`` comes,
+  or after the sound's length if it never does); wake, ASR, TTS and errors of the site become detection,
+  transcribe, transcript, synthesize and error events (for the satellite's LEDs and sounds); timers on
+  ``hermesh/timer/<site>/<started|updated|cancelled|finished>`` become timer events; audioServer toggles
+  become pause-satellite / run-satellite.
+Pings go out every ``satellite_ping_interval``; a satellite silent for ``satellite_ping_timeout`` is dropped
+and dialled again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+import time
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+from wyoming.asr import Transcribe, Transcript
+from wyoming.audio import AudioChunk, AudioStart, AudioStop
+from wyoming.client import AsyncTcpClient
+from wyoming.error import Error
+from wyoming.event import Event
+from wyoming.info import Describe, Info
+from wyoming.ping import Ping, Pong
+from wyoming.pipeline import PipelineStage, RunPipeline
+from wyoming.satellite import PauseSatellite, RunSatellite
+from wyoming.snd import Played
+from wyoming.timer import TimerCancelled, TimerFinished, TimerStarted, TimerUpdated
+from wyoming.tts import Synthesize
+from wyoming.wake import Detection
+
+from hermes.asr import AsrStartListening, AsrStopListening, AsrTextCaptured
+from hermes.audioserver import AudioFrame, AudioPlayBytes, AudioPlayFinished, AudioToggleOff, AudioToggleOn
+from hermes.base import HermesMessage
+from hermes.common import HermesErrorMessage
+from hermes.dialogue import DialogueAction, DialogueSessionEnded, DialogueSessionStarted, DialogueStartSession
+from hermes.hotword import HotwordDetected
+from hermes.tts import TtsSay
+
+from .audio import AudioFormatError, InputStream, wav_seconds, wav_to_events
+from .router import Mailbox
+from .settings import SatelliteConfig
+
+if TYPE_CHECKING:
+    from .server import WyomingServer
+
+LOG = logging.getLogger("hermesh.bridge.wyoming.satellite")
+TIMER_EVENTS = {"started": TimerStarted, "updated": TimerUpdated, "cancelled": TimerCancelled,
+                "finished": TimerFinished}
+PLAYED_MARGIN = 2.0  # seconds beyond the sound's length to wait for ``played``
+HOLD_MAX_FRAMES = 240  # ~15 s of 64 ms frames held back while a session waits to start listening
+
+
+class SatelliteGone(Exception):
+    pass
+
+
+def site_from_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "satellite"
+
+
+class SatelliteClient:
+    def __init__(self, server: WyomingServer, config: SatelliteConfig) -> None:
+        self.server = server
+        self.service = server.service
+        self.settings = server.settings
+        self.config = config
+        parsed = urlparse(config.uri)
+        self.host, self.port = parsed.hostname or "127.0.0.1", int(parsed.port or 10700)
+        self.site_id: str = config.site_id or site_from_name(f"{self.host}-{self.port}")
+        self._named = config.site_id is not None
+        self.language = config.language or server.catalog.language
+        self.connected = asyncio.Event()
+        self.connections = 0
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._client: AsyncTcpClient | None = None
+        self._write_lock = asyncio.Lock()
+        self._reset_state()
+
+    def _reset_state(self) -> None:
+        self.pipeline: RunPipeline | None = None
+        self.streaming = False
+        self.wake_name: str | None = None
+        self.session_id: str | None = None
+        self.audio = InputStream()
+        self.last_event = time.monotonic()
+        self._played: asyncio.Event = asyncio.Event()
+        self._playback: asyncio.Queue[AudioPlayBytes] = asyncio.Queue()
+        # Frames between a wake word and the ASR's startListening (the dialogue manager may play a beep
+        # first) are held back and published once the ASR listens, so the start of a command is not lost.
+        self.hold: list[bytes] | None = None
+        self._frame_lock = asyncio.Lock()
+
+    # ---- lifecycle ---------------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+
+    async def _run(self) -> None:
+        delay = 0.5
+        while not self._stop.is_set():
+            try:
+                await self._session()
+                delay = 0.5
+            except asyncio.CancelledError:
+                raise
+            except (TimeoutError, OSError, SatelliteGone, ConnectionError) as err:
+                LOG.warning("satellite %s (%s): %s; reconnecting in %.1f s", self.site_id, self.config.uri,
+                            err or type(err).__name__, delay)
+            except Exception:  # noqa: BLE001 - a satellite must never take the bridge down
+                LOG.exception("satellite %s failed; reconnecting in %.1f s", self.site_id, delay)
+            self.connected.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), delay)
+            delay = min(delay * 2, self.settings.satellite_reconnect_max)
+
+    async def _session(self) -> None:
+        client = AsyncTcpClient(self.host, self.port, connect_timeout=5.0)
+        await client.connect()
+        self._client = client
+        mailbox: Mailbox | None = None
+        remove_timer = None
+        tasks: list[asyncio.Task[Any]] = []
+        try:
+            info = await self._describe(client)
+            if not self._named and info.satellite is not None and info.satellite.name:
+                self.site_id = site_from_name(info.satellite.name)
+                self._named = True
+            self._reset_state()
+            mailbox = self.server.router.add(Mailbox(self.site_id))
+            mailbox.streams_all_audio = True
+            queue: asyncio.Queue[HermesMessage] = asyncio.Queue()
+            mailbox.listener = queue.put_nowait
+            remove_timer = await self.service.add_raw_listener(f"hermesh/timer/{self.site_id}/+", self._on_timer)
+            await self.write(RunSatellite().event())
+            self.connections += 1
+            self.connected.set()
+            LOG.info("satellite %s connected (%s)", self.site_id, self.config.uri)
+            self._playback = asyncio.Queue()
+            tasks = [asyncio.create_task(self._read_loop(client)), asyncio.create_task(self._ping_loop()),
+                     asyncio.create_task(self._mesh_loop(queue)), asyncio.create_task(self._playback_loop())]
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if mailbox is not None:
+                self.server.router.remove(mailbox)
+            if remove_timer is not None:
+                remove_timer()
+            self._client = None
+            with contextlib.suppress(Exception):
+                await client.disconnect()
+
+    async def _describe(self, client: AsyncTcpClient) -> Info:
+        await client.write_event(Describe().event())
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.satellite_describe_timeout
+        while True:
+            event = await asyncio.wait_for(client.read_event(), max(0.01, deadline - loop.time()))
+            if event is None:
+                raise SatelliteGone("closed the connection before answering describe")
+            if Info.is_type(event.type):
+                return Info.from_event(event)
+
+    async def write(self, event: Event) -> None:
+        client = self._client
+        if client is None:
+            raise SatelliteGone("not connected")
+        async with self._write_lock:
+            await client.write_event(event)
+
+    async def publish(self, message: HermesMessage) -> None:
+        await self.service.publish(message)
+
+    # ---- satellite -> mesh -------------------------------------------------------------------------------
+    async def _read_loop(self, client: AsyncTcpClient) -> None:
+        while True:
+            event = await client.read_event()
+            if event is None:
+                raise SatelliteGone("the satellite closed the connection")
+            self.last_event = time.monotonic()
+            try:
+                await self._on_satellite_event(event)
+            except (KeyError, TypeError, ValueError, AudioFormatError) as err:
+                LOG.warning("satellite %s sent a bad %s event: %s", self.site_id, event.type, err)
+
+    async def _on_satellite_event(self, event: Event) -> None:
+        kind = event.type
+        if AudioChunk.is_type(kind):
+            if self.streaming:
+                await self._frames(self.audio.chunk(AudioChunk.from_event(event)))
+        elif AudioStart.is_type(kind):
+            self.audio.start(AudioStart.from_event(event))
+        elif AudioStop.is_type(kind):
+            await self._on_audio_stop()
+        elif RunPipeline.is_type(kind):
+            await self._on_run_pipeline(RunPipeline.from_event(event))
+        elif Detection.is_type(kind):
+            self.wake_name = Detection.from_event(event).name
+        elif Played.is_type(kind):
+            self._played.set()
+        elif Ping.is_type(kind):
+            await self.write(Pong(text=(event.data or {}).get("text")).event())
+        else:
+            LOG.debug("satellite %s: %s", self.site_id, kind)
+
+    async def _frames(self, wavs: list[bytes]) -> None:
+        async with self._frame_lock:
+            if self.hold is not None:
+                self.hold.extend(wavs)
+                if len(self.hold) > HOLD_MAX_FRAMES:  # nobody started listening: back to live audio
+                    LOG.warning("satellite %s: no ASR session started; dropping held audio", self.site_id)
+                    self.hold = None
+                return
+            for wav in wavs:
+                await self.publish(AudioFrame(site_id=self.site_id, wav_bytes=wav))
+
+    async def _release_hold(self, publish: bool) -> None:
+        async with self._frame_lock:
+            held, self.hold = self.hold, None
+            for wav in (held or []) if publish else []:
+                await self.publish(AudioFrame(site_id=self.site_id, wav_bytes=wav))
+
+    async def _on_run_pipeline(self, pipeline: RunPipeline) -> None:
+        self.pipeline = pipeline
+        self.streaming = True
+        self.audio = InputStream()
+        start = PipelineStage(pipeline.start_stage)
+        if start == PipelineStage.WAKE:
+            return  # the mesh's wake service listens to the audio frames
+        if start == PipelineStage.ASR:
+            self.hold = []
+            name = pipeline.wake_word_name or self.wake_name
+            if name:
+                await self.publish(HotwordDetected(model_id=name, wakeword_id=site_from_name(name),
+                                                   site_id=self.site_id))
+            else:
+                await self.publish(DialogueStartSession(init=DialogueAction(can_be_enqueued=True),
+                                                        site_id=self.site_id))
+        elif start == PipelineStage.TTS and pipeline.announce_text:
+            self.streaming = False
+            await self.publish(TtsSay(text=pipeline.announce_text, site_id=self.site_id))
+        else:
+            self.streaming = False
+            await self.write(Error(text=f"pipelines starting at {start.value} are not supported by Hermesh",
+                                   code="unsupported-pipeline").event())
+        self.wake_name = None
+
+    async def _on_audio_stop(self) -> None:
+        await self._frames(self.audio.finish())
+        self.audio = InputStream()
+        self.streaming = False
+        if self.session_id is not None:
+            await self.publish(AsrStopListening(site_id=self.site_id, session_id=self.session_id))
+
+    async def _ping_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.satellite_ping_interval)
+            if time.monotonic() - self.last_event > self.settings.satellite_ping_timeout:
+                raise SatelliteGone(f"no event for {self.settings.satellite_ping_timeout:g} s")
+            await self.write(Ping().event())
+
+    # ---- mesh -> satellite -------------------------------------------------------------------------------
+    async def _mesh_loop(self, queue: asyncio.Queue[HermesMessage]) -> None:
+        while True:
+            message = await queue.get()
+            if message.get_site_id() != self.site_id:
+                continue
+            await self._on_mesh_message(message)
+
+    async def _on_mesh_message(self, message: HermesMessage) -> None:
+        if isinstance(message, AudioPlayBytes):
+            self._playback.put_nowait(message)
+        elif isinstance(message, HotwordDetected):
+            if self.hold is None:
+                self.hold = []
+            await self.write(Detection(name=message.model_id or message.wakeword_id,
+                                       timestamp=self.audio.milliseconds).event())
+        elif isinstance(message, AsrStartListening):
+            await self._release_hold(publish=True)
+            await self.write(Transcribe(language=message.lang or self.language).event())
+        elif isinstance(message, AsrTextCaptured):
+            await self.write(Transcript(text=message.text, language=message.lang or self.language).event())
+        elif isinstance(message, TtsSay):
+            await self.write(Synthesize(text=message.text).event())
+        elif isinstance(message, HermesErrorMessage):
+            await self.write(Error(text=message.error, code=type(message).COMPONENT).event())
+        elif isinstance(message, DialogueSessionStarted):
+            self.session_id = message.session_id
+        elif isinstance(message, DialogueSessionEnded):
+            self.session_id = None
+            await self._release_hold(publish=False)
+            if self.pipeline is not None and not self.pipeline.restart_on_end:
+                self.streaming = False  # the satellite starts the next pipeline itself
+        elif isinstance(message, AudioToggleOff):
+            await self.write(PauseSatellite().event())
+        elif isinstance(message, AudioToggleOn):
+            await self.write(RunSatellite().event())
+
+    async def _playback_loop(self) -> None:
+        while True:
+            await self._play(await self._playback.get())
+
+    async def _play(self, message: AudioPlayBytes) -> None:
+        """Send the WAV as audio events, wait for ``played`` (bounded), then tell the mesh it has played."""
+        try:
+            _, events = wav_to_events(message.wav_bytes)
+            self._played.clear()
+            for event in events:
+                await self.write(event.event())
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._played.wait(), wav_seconds(message.wav_bytes) + PLAYED_MARGIN)
+        except (AudioFormatError, ValueError) as err:
+            LOG.warning("satellite %s: cannot play the sound for %s: %s", self.site_id, message.request_id, err)
+        finally:
+            await self.publish(AudioPlayFinished(id=message.request_id, site_id=self.site_id))
+
+    def _on_timer(self, topic: str, payload: bytes) -> None:
+        kind = topic.rsplit("/", 1)[-1]
+        cls = TIMER_EVENTS.get(kind)
+        if cls is None:
+            return
+        try:
+            data = json.loads(payload)
+            timer = cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+            event = timer.event()
+        except (ValueError, TypeError, AttributeError) as err:
+            LOG.warning("timer message on %s is not usable: %s", topic, err)
+            return
+        self.service.spawn(self._forward(event))
+
+    async def _forward(self, event: Event) -> None:
+        with contextlib.suppress(SatelliteGone, ConnectionError):
+            await self.write(event)
+
+
+class SatelliteManager:
+    def __init__(self, server: WyomingServer) -> None:
+        self.server = server
+        self.clients: list[SatelliteClient] = []
+
+    async def start(self) -> None:
+        for config in self.server.settings.satellites:
+            client = SatelliteClient(self.server, config)
+            self.clients.append(client)
+            client.start()
+
+    async def stop(self) -> None:
+        await asyncio.gather(*(client.stop() for client in self.clients), return_exceptions=True)
+        self.clients.clear()

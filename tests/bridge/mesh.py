@@ -1,0 +1,38 @@
+"""The real services of the mesh, run in-process on the test broker next to the bridge."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from bridge.service import BridgeService
+from services.asr.service import AsrService, AsrSettings
+from services.nlu.service import NluService
+from services.tts.service import TtsService
+from tests.conftest import MosquittoBroker, make_common, running
+
+from .harness import http, run_bridge
+from .peers import AudioOutputPeer
+
+
+@contextlib.asynccontextmanager
+async def mesh(broker: MosquittoBroker, profile: Path, *, asr: bool = False, tts: bool = False,
+               train: bool = False, output: bool = False, **bridge_settings: Any) -> AsyncIterator[BridgeService]:
+    """NLU (+ ASR, TTS, an audio output peer) and the bridge; ``train`` runs POST /api/train first."""
+    async with contextlib.AsyncExitStack() as stack:
+        common = make_common(broker, profile)
+        await stack.enter_async_context(running(NluService(common)))
+        if asr:
+            await stack.enter_async_context(running(AsrService(common, AsrSettings())))
+        if tts:
+            await stack.enter_async_context(running(TtsService(common)))
+        if output:
+            await stack.enter_async_context(running(AudioOutputPeer(common)))
+        bridge = await stack.enter_async_context(run_bridge(broker, profile, **bridge_settings))
+        if train:
+            async with http(bridge) as client:
+                reply = await client.post("/api/train")
+                assert reply.status_code == 200, reply.text
+        yield bridge
