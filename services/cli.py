@@ -1,8 +1,17 @@
-"""The ``hermesh`` command line: ``up``, ``status``, one command per service, and the extra tools."""
+"""The ``hermesh`` command line: ``up``, ``status``, one command per service, and the extra tools.
+
+Each flag is defined once (``COMMON_OPTIONS``, ``BRIDGE_OPTIONS``) and added to every command that takes it by
+``with_options``, so the contract (names, help, defaults) cannot drift between commands.
+"""
 
 from __future__ import annotations
 
+import functools
+import inspect
+import os
 import sys
+import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,71 +29,100 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-# ---- the common flags, defined once ------------------------------------------------------------------------
-ProfileOpt = Annotated[
-    Path | None,
-    typer.Option("--profile", help="Profile directory (created from the default English profile on first run).",
-                 envvar="HERMESH_PROFILE", show_default=False),
-]
-SiteOpt = Annotated[
-    list[str] | None,
-    typer.Option("--site-id", help="Site id served (repeatable); none = every site. The first is this machine's own."),
-]
-MqttHostOpt = Annotated[str | None, typer.Option("--mqtt-host", help="Broker host (default 127.0.0.1).")]
-MqttPortOpt = Annotated[int | None, typer.Option("--mqtt-port", help="Broker port (default 1883).")]
-MqttUserOpt = Annotated[str | None, typer.Option("--mqtt-username", help="Broker user name.")]
-MqttPassOpt = Annotated[str | None, typer.Option("--mqtt-password", help="Broker password.", envvar="HERMESH_MQTT_PASSWORD")]
-MqttTlsOpt = Annotated[bool | None, typer.Option("--mqtt-tls/--no-mqtt-tls", help="Connect to the broker with TLS.")]
-MqttCaOpt = Annotated[Path | None, typer.Option("--mqtt-ca-file", help="CA certificate for the broker's TLS.")]
-MqttCertOpt = Annotated[Path | None, typer.Option("--mqtt-cert-file", help="Client certificate (TLS).")]
-MqttKeyOpt = Annotated[Path | None, typer.Option("--mqtt-key-file", help="Client key (TLS).")]
-HttpHostOpt = Annotated[str | None, typer.Option("--http-host", help="HTTP API host (default 127.0.0.1).")]
-HttpPortOpt = Annotated[int | None, typer.Option("--http-port", help="HTTP API port (default 12101).")]
-WyomingPortOpt = Annotated[int | None, typer.Option("--wyoming-port", help="Wyoming server port (default 10300).")]
-LogLevelOpt = Annotated[str | None, typer.Option("--log-level", help="DEBUG, INFO, WARNING or ERROR (default INFO).")]
-InstanceOpt = Annotated[str | None, typer.Option("--instance", help="Instance name in the status topic (default host name).")]
-PoolOpt = Annotated[
-    str | None,
-    typer.Option("--pool", help="Join a worker pool of this name: requests are shared among its workers (MQTT 5 shared subscriptions)."),
-]
-SetOpt = Annotated[
-    list[str] | None,
-    typer.Option("--set", help="Override one setting of this service: KEY=VALUE (JSON values), repeatable."),
-]
+COMMON_OPTIONS: dict[str, Any] = {
+    "profile": Annotated[Path | None, typer.Option(
+        "--profile", envvar="HERMESH_PROFILE", show_default=False,
+        help="Profile directory (created from the default English profile on first run).")],
+    "site_id": Annotated[list[str] | None, typer.Option(
+        "--site-id", help="Site id served (repeatable); none = every site. The first is this machine's own.")],
+    "mqtt_host": Annotated[str | None, typer.Option("--mqtt-host", help="Broker host (default 127.0.0.1).")],
+    "mqtt_port": Annotated[int | None, typer.Option("--mqtt-port", help="Broker port (default 1883).")],
+    "mqtt_username": Annotated[str | None, typer.Option("--mqtt-username", help="Broker user name.")],
+    "mqtt_password": Annotated[str | None, typer.Option(
+        "--mqtt-password", envvar="HERMESH_MQTT_PASSWORD", help="Broker password (better: the environment variable).")],
+    "mqtt_tls": Annotated[bool | None, typer.Option("--mqtt-tls/--no-mqtt-tls", help="Connect to the broker with TLS.")],
+    "mqtt_ca_file": Annotated[Path | None, typer.Option("--mqtt-ca-file", help="CA certificate of the broker's TLS.")],
+    "mqtt_cert_file": Annotated[Path | None, typer.Option("--mqtt-cert-file", help="Client certificate (TLS).")],
+    "mqtt_key_file": Annotated[Path | None, typer.Option("--mqtt-key-file", help="Client key (TLS).")],
+    "http_host": Annotated[str | None, typer.Option("--http-host", help="HTTP API host (default 127.0.0.1).")],
+    "http_port": Annotated[int | None, typer.Option("--http-port", help="HTTP API port (default 12101).")],
+    "wyoming_port": Annotated[int | None, typer.Option("--wyoming-port", help="Wyoming server port (default 10300).")],
+    "log_level": Annotated[str | None, typer.Option("--log-level", help="DEBUG, INFO, WARNING or ERROR (default INFO).")],
+}
+
+BRIDGE_OPTIONS: dict[str, Any] = {
+    "auth_token": Annotated[str | None, typer.Option(
+        "--auth-token", envvar="HERMESH_BRIDGE__AUTH_TOKEN",
+        help="Require this token on the HTTP API and websockets (?token= or Authorization: Bearer).")],
+    "jwt_secret": Annotated[str | None, typer.Option(
+        "--jwt-secret", envvar="HERMESH_BRIDGE__JWT_SECRET",
+        help="Accept HS256 JWTs signed with this secret (user.role admin, or user for its own site).")],
+    "certfile": Annotated[Path | None, typer.Option("--certfile", help="TLS certificate: serve HTTPS and WSS.")],
+    "keyfile": Annotated[Path | None, typer.Option("--keyfile", help="TLS private key.")],
+}
+
+SERVICE_OPTIONS: dict[str, Any] = {
+    "instance": Annotated[str | None, typer.Option(
+        "--instance", help="Instance name in the status topic (default the host name).")],
+    "pool": Annotated[str | None, typer.Option(
+        "--pool", help="Join a worker pool of this name: requests are shared among its workers (MQTT 5 shared "
+                       "subscriptions).")],
+    "set_": Annotated[list[str] | None, typer.Option(
+        "--set", help="Override one setting of this service: KEY=VALUE (JSON values), repeatable.")],
+}
 
 
-def common_flags(
-    profile: Path | None = None,
-    site_id: list[str] | None = None,
-    mqtt_host: str | None = None,
-    mqtt_port: int | None = None,
-    mqtt_username: str | None = None,
-    mqtt_password: str | None = None,
-    mqtt_tls: bool | None = None,
-    mqtt_ca_file: Path | None = None,
-    mqtt_cert_file: Path | None = None,
-    mqtt_key_file: Path | None = None,
-    http_host: str | None = None,
-    http_port: int | None = None,
-    wyoming_port: int | None = None,
-    log_level: str | None = None,
-    instance: str | None = None,
-) -> dict[str, Any]:
-    """The CLI layer of the settings (only flags actually given)."""
+def with_options(*groups: dict[str, Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Add the options of ``groups`` to a typer command; the command receives them as ``options: dict``."""
+    added = {name: annotation for group in groups for name, annotation in group.items()}
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        hints = typing.get_type_hints(function, include_extras=True)
+        own = [p.replace(annotation=hints[p.name])
+               for p in inspect.signature(function).parameters.values() if p.name != "options"]
+        parameters = own + [
+            inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=annotation)
+            for name, annotation in added.items()
+        ]
+
+        @functools.wraps(function)
+        def command(**kwargs: Any) -> Any:
+            options = {name: kwargs.pop(name, None) for name in added}
+            return function(options=options, **kwargs)
+
+        del command.__wrapped__  # typer must see the combined signature, not the original one
+        command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+        command.__annotations__ = {**{p.name: hints[p.name] for p in own}, **added}
+        return command
+
+    return decorate
+
+
+def common_flags(options: dict[str, Any]) -> dict[str, Any]:
+    """The CLI layer of the common settings (only flags actually given)."""
     mqtt = {
-        "host": mqtt_host, "port": mqtt_port, "username": mqtt_username, "password": mqtt_password,
-        "tls": mqtt_tls, "ca_file": mqtt_ca_file, "cert_file": mqtt_cert_file, "key_file": mqtt_key_file,
+        "host": options.get("mqtt_host"), "port": options.get("mqtt_port"),
+        "username": options.get("mqtt_username"), "password": options.get("mqtt_password"),
+        "tls": options.get("mqtt_tls"), "ca_file": options.get("mqtt_ca_file"),
+        "cert_file": options.get("mqtt_cert_file"), "key_file": options.get("mqtt_key_file"),
+        "shared_group": options.get("pool"),
     }
-    http = {"host": http_host, "port": http_port, "wyoming_port": wyoming_port}
+    http = {"host": options.get("http_host"), "port": options.get("http_port"),
+            "wyoming_port": options.get("wyoming_port")}
+    site_ids = options.get("site_id")
     layer: dict[str, Any] = {
-        "profile": profile,
-        "site_ids": list(site_id) if site_id else None,
-        "log_level": log_level,
-        "instance": instance,
+        "profile": options.get("profile"),
+        "site_ids": list(site_ids) if site_ids else None,
+        "log_level": options.get("log_level"),
+        "instance": options.get("instance"),
         "mqtt": {k: v for k, v in mqtt.items() if v is not None},
         "http": {k: v for k, v in http.items() if v is not None},
     }
     return {k: v for k, v in layer.items() if v not in (None, {})}
+
+
+def bridge_flags(options: dict[str, Any]) -> dict[str, Any]:
+    return {name: options[name] for name in BRIDGE_OPTIONS if options.get(name) is not None}
 
 
 def load_settings(flags: dict[str, Any], create_profile: bool = True) -> CommonSettings:
@@ -100,60 +138,28 @@ def load_settings(flags: dict[str, Any], create_profile: bool = True) -> CommonS
 
 
 def _service_command(name: str, class_path: str) -> None:
-    def command(
-        profile: ProfileOpt = None,
-        site_id: SiteOpt = None,
-        mqtt_host: MqttHostOpt = None,
-        mqtt_port: MqttPortOpt = None,
-        mqtt_username: MqttUserOpt = None,
-        mqtt_password: MqttPassOpt = None,
-        mqtt_tls: MqttTlsOpt = None,
-        mqtt_ca_file: MqttCaOpt = None,
-        mqtt_cert_file: MqttCertOpt = None,
-        mqtt_key_file: MqttKeyOpt = None,
-        http_host: HttpHostOpt = None,
-        http_port: HttpPortOpt = None,
-        wyoming_port: WyomingPortOpt = None,
-        log_level: LogLevelOpt = None,
-        instance: InstanceOpt = None,
-        pool: PoolOpt = None,
-        set_: SetOpt = None,
-    ) -> None:
+    groups = (COMMON_OPTIONS, SERVICE_OPTIONS) + ((BRIDGE_OPTIONS,) if name == "bridge" else ())
+
+    @with_options(*groups)
+    def command(options: dict[str, Any]) -> None:
         from services.runner import run_service_process
 
-        flags = common_flags(profile, site_id, mqtt_host, mqtt_port, mqtt_username, mqtt_password, mqtt_tls,
-                             mqtt_ca_file, mqtt_cert_file, mqtt_key_file, http_host, http_port, wyoming_port,
-                             log_level, instance)
-        if pool:
-            flags.setdefault("mqtt", {})["shared_group"] = pool
-        common = load_settings(flags)
+        common = load_settings(common_flags(options))
         try:
-            overrides = parse_set_options(set_ or [])
+            overrides = parse_set_options(options.get("set_") or [])
         except ConfigError as err:
             typer.echo(f"hermesh: {err}", err=True)
             raise typer.Exit(2) from err
+        overrides.update(bridge_flags(options))
         raise typer.Exit(run_service_process(name, class_path, common, overrides))
 
-    command.__doc__ = f"Run the {name} service (one process) on the broker."
-    app.command(name, help=command.__doc__)(command)
+    app.command(name, help=f"Run the {name} service (one process) on the broker.")(command)
 
 
 @app.command("up")
+@with_options(COMMON_OPTIONS, BRIDGE_OPTIONS)
 def up(
-    profile: ProfileOpt = None,
-    site_id: SiteOpt = None,
-    mqtt_host: MqttHostOpt = None,
-    mqtt_port: MqttPortOpt = None,
-    mqtt_username: MqttUserOpt = None,
-    mqtt_password: MqttPassOpt = None,
-    mqtt_tls: MqttTlsOpt = None,
-    mqtt_ca_file: MqttCaOpt = None,
-    mqtt_cert_file: MqttCertOpt = None,
-    mqtt_key_file: MqttKeyOpt = None,
-    http_host: HttpHostOpt = None,
-    http_port: HttpPortOpt = None,
-    wyoming_port: WyomingPortOpt = None,
-    log_level: LogLevelOpt = None,
+    options: dict[str, Any],
     satellite: Annotated[bool, typer.Option("--satellite", help="Run only this room's services against a base's broker.")] = False,
     only: Annotated[list[str] | None, typer.Option("--only", help="Start only these services (repeatable).")] = None,
     without: Annotated[list[str] | None, typer.Option("--without", help="Do not start these services (repeatable).")] = None,
@@ -161,9 +167,11 @@ def up(
     """Run the whole mesh on this machine: the broker (unless one answers), every service, and the bridge."""
     from services.supervisor import Supervisor
 
-    flags = common_flags(profile, site_id, mqtt_host, mqtt_port, mqtt_username, mqtt_password, mqtt_tls,
-                         mqtt_ca_file, mqtt_cert_file, mqtt_key_file, http_host, http_port, wyoming_port, log_level)
+    flags = common_flags(options)
     common = load_settings(flags)
+    # The bridge's flags reach the bridge process through its environment (secrets stay off the command line).
+    for name, value in bridge_flags(options).items():
+        os.environ[f"HERMESH_BRIDGE__{name.upper()}"] = str(value)
     names = list(catalog.SERVICES)
     if satellite:
         names = [n for n in names if n in catalog.ROOM_SERVICES]
@@ -178,28 +186,23 @@ def up(
 
 
 @app.command("status")
+@with_options(COMMON_OPTIONS, {"instance": SERVICE_OPTIONS["instance"]})
 def status(
-    profile: ProfileOpt = None,
-    mqtt_host: MqttHostOpt = None,
-    mqtt_port: MqttPortOpt = None,
-    mqtt_username: MqttUserOpt = None,
-    mqtt_password: MqttPassOpt = None,
-    mqtt_tls: MqttTlsOpt = None,
-    mqtt_ca_file: MqttCaOpt = None,
+    options: dict[str, Any],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     wait: Annotated[float, typer.Option("--wait", help="Seconds to collect status messages.")] = 1.0,
     check: Annotated[
         list[str] | None,
         typer.Option("--check", help="Exit 3 unless this service is online (repeatable; a health check)."),
     ] = None,
-    instance: InstanceOpt = None,
 ) -> None:
     """List every service seen on the broker, online or offline (from the retained status topics)."""
     from services.status import print_status
 
-    flags = common_flags(profile, None, mqtt_host, mqtt_port, mqtt_username, mqtt_password, mqtt_tls, mqtt_ca_file)
+    flags = common_flags({**options, "instance": None})
     common = load_settings(flags, create_profile=False)
-    raise typer.Exit(print_status(common, as_json=as_json, wait=wait, require=check or [], instance=instance))
+    raise typer.Exit(print_status(common, as_json=as_json, wait=wait, require=check or [],
+                                  instance=options.get("instance")))
 
 
 def _register() -> None:

@@ -183,3 +183,29 @@ def test_status_check_is_a_health_check(mqtt_broker, tmp_path):
     ok, bad = asyncio.run(scenario())
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert bad.returncode == 3 and "not online: nlu" in bad.stdout
+
+
+def test_bridge_auth_token_flag(mqtt_broker, tmp_path):
+    import urllib.error
+    import urllib.request
+
+    http_port = free_port()
+    bridge = subprocess.Popen(
+        [*HERMESH, "bridge", "--profile", str(tmp_path / "p"), "--mqtt-port", str(mqtt_broker.port),
+         "--http-port", str(http_port), "--wyoming-port", str(free_port()), "--auth-token", "s3cret"],
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_port(http_port, timeout=60)
+        url = f"http://127.0.0.1:{http_port}/api/version"
+        try:
+            urllib.request.urlopen(url, timeout=10)  # noqa: S310 - loopback
+            raise AssertionError("the API answered without the token")
+        except urllib.error.HTTPError as err:
+            assert err.code == 401
+        request = urllib.request.Request(url, headers={"Authorization": "Bearer s3cret"})
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            assert response.status == 200
+    finally:
+        bridge.terminate()
+        bridge.wait(30)
