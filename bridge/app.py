@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.staticfiles import StaticFiles
@@ -181,7 +181,7 @@ def create_app(bridge: BridgeService) -> FastAPI:
     async def _root() -> Any:
         web = web_dir(bridge)
         if web is not None and (web / "index.html").is_file():
-            return RedirectResponse("/web/index.html")
+            return FileResponse(web / "index.html", media_type="text/html")
         return RedirectResponse("/docs")
 
     @app.get("/docs", include_in_schema=False)

@@ -217,6 +217,30 @@ async def post_slot(request: Request, name: str) -> Response:
     return text(f"Wrote to {paths[0]}")
 
 
+def slot_program_outputs(profile: Path) -> dict[str, Any]:
+    """What each program in slot_programs/ prints when run without arguments (or why it failed)."""
+    from services.nlu.errors import SlotError
+    from services.nlu.slots import SlotSource
+
+    folder = profile / "slot_programs"
+    source = SlotSource(profile_dir=profile, program_timeout=10.0)
+    outputs: dict[str, Any] = {}
+    for program in sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []:
+        name = program.relative_to(folder).as_posix()
+        try:
+            outputs[name] = [value for value, _origin, _line in source.lines(name)]
+        except SlotError as err:
+            outputs[name] = {"error": str(err)}
+    return outputs
+
+
+@router.get("/api/slot-programs", **api_doc(
+    "Output of the slot programs", responses={"application/json": "{program: [values] | {error}} (run without arguments)"}))
+async def get_slot_programs(request: Request) -> Response:
+    require_admin(request, "running slot programs")
+    return json_response(await asyncio.to_thread(slot_program_outputs, get_bridge(request).profile))
+
+
 # ---- words --------------------------------------------------------------------------------------------------
 def custom_words_file(profile: Path) -> str:
     asr = read_profile_json(profile).get("asr", {})

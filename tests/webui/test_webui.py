@@ -185,3 +185,20 @@ def test_top_bar_wake_up_and_live_events(page, mesh):
     page.wait_for_selector("[data-testid=intent-name]")
     screenshot(page, "log-open")
     assert page.console_watch.errors == []
+
+
+def test_slot_programs_output_is_listed_read_only(page, mesh):
+    program = mesh.profile / "slot_programs" / "seasons"
+    program.parent.mkdir(exist_ok=True)
+    program.write_text("#!/bin/sh\nprintf 'spring\\nsummer\\nautumn\\nwinter\\n'\n")
+    program.chmod(0o755)
+    broken = mesh.profile / "slot_programs" / "broken"
+    broken.write_text("#!/bin/sh\necho oops >&2\nexit 3\n")
+    broken.chmod(0o755)
+    open_page(page, mesh, "slots")
+    page.wait_for_selector("#slot-programs table")
+    table = page.inner_text("#slot-programs table")
+    assert "$seasons" in table and "spring, summer, autumn, winter" in table
+    assert "exit code 3" in table and "oops" in table
+    assert page.locator("#slot-programs textarea, #slot-programs input").count() == 0
+    screenshot(page, "slots-programs")

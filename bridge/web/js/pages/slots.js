@@ -37,9 +37,9 @@ export async function render(main) {
     const entries = Object.entries(list || {});
     programs.replaceChildren(entries.length
       ? el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "program"), el("th", {}, "values (read-only)"))),
-          el("tbody", {}, entries.map(([n, values]) => el("tr", {}, el("td", {}, "$" + n), el("td", {}, Array.isArray(values) ? values.slice(0, 50).join(", ") + (values.length > 50 ? " …" : "") : String(values))))))
+          el("tbody", {}, entries.map(([n, values]) => el("tr", {}, el("td", {}, "$" + n), el("td", { class: Array.isArray(values) ? "" : "bad" }, Array.isArray(values) ? values.slice(0, 50).join(", ") + (values.length > 50 ? " …" : "") : (values && values.error) || String(values))))))
       : el("p", { class: "muted" }, "No slot programs in this profile."));
-  }).catch(() => programs.replaceChildren(el("p", { class: "muted" }, "Slot programs are not listed by this bridge.")));
+  }).catch((err) => programs.replaceChildren(el("p", { class: "bad" }, "Slot programs: " + err.message)));
   refresh();
   main.append(el("h1", {}, "Slots"),
     el("section", { class: "card" }, el("div", { class: "row" }, select, remove, name, add, save), area,
