@@ -259,9 +259,7 @@ class HermesService(Generic[S]):
                     done, _ = await asyncio.wait({connection, stop_task}, return_when=asyncio.FIRST_COMPLETED)
                     if connection not in done:
                         await self._say_offline()
-                        connection.cancel()
-                        with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
-                            await connection
+                        await self._cancel(connection)
                         break
                     connection.result()
                     delay = RECONNECT_FIRST_DELAY
@@ -320,6 +318,19 @@ class HermesService(Generic[S]):
             self._online.set()
             async for message in client.messages:
                 self._dispatch(str(message.topic), message.payload)
+
+    async def _cancel(self, task: asyncio.Task[None]) -> None:
+        """Cancel the connection task for good: a cancellation swallowed inside the MQTT client (Python 3.11's
+        wait_for can lose one) must not leave the service hanging on SIGTERM, so cancel until it is done."""
+        for _ in range(20):
+            if task.done():
+                break
+            task.cancel()
+            await asyncio.wait({task}, timeout=0.5)
+        if not task.done():
+            self.log.warning("the broker connection did not close within 10 s; leaving it")
+        elif not task.cancelled() and task.exception() is not None:
+            self.log.debug("connection ended with %r", task.exception())
 
     async def _say_offline(self) -> None:
         if self._client is not None and self._connected.is_set():
