@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
 import aiomqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 from pydantic import BaseModel
 
 from hermes.base import HermesMessage, HermesProtocolError
@@ -119,7 +121,11 @@ class HermesService(Generic[S]):
         self._online = asyncio.Event()
         self._stopping = asyncio.Event()
         self._routes = self._collect_routes()
+        self._handler_filters = frozenset(self._filters())
         self._extra_filters: set[str] = set()
+        # MQTT 5 subscription identifiers: each filter gets its own, so when two of our filters match one
+        # topic (Mosquitto then sends one copy per subscription) every copy says which filter it is for.
+        self._filter_ids: dict[str, int] = {}
         self._raw_listeners: list[_RawListener] = []
         self._waiters: list[_Waiter] = []
         self._site_queues: dict[str, asyncio.Queue[tuple[_Route, HermesMessage, str]]] = {}
@@ -189,7 +195,7 @@ class HermesService(Generic[S]):
         self._extra_filters.add(topic_filter)
         if self._client is not None and self._connected.is_set():
             with contextlib.suppress(aiomqtt.MqttError):
-                await self._client.subscribe(topic_filter)
+                await self._subscribe(self._client, topic_filter)
 
     async def add_raw_listener(self, topic_filter: str, callback: Callable[[str, bytes], None]) -> Callable[[], None]:
         """Call ``callback(topic, payload)`` for every message on ``topic_filter`` (must not block)."""
@@ -307,8 +313,8 @@ class HermesService(Generic[S]):
             self._client = client
             self._connected.set()
             self.connections += 1
-            for topic_filter in sorted(self._filters() | self._extra_filters):
-                await client.subscribe(topic_filter)
+            for topic_filter in sorted(self._handler_filters | self._extra_filters):
+                await self._subscribe(client, topic_filter)
             await client.publish(self.status_topic, self._status(ServiceState.ONLINE).payload(), qos=1, retain=True)
             if self.connections > 1:
                 self.log.info("reconnected to the broker at %s:%s", *self._broker())
@@ -317,7 +323,7 @@ class HermesService(Generic[S]):
             await self.on_connected()
             self._online.set()
             async for message in client.messages:
-                self._dispatch(str(message.topic), message.payload)
+                self._dispatch(str(message.topic), message.payload, self._filters_of(message))
 
     async def _cancel(self, task: asyncio.Task[None]) -> None:
         """Cancel the connection task for good: a cancellation swallowed inside the MQTT client (Python 3.11's
@@ -357,6 +363,20 @@ class HermesService(Generic[S]):
         return self._client
 
     # ---- subscriptions and dispatch -------------------------------------------------------------------------
+    async def _subscribe(self, client: aiomqtt.Client, topic_filter: str) -> None:
+        identifier = self._filter_ids.setdefault(topic_filter, len(self._filter_ids) + 1)
+        properties = Properties(PacketTypes.SUBSCRIBE)
+        properties.SubscriptionIdentifier = identifier
+        await client.subscribe(topic_filter, properties=properties)
+
+    def _filters_of(self, message: aiomqtt.Message) -> set[str] | None:
+        """The filters this copy of a message was delivered for (None when the broker does not say)."""
+        ids = getattr(message.properties, "SubscriptionIdentifier", None) if message.properties else None
+        if not ids:
+            return None
+        wanted = set(ids if isinstance(ids, list) else [ids])
+        return {f for f, i in self._filter_ids.items() if i in wanted}
+
     def _collect_routes(self) -> list[_Route]:
         routes: list[_Route] = []
         for _, member in inspect.getmembers(type(self), predicate=inspect.isfunction):
@@ -378,11 +398,16 @@ class HermesService(Generic[S]):
             filters |= route_filters
         return filters
 
-    def _dispatch(self, topic: str, payload: bytes | bytearray | Any) -> None:
-        """Called for every received message: parse once per class, then waiters, raw listeners, handlers."""
+    def _dispatch(self, topic: str, payload: bytes | bytearray | Any, via: set[str] | None = None) -> None:
+        """Called for every received copy of a message: parse once per class, then waiters, raw listeners, handlers.
+
+        ``via`` names the filters this copy was delivered for: handlers run only for a copy of a handler filter
+        and each raw listener only for a copy of its own filter, so overlapping filters never double a message.
+        """
         data = bytes(payload) if isinstance(payload, bytes | bytearray) else str(payload or "").encode()
+        for_handlers = via is None or not via.isdisjoint(self._handler_filters)
         for listener in self._raw_listeners:
-            if aiomqtt.Topic(topic).matches(listener.topic_filter):
+            if listener.topic_filter in via if via is not None else aiomqtt.Topic(topic).matches(listener.topic_filter):
                 try:
                     listener.callback(topic, data)
                 except Exception:  # noqa: BLE001
@@ -415,6 +440,8 @@ class HermesService(Generic[S]):
             if accepted:
                 waiter.future.set_result(message)
 
+        if not for_handlers:
+            return
         for route in self._routes:
             message = message_for(route.message_class)
             if message is None:

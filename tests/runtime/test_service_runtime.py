@@ -172,3 +172,21 @@ async def test_worker_pool_shares_requests_without_duplicates(mqtt_broker, mqtt_
     assert sorted(a.id for a in answers) == sorted(f"pool-{i}" for i in range(60))  # each exactly once
     assert first.answered + second.answered == 60
     assert first.answered > 0 and second.answered > 0
+
+
+async def test_overlapping_filters_never_double_a_message(run_service, mqtt_client, site_id):
+    """A raw listener on a wider filter than a handler's: each message reaches each of them exactly once."""
+    seen: list[str] = []
+    async with run_service(EchoService, site_ids=[site_id]) as service:
+        await service.add_raw_listener("hermes/audioServer/#", lambda topic, payload: seen.append(topic))
+        await service.add_raw_listener(f"hermes/audioServer/{site_id}/+", lambda topic, payload: seen.append("narrow"))
+        for i in range(10):
+            await mqtt_client.publish(AudioFrame(site_id=site_id, wav_bytes=pcm_to_wav(b"\0\0" * (i + 1))))
+        await mqtt_client.publish(NluQuery(input="sync", site_id=site_id, id="sync"))
+        await mqtt_client.subscribe(NluIntentNotRecognized.subscribe_filter())
+        await mqtt_client.publish(NluQuery(input="sync", site_id=site_id, id="sync2"))
+        await mqtt_client.expect(NluIntentNotRecognized, where=lambda m: m.id == "sync2")
+        await asyncio.sleep(0.2)
+        assert service.frames[site_id] == [44 + 2 * (i + 1) for i in range(10)]  # once each, in order
+        assert seen.count("narrow") == 10
+        assert len([t for t in seen if t.endswith("/audioFrame")]) == 10
