@@ -1,0 +1,1 @@
+"""Broker security helpers: Mosquitto password files, per-satellite ACL blocks, ``hermesh add-satellite``."""
