@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.staticfiles import StaticFiles
@@ -18,7 +18,7 @@ from services.config import ConfigError
 
 from .auth import USER, AuthError, authenticate, token_from
 from .docs_page import DOCS_HTML, OPENAPI_DESCRIPTION
-from .http_util import BridgeHTTPError
+from .http_util import BridgeHTTPError, api_doc
 from .profile_files import ProfileFileError
 
 if TYPE_CHECKING:
@@ -183,6 +183,16 @@ def create_app(bridge: BridgeService) -> FastAPI:
         if web is not None and (web / "index.html").is_file():
             return FileResponse(web / "index.html", media_type="text/html")
         return RedirectResponse("/docs")
+
+    @app.get("/metrics", **api_doc(
+        "Prometheus metrics", responses={"text/plain": "session counts by termination reason, stage latency "
+                                         "histograms, messages per topic family, services up, broker figures"}))
+    async def _metrics() -> Response:
+        from services.monitor.metrics import CONTENT_TYPE, render_prometheus
+
+        if bridge.observer is None:
+            return PlainTextResponse("the mesh observer is not running", status_code=503)
+        return Response(render_prometheus(bridge.observer), media_type=CONTENT_TYPE)
 
     @app.get("/docs", include_in_schema=False)
     async def _docs() -> HTMLResponse:

@@ -83,6 +83,7 @@ class BridgeService(HermesService[BridgeSettings]):
         self._log_handler: HubLogHandler | None = None
         self.tap = MqttTap(self.common.mqtt)
         self.ha_probe: tuple[float, dict[str, Any]] | None = None  # (monotonic time, result) for /api/status
+        self.observer: Any = None  # services.monitor MeshObserver behind /metrics
 
     # ---- lifecycle -------------------------------------------------------------------------------------------
     async def setup(self) -> None:
@@ -117,7 +118,14 @@ class BridgeService(HermesService[BridgeSettings]):
             await asyncio.sleep(0.01)
         self._announce(host)
         await self.tap.start()
+        await self._start_observer()
         await self._start_wyoming()
+
+    async def _start_observer(self) -> None:
+        """The broker-level view behind /metrics: sessions, stage latencies, traffic, services up."""
+        from services.monitor.attach import attach
+
+        self.observer = await attach(self, wait=2.0)
 
     async def _serve(self, sock: socket.socket) -> None:
         assert self._server is not None

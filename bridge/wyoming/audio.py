@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import wave
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -127,9 +127,9 @@ class InputStream:
         frames = list(self._frames.add(tail)) + [self._frames.rest()]
         return self._wavs(f for f in frames if f)
 
-    def _wavs(self, frames: Iterator[bytes] | object) -> list[bytes]:
+    def _wavs(self, frames: Iterable[bytes]) -> list[bytes]:
         out = []
-        for frame in frames:  # type: ignore[attr-defined]
+        for frame in frames:
             self.samples_out += len(frame) // WIDTH
             out.append(pcm_to_wav(frame))
         return out

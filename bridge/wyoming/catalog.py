@@ -141,7 +141,7 @@ class MeshCatalog:
     def _build(self) -> Info:
         name = self.settings.program_name
         langs = languages_of(self.language)
-        common = {"attribution": ATTRIBUTION, "installed": True, "version": VERSION}
+        common: dict[str, Any] = {"attribution": ATTRIBUTION, "installed": True, "version": VERSION}
         voices = self.voices or [VoiceEntry(self.language, "default voice")]
         return Info(
             asr=[AsrProgram(name=f"{name}-asr", description="Hermesh speech to text (the trained profile)",

@@ -142,8 +142,8 @@ class WyomingConnection(AsyncEventHandler):
             self.tts_stream.stop()
             self.tts_stream = None
         elif Recognize.is_type(kind):
-            request = Recognize.from_event(event)
-            self.run_task(recognize(self, request.text, request.context))
+            query = Recognize.from_event(event)
+            self.run_task(recognize(self, query.text, query.context))
         elif Transcript.is_type(kind):
             transcript = Transcript.from_event(event)
             self.run_task(run_handle(self, handle_transcript(self, transcript.text, transcript.context)))

@@ -90,8 +90,11 @@ class Mailbox:
             if remaining <= 0:
                 raise TimeoutError
             self._changed.clear()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), remaining)
+            waiter = asyncio.ensure_future(self._changed.wait())
+            try:  # not wait_for: on 3.11 it can swallow a cancellation that races with the event
+                await asyncio.wait({waiter}, timeout=remaining)
+            finally:
+                waiter.cancel()
 
 
 class Router:

@@ -65,6 +65,16 @@ class SatelliteGone(Exception):
     pass
 
 
+async def wait_event(event: asyncio.Event, timeout: float) -> bool:
+    """Wait for ``event`` at most ``timeout`` s. Unlike 3.11's wait_for, never swallows a cancellation."""
+    waiter = asyncio.ensure_future(event.wait())
+    try:
+        done, _ = await asyncio.wait({waiter}, timeout=timeout)
+    finally:
+        waiter.cancel()
+    return bool(done)
+
+
 def site_from_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "satellite"
 
@@ -162,7 +172,8 @@ class SatelliteClient:
         finally:
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            if tasks:
+                await asyncio.wait(tasks, timeout=5.0)
             if mailbox is not None:
                 self.server.router.remove(mailbox)
             if remove_timer is not None:
@@ -328,8 +339,7 @@ class SatelliteClient:
             self._played.clear()
             for event in events:
                 await self.write(event.event())
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._played.wait(), wav_seconds(message.wav_bytes) + PLAYED_MARGIN)
+            await wait_event(self._played, wav_seconds(message.wav_bytes) + PLAYED_MARGIN)
         except (AudioFormatError, ValueError) as err:
             LOG.warning("satellite %s: cannot play the sound for %s: %s", self.site_id, message.request_id, err)
         finally:
@@ -337,7 +347,7 @@ class SatelliteClient:
 
     def _on_timer(self, topic: str, payload: bytes) -> None:
         kind = topic.rsplit("/", 1)[-1]
-        cls = TIMER_EVENTS.get(kind)
+        cls: Any = TIMER_EVENTS.get(kind)
         if cls is None:
             return
         try:

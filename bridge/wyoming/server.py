@@ -51,7 +51,8 @@ class WyomingServer:
         except OSError as err:
             raise OSError(f"the Wyoming server cannot listen on {self.host}:{self.port}: {err.strerror} "
                           "(change http.wyoming_port in profile.json)") from err
-        sockets = self._server._server.sockets if self._server._server else []  # noqa: SLF001
+        listener: Any = self._server._server  # noqa: SLF001 - the library keeps the asyncio server private
+        sockets = listener.sockets if listener is not None else []
         if sockets and self.port == 0:
             self.port = sockets[0].getsockname()[1]
         LOG.info("Wyoming server on tcp://%s:%s", self.host, self.port)

@@ -14,6 +14,7 @@ import re
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from wyoming.audio import AudioStart, AudioStop
 from wyoming.handle import Handled, HandledChunk, HandledStart, HandledStop, NotHandled
 from wyoming.intent import Entity, NotRecognized
 from wyoming.intent import Intent as WyomingIntent
@@ -52,6 +53,11 @@ class Speaker:
 
     async def say(self, text: str) -> None:
         conn = self.conn
+        if not text.strip():  # the TTS answers an empty say with sayFinished only: no sound to wait for
+            fmt = self.format or PcmFormat(22050, 2, 1)
+            await conn.write(AudioStart(fmt.rate, fmt.width, fmt.channels, timestamp=0).event())
+            await conn.write(AudioStop(timestamp=0).event())
+            return
         request_id = uuid.uuid4().hex
         conn.mailbox.streams_audio.add(request_id)
         try:

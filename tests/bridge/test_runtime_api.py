@@ -165,3 +165,22 @@ async def test_home_assistant_settings_of_the_intent_handler_are_used(mqtt_broke
             config = await client.get("/api/config")
     assert status["url"] == url and status["authorized"] is True
     assert "handler-token" not in config.text
+
+
+async def test_metrics_follow_sessions_seen_on_the_broker(mqtt_broker, profile_dir, mqtt_client, site_id):
+    from hermes.dialogue import DialogueSessionEnded
+
+    async with mesh(mqtt_broker, profile_dir) as bridge, http(bridge) as client:
+        await mqtt_client.publish(DialogueSessionStarted(session_id="m1", site_id=site_id))
+        await mqtt_client.publish(DialogueSessionEnded(session_id="m1", site_id=site_id,
+                                                       termination={"reason": "timeout"}))
+        for _ in range(200):
+            text = (await client.get("/metrics")).text
+            if 'hermesh_sessions_ended_total{reason="timeout"} 1' in text:
+                break
+            await asyncio.sleep(0.05)
+        response = await client.get("/metrics")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    assert 'hermesh_sessions_ended_total{reason="timeout"} 1' in response.text
+    assert 'hermesh_service_up{service="nlu"' in response.text
+    assert "hermesh_messages_total" in response.text
