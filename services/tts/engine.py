@@ -15,11 +15,12 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from hermes.wav import convert_pcm, pcm_to_wav, read_wav
+from services.config import ConfigError
 
 from .settings import TtsSettings
 
 
-class TtsConfigError(ValueError):
+class TtsConfigError(ConfigError):
     """A TTS configuration the user must fix."""
 
 

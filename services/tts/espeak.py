@@ -22,9 +22,12 @@ class EspeakTtsEngine:
     def _voice_for(self, voice: str | None, lang: str | None) -> str:
         if voice:
             return voice
-        if lang:
-            return self._settings.voices_by_lang.get(lang, lang)
-        return self._settings.voice
+        configured = self._settings.voice
+        if lang and lang in self._settings.voices_by_lang:
+            return self._settings.voices_by_lang[lang]
+        if lang and not configured.lower().startswith(lang.lower()):
+            return lang  # espeak-ng voices are named by language code ("de", "fr-fr", "en-gb")
+        return configured  # no language asked, or the configured voice already speaks it ("en" -> "en-us+f3")
 
     def synthesize(self, text: str, voice: str | None = None, lang: str | None = None) -> bytes:
         s = self._settings

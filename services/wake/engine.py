@@ -12,13 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from services.config import ConfigError
+
 from .settings import WakeSettings
 
 SAMPLE_RATE = 16000
 SAMPLE_WIDTH = 2
 
 
-class WakeConfigError(ValueError):
+class WakeConfigError(ConfigError):
     """A wake configuration the user must fix (unknown word, missing model file, bad engine name)."""
 
 

@@ -16,8 +16,15 @@ from pathlib import Path
 from precise_runner import PreciseEngine
 from precise_runner.runner import TriggerDetector
 
-from .engine import SAMPLE_RATE, SAMPLE_WIDTH, WakeConfigError, WakeDetection, WakeEngineError, WakeModel
-from .engine import default_wakeword_id
+from .engine import (
+    SAMPLE_RATE,
+    SAMPLE_WIDTH,
+    WakeConfigError,
+    WakeDetection,
+    WakeEngineError,
+    WakeModel,
+    default_wakeword_id,
+)
 from .settings import PreciseWakeSettings
 
 

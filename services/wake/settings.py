@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from services.config import SettingsModel
 
 
-class WakePhraseSettings(BaseModel):
+class WakePhraseSettings(SettingsModel):
     """One keyphrase for pocketsphinx spotting; a lower threshold fires more easily (more false alarms)."""
 
     phrase: str
@@ -16,7 +18,7 @@ class WakePhraseSettings(BaseModel):
     wakeword_id: str | None = None
 
 
-class PocketsphinxWakeSettings(BaseModel):
+class PocketsphinxWakeSettings(SettingsModel):
     phrases: list[WakePhraseSettings] = Field(default_factory=lambda: [WakePhraseSettings(phrase="bumblebee")])
     # Extra pronunciations ("word": "P H O N E S"), checked before the dictionary.
     words: dict[str, str] = Field(default_factory=dict)
@@ -27,7 +29,7 @@ class PocketsphinxWakeSettings(BaseModel):
     dictionary: str | None = None
 
 
-class PreciseWakeSettings(BaseModel):
+class PreciseWakeSettings(SettingsModel):
     """Mycroft Precise: the user supplies the precise-engine executable and a .pb model (not shipped)."""
 
     engine: str | None = None  # precise-engine executable (path or name on PATH)
@@ -40,7 +42,7 @@ class PreciseWakeSettings(BaseModel):
     start_timeout: float = Field(default=30.0, gt=0.0)
 
 
-class WakeSettings(BaseModel):
+class WakeSettings(SettingsModel):
     # "pocketsphinx", "precise", or a user engine class as "package.module.ClassName".
     engine: str = "pocketsphinx"
     pocketsphinx: PocketsphinxWakeSettings = Field(default_factory=PocketsphinxWakeSettings)

@@ -1,0 +1,1 @@
+"""Microphone and speaker services (``hermesh audio-input``, ``hermesh audio-output``) and device helpers."""

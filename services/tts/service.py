@@ -1,0 +1,88 @@
+"""``hermesh tts``: hermes/tts/say -> playBytes -> (playFinished, bounded wait) -> sayFinished.
+
+sayFinished is always sent, also after an error, so a dialogue manager waiting for it never hangs.
+Sentences for one site are spoken one after another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from hermes.audioserver import AudioPlayBytes, AudioPlayFinished
+from hermes.errors import TtsError
+from hermes.tts import GetVoices, TtsSay, TtsSayFinished, Voice, Voices
+from hermes.wav import WavFormatError, wav_info
+from services.runtime import HermesService, ServiceError, ServiceTimeout, handles
+
+from .engine import TtsEngine, TtsEngineError, create_tts_engine, scale_volume
+from .settings import TtsSettings
+
+
+class TtsService(HermesService[TtsSettings]):
+    name = "tts"
+    settings_model = TtsSettings
+    error_class = TtsError
+
+    async def setup(self) -> None:
+        self.engine: TtsEngine = await self.run_blocking(create_tts_engine, self.settings, self.profile)
+        self._site_locks: dict[str, asyncio.Lock] = {}
+        # Every playFinished, so a reply is never missed between publishing playBytes and waiting.
+        await self.subscribe_extra(AudioPlayFinished.subscribe_filter())
+
+    @handles(TtsSay, shared=True)
+    async def on_say(self, say: TtsSay) -> None:
+        # Waiting for playFinished takes seconds: do it outside the site's message queue.
+        self.spawn(self._say(say), origin=say)
+
+    async def _say(self, say: TtsSay) -> None:
+        lock = self._site_locks.setdefault(say.site_id, asyncio.Lock())
+        async with lock:
+            try:
+                await self._speak(say)
+            except ServiceError as err:
+                await self.report_error(err, say, say.topic())
+            finally:
+                try:
+                    await self.publish(TtsSayFinished(site_id=say.site_id, id=say.id, session_id=say.session_id))
+                except ServiceError as err:  # broker gone while stopping: nothing left to tell
+                    self.log.warning("could not send sayFinished for %s: %s", say.id, err)
+
+    async def _speak(self, say: TtsSay) -> None:
+        context = say.id or say.text[:40]
+        if not say.text.strip():
+            return  # nothing to say: only sayFinished
+        try:
+            wav = await self.run_blocking(self.engine.synthesize, say.text, None, say.lang)
+            if say.volume is not None:
+                wav = scale_volume(wav, say.volume)
+            seconds = wav_info(wav).seconds
+        except (TtsEngineError, WavFormatError) as err:
+            raise ServiceError(f"could not speak {say.text[:60]!r}: {err}", context=context) from err
+        request_id = say.id or uuid.uuid4().hex
+        finished = self.expect(
+            AudioPlayFinished, match=lambda m: m.id == request_id and m.site_id == say.site_id
+        )
+        try:
+            await self.publish(AudioPlayBytes(site_id=say.site_id, request_id=request_id, wav_bytes=wav))
+            await finished.wait(seconds + self.settings.play_finished_margin, "audio-output")
+        except ServiceTimeout as err:
+            raise ServiceError(
+                f"site {say.site_id!r} did not report playFinished for {request_id} within "
+                f"{seconds + self.settings.play_finished_margin:.1f} s (is an audio-output service running there?)",
+                context=context,
+            ) from err
+        finally:
+            finished.cancel()
+
+    @handles(GetVoices, shared=True)
+    async def on_get_voices(self, message: GetVoices) -> Voices:
+        try:
+            voices = await self.run_blocking(self.engine.voices)
+        except TtsEngineError as err:
+            raise ServiceError(f"cannot list voices: {err}", context=message.id) from err
+        return Voices(
+            voices=[Voice(voice_id=v.voice_id, description=v.description) for v in voices],
+            id=message.id,
+            site_id=message.site_id,
+        )

@@ -1,0 +1,125 @@
+"""``hermesh wake``: audio frames of every site in, hermes/hotword/<wakewordId>/detected out.
+
+Each site gets its own detector (created on its first frame) and its own set of toggle-off reasons.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from hermes.audioserver import AudioFrame
+from hermes.errors import HotwordError
+from hermes.hotword import (
+    GetHotwords,
+    HotwordDetected,
+    HotwordModel,
+    Hotwords,
+    HotwordToggleOff,
+    HotwordToggleOn,
+)
+from hermes.wav import WavFormatError, to_pcm16k_mono
+from services.runtime import HermesService, ServiceError, handles
+
+from .engine import WakeDetector, WakeEngine, WakeEngineError, create_wake_engine
+from .settings import WakeSettings
+from .toggles import ToggleReasons
+
+# After an engine failure on a site, frames are dropped for this long before the detector is rebuilt,
+# so a dead engine produces one error now and then instead of one per frame.
+ENGINE_RETRY_SECONDS = 5.0
+
+
+def _reason(value: Any) -> str:
+    return str(value.value) if isinstance(value, Enum) else str(value or "")
+
+
+@dataclass
+class _Site:
+    toggles: ToggleReasons = field(default_factory=ToggleReasons)
+    detector: WakeDetector | None = None
+    retry_at: float = 0.0
+    bad_audio_reported: bool = False
+
+
+class WakeService(HermesService[WakeSettings]):
+    name = "wake"
+    settings_model = WakeSettings
+    error_class = HotwordError
+
+    async def setup(self) -> None:
+        self._sites: dict[str, _Site] = {}
+        self.engine: WakeEngine = await self.run_blocking(create_wake_engine, self.settings, self.profile)
+        words = ", ".join(f"{m.wakeword_id} ({m.words!r})" for m in self.engine.models)
+        self.log.info("listening for %s with %s", words, self.settings.engine)
+
+    async def teardown(self) -> None:
+        for site in self._sites.values():
+            if site.detector is not None:
+                await self.run_blocking(site.detector.close)
+        await self.run_blocking(self.engine.close)
+
+    def _site(self, site_id: str) -> _Site:
+        return self._sites.setdefault(site_id, _Site())
+
+    @handles(AudioFrame)
+    async def on_audio_frame(self, frame: AudioFrame) -> AsyncIterator[HotwordDetected]:
+        site = self._site(frame.site_id)
+        loop = asyncio.get_running_loop()
+        if not site.toggles.enabled or loop.time() < site.retry_at:
+            return
+        try:
+            pcm = to_pcm16k_mono(frame.wav_bytes)
+        except WavFormatError as err:
+            if not site.bad_audio_reported:  # once per site: a broken microphone sends 16 frames a second
+                site.bad_audio_reported = True
+                raise ServiceError(f"audio frames of site {frame.site_id!r} are not usable WAV: {err}") from err
+            return
+        try:
+            if site.detector is None:
+                site.detector = await self.run_blocking(self.engine.new_detector)
+            detections = await self.run_blocking(site.detector.process, pcm)
+        except WakeEngineError as err:
+            site.retry_at = loop.time() + ENGINE_RETRY_SECONDS
+            detector, site.detector = site.detector, None
+            if detector is not None:
+                await self.run_blocking(detector.close)
+            raise ServiceError(f"wake engine failed on site {frame.site_id!r}: {err}; restarting it") from err
+        for detection in detections:
+            model = detection.model
+            self.log.info("detected %s on site %s", model.wakeword_id, frame.site_id)
+            yield HotwordDetected(
+                wakeword_id=model.wakeword_id,
+                model_id=model.model_id,
+                model_version=model.version,
+                model_type=model.type,
+                current_sensitivity=model.sensitivity,
+                site_id=frame.site_id,
+                lang=self.settings.lang,
+            )
+
+    @handles(HotwordToggleOff)
+    async def on_toggle_off(self, message: HotwordToggleOff) -> None:
+        site = self._site(message.site_id)
+        site.toggles.off(_reason(message.reason))
+        if site.detector is not None:  # a half-heard phrase must not complete after the pause
+            await self.run_blocking(site.detector.reset)
+        self.log.debug("site %s off (reasons: %s)", message.site_id, sorted(site.toggles.reasons))
+
+    @handles(HotwordToggleOn)
+    async def on_toggle_on(self, message: HotwordToggleOn) -> None:
+        site = self._site(message.site_id)
+        site.toggles.on(_reason(message.reason))
+        self.log.debug("site %s on: %s (reasons left: %s)", message.site_id, site.toggles.enabled,
+                       sorted(site.toggles.reasons))
+
+    @handles(GetHotwords)
+    async def on_get_hotwords(self, message: GetHotwords) -> Hotwords:
+        models = [
+            HotwordModel(model_id=m.model_id, model_words=m.words, model_version=m.version, model_type=m.type)
+            for m in self.engine.models
+        ]
+        return Hotwords(models=models, site_id=message.site_id, id=message.id)
