@@ -157,7 +157,7 @@ def _service_command(name: str, class_path: str) -> None:
 
 
 @app.command("up")
-@with_options(COMMON_OPTIONS, BRIDGE_OPTIONS)
+@with_options(COMMON_OPTIONS, BRIDGE_OPTIONS, {"instance": SERVICE_OPTIONS["instance"]})
 def up(
     options: dict[str, Any],
     satellite: Annotated[bool, typer.Option("--satellite", help="Run only this room's services against a base's broker.")] = False,
@@ -168,6 +168,9 @@ def up(
     from services.supervisor import Supervisor
 
     flags = common_flags(options)
+    if satellite and "instance" not in flags and flags.get("site_ids"):
+        # A satellite's status topics carry its room's name: that is what its broker ACL allows it to write.
+        flags["instance"] = flags["site_ids"][0]
     common = load_settings(flags)
     # The bridge's flags reach the bridge process through its environment (secrets stay off the command line).
     for name, value in bridge_flags(options).items():

@@ -126,6 +126,8 @@ class Supervisor:
             argv += ["--site-id", site]
         mqtt = self.common.mqtt
         argv += ["--mqtt-host", mqtt.host, "--mqtt-port", str(mqtt.port), "--log-level", self.common.log_level]
+        if self.common.instance:
+            argv += ["--instance", self.common.instance]
         if mqtt.username:
             argv += ["--mqtt-username", mqtt.username]
         if mqtt.tls:

@@ -1,0 +1,15 @@
+"""Speech to text: ``hermesh asr`` and its parts.
+
+| module | what it holds |
+|---|---|
+| ``service`` | ``AsrService``: Hermes sessions, audio frames, toggles, training, g2p on the broker |
+| ``session`` | one listening session: streams audio into the decoder and the endpointer (pure) |
+| ``engine`` | the engine interface (``AsrEngine``/``AsrStream``/``Transcript``) and loading by name or class path |
+| ``pocketsphinx_engine`` | default engine: closed grammar / n-gram / dictation, pooled streaming decoders |
+| ``kaldi_engine`` | kaldi-active-grammar engine (optional extra, AGPL), model directory checks |
+| ``endpointer`` | VAD backends (pocketsphinx, webrtcvad, silero) and the voice-command segmenter (pure) |
+| ``fsg`` | Sphinx FSG text: parse and check before a C decoder sees it; covering sentences |
+| ``pronunciations`` | dictionaries, custom words, espeak-ng guesses mapped to ARPAbet (reusable, e.g. wake words) |
+| ``training`` | the NLU's intent graph -> grammar, n-gram model and pronunciations for the engines |
+| ``audio_input`` / ``mulaw`` | any WAV (and μ-law telephony audio) -> 16 kHz mono PCM; G.711 codec |
+"""

@@ -86,6 +86,9 @@ class AsrEngine(ABC):
     """Base class of speech-to-text engines (subclassing is optional; the shape is what counts)."""
 
     name = "engine"
+    # True when feeding a 64 ms frame is cheap (well under 1 ms) and holds the GIL anyway: the service then
+    # decodes on its event loop instead of handing every frame to a thread. Default: decode in a thread.
+    feeds_inline = False
 
     def __init__(self, config: AsrEngineConfig) -> None:
         self.config = config
@@ -98,7 +101,7 @@ class AsrEngine(ABC):
     def open_stream(self, intent_filter: Sequence[str] | None = None) -> AsrStream:
         """Start decoding an utterance, limited to the given intents when the engine can do that."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, most engines hold nothing to release
         """Release decoders and models."""
 
 

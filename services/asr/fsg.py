@@ -7,6 +7,7 @@ handed to decoders as plain transitions.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -127,3 +128,61 @@ def check_words(words: Iterable[str], has_pronunciation: Callable[[str], bool]) 
             + (" ..." if len(missing) > 20 else "")
             + "; add them to custom_words.txt or retrain with guessing enabled"
         )
+
+
+def covering_sentences(fsg: Fsg) -> list[list[str]]:
+    """Word sequences of the grammar that together use every word transition at least once.
+
+    For each transition not yet used: the shortest way from the start to it, then the shortest way on to
+    the final state. Used by tests and the benchmark to speak "every sentence" of a profile with few
+    sentences while still covering every intent and every slot value.
+    """
+    forward: dict[int, list[tuple[int, int]]] = {}
+    backward: dict[int, list[tuple[int, int]]] = {}
+    for index, (src, dst, _, _) in enumerate(fsg.transitions):
+        forward.setdefault(src, []).append((dst, index))
+        backward.setdefault(dst, []).append((src, index))
+
+    def shortest_tree(origin: int, edges: dict[int, list[tuple[int, int]]]) -> dict[int, tuple[int, int] | None]:
+        """state -> (previous state, transition) on a path with the fewest words (0-1 BFS: epsilons are free)."""
+        best: dict[int, int] = {origin: 0}
+        via: dict[int, tuple[int, int] | None] = {origin: None}
+        queue: deque[int] = deque([origin])
+        while queue:
+            state = queue.popleft()
+            for nxt, index in edges.get(state, ()):
+                cost = best[state] + (fsg.transitions[index][3] is not None)
+                if nxt not in best or cost < best[nxt]:
+                    best[nxt], via[nxt] = cost, (state, index)
+                    if fsg.transitions[index][3] is None:
+                        queue.appendleft(nxt)
+                    else:
+                        queue.append(nxt)
+        return via
+
+    from_start = shortest_tree(fsg.start, forward)
+    to_final = shortest_tree(fsg.final, backward)
+
+    def prefix(state: int) -> list[int]:
+        path: list[int] = []
+        while (step := from_start[state]) is not None:
+            state, index = step
+            path.append(index)
+        return path[::-1]
+
+    def suffix(state: int) -> list[int]:
+        path: list[int] = []
+        while (step := to_final[state]) is not None:
+            state, index = step
+            path.append(index)
+        return path
+
+    used: set[int] = set()
+    sentences: list[list[str]] = []
+    for index, (src, dst, _, word) in enumerate(fsg.transitions):
+        if word is None or index in used or src not in from_start or dst not in to_final:
+            continue
+        path = prefix(src) + [index] + suffix(dst)
+        used.update(path)
+        sentences.append([w for i in path if (w := fsg.transitions[i][3]) is not None])
+    return sentences

@@ -15,7 +15,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .engine import AsrEngine, AsrEngineConfig, AsrEngineError, AsrStream, AsrTrainingData, ObjectPool, Token, Transcript
+from .engine import (
+    AsrEngine,
+    AsrEngineConfig,
+    AsrEngineError,
+    AsrStream,
+    AsrTrainingData,
+    ObjectPool,
+    Token,
+    Transcript,
+)
 from .fsg import Fsg, FsgError, check_words, parse_fsg
 from .pronunciations import bundled_dictionary_path, write_text_atomic
 
@@ -57,6 +66,7 @@ class PocketsphinxAsrEngine(AsrEngine):
     ``dictation_lm`` / ``dictation_dictionary`` (default: bundled), ``max_idle_decoders`` (default 4)."""
 
     name = "pocketsphinx"
+    feeds_inline = True  # process_raw keeps the GIL; a 64 ms frame decodes in ~0.6 ms (closed grammar)
 
     def __init__(self, config: AsrEngineConfig) -> None:
         super().__init__(config)

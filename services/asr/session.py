@@ -43,7 +43,7 @@ class AsrSession:
 
     @property
     def done(self) -> bool:
-        """True once a result exists (later audio is ignored; the session stays until stopListening)."""
+        """True once a result exists (later audio is ignored)."""
         return self.transcript is not None
 
     @property

@@ -1,0 +1,353 @@
+"""``hermesh asr``: speech to text over Hermes (startListening/stopListening sessions, audio frames, training, g2p).
+
+Audio frames are decoded as they arrive; with stopOnSilence the endpointer ends the session and the
+transcript is published at once. Toggles follow the reason algebra of hermes-protocol.md §3.5 with one
+set for the whole service (as Rhasspy's ASR). A session ends by, in this order of likelihood: end of
+speech, stopListening, no speech within ``segmenter.no_speech_timeout`` seconds of audio (empty text),
+``max_seconds`` of audio, or ``session_timeout`` seconds without a result (e.g. no audio arrives at all).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import ConfigDict, Field
+
+from hermes.asr import (
+    AsrAudioCaptured,
+    AsrRecordingFinished,
+    AsrStartListening,
+    AsrStopListening,
+    AsrTextCaptured,
+    AsrToggleOff,
+    AsrToggleOn,
+    AsrToken,
+    AsrTokenTime,
+    AsrTrain,
+    AsrTrainSuccess,
+)
+from hermes.audioserver import AudioFrame, AudioSessionFrame
+from hermes.common import ToggleReason
+from hermes.errors import AsrError, G2pError
+from hermes.g2p import G2pPhonemes, G2pPronounce, G2pPronunciation
+from hermes.wav import WavFormatError, pcm_to_wav
+from services.config import ConfigError, SettingsModel
+from services.runtime import HermesService, ServiceError, handles
+
+from .audio_input import AudioConverter
+from .endpointer import Endpointer, SegmenterSettings, VadUnavailableError, VoiceActivityDetector, make_vad
+from .engine import AsrEngine, AsrEngineConfig, AsrEngineError, AsrTrainingData, Transcript, create_engine
+from .fsg import FsgError
+from .pronunciations import PronunciationError, pronounce, read_custom_words
+from .session import AsrSession, SessionInfo, SessionOutcome
+from .training import CUSTOM_WORDS, TRAINED_DIR, asr_work_dir
+
+
+class StrictSegmenterSettings(SegmenterSettings):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AsrSettings(SettingsModel):
+    engine: str | None = Field(
+        None, description="pocketsphinx | kaldi | a class path (my_pkg.my_asr.MyAsr); default: kaldi when "
+        "kaldi_model_dir is set, else pocketsphinx",
+    )
+    mode: Literal["grammar", "ngram", "dictation"] = Field(
+        "grammar", description="pocketsphinx: closed grammar of the intents, their n-gram model, or open dictation"
+    )
+    acoustic_model: Path | None = Field(None, description="pocketsphinx acoustic model dir (default: bundled en-us)")
+    kaldi_model_dir: Path | None = Field(None, description="a kaldi-active-grammar model directory")
+    engine_options: dict[str, Any] = Field(default_factory=dict, description="passed to the engine as-is")
+    vad: Literal["pocketsphinx", "webrtcvad", "silero"] = "pocketsphinx"
+    vad_mode: int = Field(3, ge=0, le=3, description="WebRTC VAD aggressiveness (pocketsphinx, webrtcvad)")
+    silero_threshold: float = Field(0.5, gt=0, lt=1)
+    segmenter: StrictSegmenterSettings = Field(default_factory=StrictSegmenterSettings)  # type: ignore[arg-type]
+    session_timeout: float = Field(30.0, gt=0, description="wall-clock seconds before a session without result ends")
+    guess_unknown_words: bool = True
+    custom_words: str = CUSTOM_WORDS
+    max_idle_decoders: int = Field(4, ge=1)
+
+
+@dataclass
+class _LiveSession:
+    session: AsrSession
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    converter: AudioConverter = field(default_factory=AudioConverter)  # for audioSessionFrame payloads
+    timer: asyncio.TimerHandle | None = None
+    published: bool = False
+
+
+class AsrService(HermesService[AsrSettings]):
+    name = "asr"
+    settings_model = AsrSettings
+    error_class = AsrError
+
+    engine: AsrEngine
+    trained_stamp: float | None = None
+
+    async def setup(self) -> None:
+        self.sessions: dict[str, _LiveSession] = {}
+        self.site_converters: dict[str, AudioConverter] = {}
+        self.disabled_reasons: set[str] = set()
+        self.engine = await self.run_blocking(self._create_engine)
+        self.engine_feeds_inline = bool(getattr(self.engine, "feeds_inline", False))
+        try:  # a VAD whose package is missing is a setting to fix now, not an error at every session
+            self._new_vad()
+        except VadUnavailableError as err:
+            raise ConfigError(f"asr: {err}") from err
+        try:
+            await self.run_blocking(self._train_from_profile)
+        except (AsrEngineError, FsgError, PronunciationError) as err:
+            self.log.warning("not trained yet: %s", err)
+
+    async def teardown(self) -> None:
+        for live in list(self.sessions.values()):
+            live.session.close()
+        self.sessions.clear()
+        self.engine.close()
+
+    # ---- engine and training -----------------------------------------------------------------------------
+    def _engine_spec(self) -> str:
+        return self.settings.engine or ("kaldi" if self.settings.kaldi_model_dir else "pocketsphinx")
+
+    def _create_engine(self) -> AsrEngine:
+        s = self.settings
+        options: dict[str, Any] = {"mode": s.mode, "max_idle_decoders": s.max_idle_decoders}
+        if s.acoustic_model:
+            options["acoustic_model"] = s.acoustic_model
+        if s.kaldi_model_dir:
+            options["model_dir"] = s.kaldi_model_dir
+        options.update(s.engine_options)
+        config = AsrEngineConfig(profile_dir=self.profile, work_dir=asr_work_dir(self.profile), options=options)
+        try:
+            return create_engine(self._engine_spec(), config)
+        except AsrEngineError as err:  # a setting the user must fix: reported without a traceback
+            raise ConfigError(f"asr: {err}") from err
+
+    def _training_options(self) -> dict[str, Any]:
+        return {"guess_unknown_words": self.settings.guess_unknown_words, "custom_words": self.settings.custom_words,
+                "with_arpa": self.settings.mode == "ngram"}
+
+    def _trained_marker(self) -> Path:
+        return self.profile / TRAINED_DIR / "intent_graph.pickle"  # written by 'hermesh train' (the NLU's)
+
+    def _train_from_profile(self) -> None:
+        from .training import training_data_from_profile
+
+        stamp = self._stamp()
+        self._train(training_data_from_profile(self.profile, **self._training_options()))
+        self.trained_stamp = stamp
+
+    def _stamp(self) -> float | None:
+        try:
+            return self._trained_marker().stat().st_mtime
+        except FileNotFoundError:
+            return None
+
+    def _train(self, data: AsrTrainingData) -> None:
+        self.engine.train(data)
+        self.log.info("trained: %d words%s", len(data.vocabulary),
+                      f", {len(data.guessed)} guessed" if data.guessed else "")
+
+    async def _retrain_if_profile_trained(self) -> None:
+        """Pick up what ``hermesh train`` wrote since we trained (checked when a session starts)."""
+        stamp = self._stamp()
+        if stamp is not None and stamp != self.trained_stamp:
+            try:
+                await self.run_blocking(self._train_from_profile)
+            except (AsrEngineError, FsgError, PronunciationError) as err:
+                self.trained_stamp = stamp  # report once, keep the previous model
+                raise ServiceError(f"retraining after 'hermesh train' failed: {err}") from err
+
+    @handles(AsrTrain)
+    async def on_train(self, message: AsrTrain) -> Any:
+        from .training import training_data_from_texts
+
+        try:
+            if message.sentences is None:
+                raise AsrEngineError(
+                    "rhasspy/asr/train without sentences: Hermesh trains from the sentence and slot texts, "
+                    f"not from a graph file ({message.graph_path or 'no graphPath'})"
+                )
+            data = await self.run_blocking(
+                training_data_from_texts, message.sentences, message.slots or {}, self.profile,
+                **self._training_options(),
+            )
+            await self.run_blocking(self._train, data)
+        except (AsrEngineError, FsgError, PronunciationError) as err:  # the train id goes in sessionId (§1.3)
+            self.log.error("training failed: %s", err)
+            await self.publish(AsrError(error=f"training failed: {err}", site_id=message.site_id,
+                                        session_id=message.id, context=message.topic()))
+            return
+        yield AsrTrainSuccess(id=message.id, site_id=message.site_id)
+
+    # ---- toggles -----------------------------------------------------------------------------------------
+    @handles(AsrToggleOff)
+    async def on_toggle_off(self, message: AsrToggleOff) -> None:
+        self.disabled_reasons.add(ToggleReason(message.reason).value)
+
+    @handles(AsrToggleOn)
+    async def on_toggle_on(self, message: AsrToggleOn) -> None:
+        reason = ToggleReason(message.reason).value
+        if reason == "":
+            self.disabled_reasons.clear()
+        else:
+            self.disabled_reasons.discard(reason)
+
+    @property
+    def enabled(self) -> bool:
+        return not self.disabled_reasons
+
+    # ---- sessions ----------------------------------------------------------------------------------------
+    @handles(AsrStartListening)
+    async def on_start_listening(self, message: AsrStartListening) -> None:
+        key = message.session_id or ""
+        old = self.sessions.pop(key, None)
+        if old is not None:
+            await self._drop(old)
+        await self._retrain_if_profile_trained()
+        try:
+            stream = await self.run_blocking(self.engine.open_stream, message.intent_filter)
+        except AsrEngineError as err:
+            raise ServiceError(str(err)) from err
+        endpointer = Endpointer(self._new_vad(), self.settings.segmenter) if message.stop_on_silence else None
+        info = SessionInfo(message.site_id, key, message.stop_on_silence, message.send_audio_captured,
+                           message.wakeword_id, message.lang)
+        live = _LiveSession(AsrSession(info, stream, endpointer))
+        live.timer = asyncio.get_running_loop().call_later(
+            self.settings.session_timeout, lambda: self.spawn(self._timeout(live), origin=message))
+        self.sessions[key] = live
+
+    async def _timeout(self, live: _LiveSession) -> None:
+        if live.published:
+            return
+        self.log.info("session %r on %s timed out after %g s", live.session.info.session_id,
+                      live.session.info.site_id, self.settings.session_timeout)
+        await self._complete(live, self._stop_outcome(live.session))
+
+    def _new_vad(self) -> VoiceActivityDetector:
+        s = self.settings
+        return make_vad(s.vad, mode=s.vad_mode, threshold=s.silero_threshold)
+
+    @staticmethod
+    def _stop_outcome(session: AsrSession) -> SessionOutcome:
+        # With an endpointer, a session that never heard speech has nothing worth decoding.
+        if session.info.stop_on_silence and not session.speech_started:
+            return SessionOutcome.NO_SPEECH
+        return SessionOutcome.TRANSCRIBE
+
+    @handles(AsrStopListening)
+    async def on_stop_listening(self, message: AsrStopListening) -> None:
+        live = self.sessions.pop(message.session_id or "", None)
+        if live is None:
+            return
+        await self._complete(live, self._stop_outcome(live.session))
+
+    @handles(AudioFrame)
+    async def on_audio_frame(self, message: AudioFrame) -> None:
+        if not self.enabled:
+            return
+        listening = [live for live in self.sessions.values()
+                     if live.session.info.site_id == message.site_id and not live.published]
+        if not listening:
+            return
+        converter = self.site_converters.get(message.site_id)
+        if converter is None:
+            converter = self.site_converters[message.site_id] = AudioConverter()
+        pcm = self._convert(converter, message.wav_bytes)
+        for live in listening:
+            await self._feed(live, pcm)
+
+    @handles(AudioSessionFrame)
+    async def on_audio_session_frame(self, message: AudioSessionFrame) -> None:
+        live = self.sessions.get(message.session_id)
+        if live is None or live.published or live.session.info.site_id != message.site_id or not self.enabled:
+            return
+        await self._feed(live, self._convert(live.converter, message.wav_bytes))
+
+    @staticmethod
+    def _convert(converter: AudioConverter, wav_bytes: bytes) -> bytes:
+        try:
+            return converter.to_pcm16k(wav_bytes)
+        except WavFormatError as err:
+            raise ServiceError(f"audio frame dropped: {err}") from err
+
+    async def _feed(self, live: _LiveSession, pcm: bytes) -> None:
+        async with live.lock:
+            if live.published:
+                return
+            outcome = await self._decode(live.session.feed, pcm)
+        if outcome is not None:
+            await self._complete(live, outcome)
+
+    async def _decode(self, function: Any, *args: Any) -> Any:
+        """Decoder work per frame: inline for engines that hold the GIL anyway and need well under 1 ms
+        per 64 ms frame (pocketsphinx: a worker thread would add a thread hand-off per frame and no
+        parallelism); in a worker thread for the others."""
+        if self.engine_feeds_inline:
+            return function(*args)
+        return await self.run_blocking(function, *args)
+
+    async def _complete(self, live: _LiveSession, outcome: SessionOutcome) -> None:
+        """Publish the session's result once; later frames and a stopListening for it change nothing."""
+        async with live.lock:
+            if live.published:
+                return
+            live.published = True
+            if live.timer is not None:
+                live.timer.cancel()
+            session = live.session
+            if self.sessions.get(session.info.session_id) is live:  # a later stopListening has nothing to do
+                del self.sessions[session.info.session_id]
+            transcript: Transcript = await self._decode(session.finish, outcome)
+        info = session.info
+        await self.publish(AsrRecordingFinished(site_id=info.site_id, session_id=info.session_id or None))
+        await self.publish(self._text_captured(info, transcript))
+        if info.send_audio_captured:
+            await self.publish(AsrAudioCaptured(site_id=info.site_id, session_id=info.session_id,
+                                                wav_bytes=pcm_to_wav(session.captured_audio())))
+
+    @staticmethod
+    def _text_captured(info: SessionInfo, transcript: Transcript) -> AsrTextCaptured:
+        tokens, offset = [], 0
+        for token in transcript.tokens:
+            tokens.append(AsrToken(value=token.value, confidence=token.confidence, range_start=offset,
+                                   range_end=offset + len(token.value),
+                                   time=AsrTokenTime(start=token.start, end=token.end)))
+            offset += len(token.value) + 1
+        return AsrTextCaptured(
+            text=transcript.text, likelihood=transcript.likelihood,
+            seconds=round(transcript.decode_seconds, 6) if transcript.text else 0.0,
+            site_id=info.site_id, session_id=info.session_id or None, wakeword_id=info.wakeword_id,
+            asr_tokens=[tokens] if tokens else None, lang=info.lang,
+        )
+
+    async def _drop(self, live: _LiveSession) -> None:
+        async with live.lock:
+            live.published = True
+            if live.timer is not None:
+                live.timer.cancel()
+            await self.run_blocking(live.session.close)
+
+    # ---- pronunciations --------------------------------------------------------------------------------
+    @handles(G2pPronounce)
+    async def on_pronounce(self, message: G2pPronounce) -> Any:
+        try:
+            custom = await self.run_blocking(read_custom_words, self.profile / self.settings.custom_words)
+            result: dict[str, list[G2pPronunciation]] = {}
+            for word in message.words:
+                if word in custom:
+                    result[word] = [G2pPronunciation(phonemes=p, guessed=False) for p in custom.lookup(word)]
+                    continue
+                found = await self.run_blocking(pronounce, word, None, message.num_guesses)
+                result[word] = [G2pPronunciation(phonemes=p.phones, guessed=p.guessed) for p in found]
+        except PronunciationError as err:
+            await self.publish(G2pError(error=str(err), site_id=message.site_id, session_id=message.session_id,
+                                        context=message.id))
+            return
+        yield G2pPhonemes(word_phonemes=result, id=message.id, site_id=message.site_id,
+                          session_id=message.session_id)
+
