@@ -18,7 +18,7 @@ say() { echo "[install] $*" >&2; }
 
 SYSTEM_PACKAGES=(mosquitto mosquitto-clients espeak-ng sox libsox-fmt-all libportaudio2 python3-venv python3-dev gcc)
 if [ "$WITH_TEST" = 1 ]; then
-  SYSTEM_PACKAGES+=(pulseaudio pulseaudio-utils libasound2-plugins iproute2 chromium)
+  SYSTEM_PACKAGES+=(pulseaudio pulseaudio-utils libasound2-plugins iproute2 chromium docker-compose)
 fi
 
 missing=()

@@ -16,12 +16,15 @@ from services.config import CommonSettings
 from services.runtime.mqtt import client_kwargs
 
 
-async def collect_status(common: CommonSettings, wait: float = 1.0) -> list[ServiceStatus]:
-    """Retained status messages arrive right after subscribing; stop once none came for a short while."""
+async def collect_status(common: CommonSettings, wait: float = 1.0, instance: str | None = None) -> list[ServiceStatus]:
+    """Retained status messages arrive right after subscribing; stop once none came for a short while.
+
+    With ``instance``, only that instance's topics are subscribed: a satellite's broker ACL allows no more.
+    """
     found: dict[str, ServiceStatus] = {}
     kwargs = client_kwargs(common.mqtt, identifier=f"hermesh-status-{os.getpid()}")
     async with aiomqtt.Client(**kwargs) as client:
-        await client.subscribe(ServiceStatus.subscribe_filter())
+        await client.subscribe(ServiceStatus.subscribe_filter(instance=instance))
         deadline = time.monotonic() + wait
         quiet = min(0.3, wait)
         messages = client.messages
@@ -58,7 +61,7 @@ def print_status(
     common: CommonSettings, *, as_json: bool, wait: float, require: list[str] | None = None, instance: str | None = None
 ) -> int:
     try:
-        statuses = asyncio.run(collect_status(common, wait))
+        statuses = asyncio.run(collect_status(common, wait, instance))
     except aiomqtt.MqttError as err:
         print(f"hermesh: cannot reach the broker at {common.mqtt.host}:{common.mqtt.port} ({err})")
         return 1
