@@ -13,10 +13,8 @@ Phones are the 39 ARPAbet phones of the pocketsphinx en-us model, without stress
 from __future__ import annotations
 
 import functools
-import os
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -268,15 +266,3 @@ def pronunciations_for(
             result.add(word, guessed[word])
     return VocabularyPronunciations(result, guessed)
 
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write a trained artefact so readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -202,7 +202,7 @@ class AsrService(HermesService[AsrSettings]):
         return not self.disabled_reasons
 
     # ---- sessions ----------------------------------------------------------------------------------------
-    @handles(AsrStartListening)
+    @handles(AsrStartListening, shared=True)
     async def on_start_listening(self, message: AsrStartListening) -> None:
         key = message.session_id or ""
         old = self.sessions.pop(key, None)
@@ -333,7 +333,7 @@ class AsrService(HermesService[AsrSettings]):
             await self.run_blocking(live.session.close)
 
     # ---- pronunciations --------------------------------------------------------------------------------
-    @handles(G2pPronounce)
+    @handles(G2pPronounce, shared=True)
     async def on_pronounce(self, message: G2pPronounce) -> Any:
         try:
             custom = await self.run_blocking(read_custom_words, self.profile / self.settings.custom_words)

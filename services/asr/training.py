@@ -13,8 +13,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from services.profile import write_atomic
+
 from .engine import AsrEngineError, AsrTrainingData
-from .pronunciations import PronunciationError, pronunciations_for, read_custom_words, write_text_atomic
+from .pronunciations import PronunciationError, pronunciations_for, read_custom_words
 
 if TYPE_CHECKING:
     from services.nlu.graph import IntentGraph
@@ -75,7 +77,7 @@ def report_guesses(guessed: Mapping[str, list[str]], profile: Path) -> None:
         ", ".join(f"{w} [{' '.join(p)}]" for w, p in sorted(guessed.items())),
         profile / CUSTOM_WORDS,
     )
-    write_text_atomic(path, "".join(f"{w} {' '.join(p)}\n" for w, p in sorted(guessed.items())))
+    write_atomic(path, "".join(f"{w} {' '.join(p)}\n" for w, p in sorted(guessed.items())))
 
 
 def training_data_from_texts(

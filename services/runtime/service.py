@@ -378,10 +378,16 @@ class HermesService(Generic[S]):
         return {f for f, i in self._filter_ids.items() if i in wanted}
 
     def _collect_routes(self) -> list[_Route]:
+        """Handlers declared anywhere in the class hierarchy; an override without @handles keeps the
+        subscription of the method it overrides (and the override is what gets called)."""
         routes: list[_Route] = []
-        for _, member in inspect.getmembers(type(self), predicate=inspect.isfunction):
-            for spec in getattr(member, "_hermes_handles", ()):
-                routes.append(_Route(spec.message_class, spec.all_sites, spec.shared, getattr(self, member.__name__)))
+        for name in sorted(dir(type(self))):
+            for klass in type(self).__mro__:
+                specs = getattr(klass.__dict__.get(name), "_hermes_handles", None)
+                if specs:
+                    routes.extend(_Route(spec.message_class, spec.all_sites, spec.shared, getattr(self, name))
+                                  for spec in specs)
+                    break
         return routes
 
     def _filters(self) -> set[str]:

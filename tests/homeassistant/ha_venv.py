@@ -45,6 +45,7 @@ EXTRA_REQUIREMENTS = [
     "webrtc-noise-gain==1.2.3",
     "josepy<2",
     "zeroconf==0.131.0",
+    "wyoming==1.5.3",  # the wyoming integration (Wyoming tests)
 ]
 
 
