@@ -170,7 +170,11 @@ class BridgeService(HermesService[BridgeSettings]):
         except ImportError as err:
             self.log.info("Wyoming server not available (%s); HTTP API only", err)
             return
-        server = WyomingServer(self, self.common.http.host, self.common.http.wyoming_port)
+        try:
+            server = WyomingServer(self, self.common.http.host, self.common.http.wyoming_port)
+        except ConfigError as err:  # the HTTP API stays up; the log says what to fix
+            self.log.error("Wyoming server not started: %s", err)
+            return
         try:
             await server.start()
         except OSError as err:

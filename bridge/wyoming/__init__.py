@@ -1,1 +1,19 @@
-"""The Wyoming side of the bridge: a server for Home Assistant, clients for satellites and engines."""
+"""The Wyoming side of the bridge: a server for Home Assistant, clients for satellites, engines.
+
+* ``server.WyomingServer(service, host, port)``: asr, tts, wake, intent and handle on one TCP port, each
+  request mapped onto the broker (see ``connection``, ``speech_flows``, ``text_flows``); ``info`` comes
+  from memory (``catalog``), so describe is answered at once. Each connection speaks as its own site
+  ``<site_prefix>-<random>``; services limited by ``site_ids`` must serve those sites too.
+* ``satellite``: the Wyoming satellites listed in the profile are dialled and become sites of the mesh.
+* ``engines``: Wyoming servers as engines of the ASR, TTS and wake services (loaded by module path).
+
+profile.json::
+
+    "wyoming": {
+      "satellites": ["tcp://192.168.1.30:10700", {"uri": "tcp://192.168.1.31:10700", "site_id": "kitchen"}],
+      "reply_timeout": 15, "handle_timeout": 10
+    }
+
+(every key: ``settings.WyomingSettings``). Timers reach a satellite on
+``hermesh/timer/<siteId>/<started|updated|cancelled|finished>`` with the Wyoming timer fields as JSON.
+"""

@@ -20,6 +20,7 @@ from wyoming.server import AsyncEventHandler
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop
 from wyoming.wake import Detect
 
+from hermes.audioserver import AudioPlayBytes, AudioPlayFinished
 from hermes.base import HermesMessage
 
 from .audio import AudioFormatError
@@ -172,4 +173,9 @@ class WyomingConnection(AsyncEventHandler):
                 await self.audio_flow.abort()
         for task in list(self._tasks):
             task.cancel()
+        # Sounds that reached us but were never streamed: tell the TTS they are done, so it does not wait.
+        while (sound := self.mailbox.take_nowait(AudioPlayBytes)) is not None:
+            assert isinstance(sound, AudioPlayBytes)
+            with contextlib.suppress(Exception):
+                await self.publish(AudioPlayFinished(id=sound.request_id, site_id=self.site_id))
         self.server.connections.discard(self)
