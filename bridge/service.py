@@ -25,6 +25,7 @@ from hermes.hotword import HotwordDetected
 from hermes.nlu import NluIntent, NluIntentNotRecognized
 from hermes.status import ServiceStatus
 from hermes.tts import TtsSay, TtsSayFinished
+from services.config import ConfigError
 from services.runtime import HermesService, ServiceError, handles
 
 from .events import (
