@@ -202,3 +202,24 @@ def test_slot_programs_output_is_listed_read_only(page, mesh):
     assert "exit code 3" in table and "oops" in table
     assert page.locator("#slot-programs textarea, #slot-programs input").count() == 0
     screenshot(page, "slots-programs")
+
+
+def test_words_lookup_hear_and_custom_words(page, mesh):
+    open_page(page, mesh, "words")
+    page.fill("#word", "kitchen")
+    page.click("#lookup")
+    page.wait_for_selector("[data-testid=word-source]")
+    assert page.inner_text("[data-testid=word-source]") == "in the dictionary"
+    assert "K IH CH AH N" in page.inner_text("#lookup-result")
+    page.click("#hear")
+    page.wait_for_function("document.querySelector('#word-audio').src.startsWith('blob:')")
+    page.fill("#word", "hermeshy")
+    page.click("#lookup")
+    page.wait_for_selector("#lookup-result >> text=guessed")
+    page.click("#lookup-result li button")  # add the guess to the custom words
+    assert "hermeshy " in page.input_value("#custom-words")
+    page.click("#save-words")
+    page.wait_for_selector("#alert.info", timeout=120_000)
+    assert "hermeshy" in (mesh.profile / "custom_words.txt").read_text()
+    screenshot(page, "words")
+    assert page.console_watch.errors == []

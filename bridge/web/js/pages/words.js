@@ -6,6 +6,7 @@ export async function render(main) {
   const word = el("input", { id: "word", type: "text", placeholder: "word", "aria-label": "Word to look up" });
   const lookup = el("button", { type: "submit", class: "primary", id: "lookup" }, "Look up");
   const found = el("div", { id: "lookup-result", "aria-live": "polite" });
+  const player = el("audio", { id: "word-audio", controls: true });
   const custom = el("textarea", { id: "custom-words", "aria-label": "Custom words: a word and its phonemes per line" });
   custom.value = await api("/api/custom-words", { accept: "text/plain", as: "text" }).catch(() => "");
 
@@ -15,15 +16,23 @@ export async function render(main) {
     busy(lookup, async () => {
       const result = await api("/api/lookup", { method: "POST", body: word.value.trim(), type: "text/plain" });
       const prons = result.pronunciations || [];
+      const spelled = word.value.trim().toLowerCase();
       found.replaceChildren(
-        el("p", {}, el("strong", {}, result.word || word.value), " ",
-          el("span", { class: result.in_dictionary ? "ok" : "muted" }, result.in_dictionary ? "in the dictionary" : "guessed")),
+        el("p", {}, el("strong", { "data-testid": "looked-up" }, spelled), " ",
+          el("span", { class: result.in_dictionary ? "ok" : "muted", "data-testid": "word-source" },
+             result.in_dictionary ? "in the dictionary" : "guessed"), " ",
+          el("button", { type: "button", id: "hear", onclick: (ev) => hear(ev.target, spelled) }, "Hear it")),
         el("ul", {}, prons.map((p) => el("li", {}, el("code", {}, p), " ",
-          el("button", { type: "button", onclick: (ev) => speak(ev.target, p) }, "Hear"), " ",
-          el("button", { type: "button", onclick: () => { custom.value = `${custom.value.trimEnd()}\n${result.word || word.value} ${p}\n`.trimStart(); } }, "Add to custom words")))));
+          el("button", { type: "button", onclick: () => { custom.value = `${custom.value.trimEnd()}\n${spelled} ${p}\n`.trimStart(); } }, "Add to custom words")))),
+        player);
     });
   });
-  const speak = (button, phonemes) => busy(button, () => api("/api/pronounce", { method: "POST", body: phonemes, type: "text/plain", as: "text" }));
+  // Spoken by eSpeak and played here in the browser (the word as eSpeak reads it).
+  const hear = (button, text) => busy(button, async () => {
+    const blob = await api("/api/pronounce?type=word&download=true", { method: "POST", body: text, type: "text/plain", accept: "audio/wav", as: "blob" });
+    player.src = URL.createObjectURL(blob);
+    player.play().catch(() => {});
+  });
 
   const saveCustom = el("button", { type: "button", class: "primary", id: "save-words" }, "Save and train");
   saveCustom.addEventListener("click", () => busy(saveCustom, async () => {
