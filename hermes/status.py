@@ -24,3 +24,12 @@ class ServiceStatus(HermesMessage):
     pid: int | None = None
     version: str | None = None
     since: float | None = None
+
+
+class ServiceRestart(HermesMessage):
+    """``hermesh/control/restart``: services named here (all when empty) exit to be started again with the
+    profile as it is now (``hermesh up``, systemd or compose restart them). Sent by the bridge's /api/restart."""
+
+    TOPIC = "hermesh/control/restart"
+    services: list[str] = []
+    reason: str | None = None

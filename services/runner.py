@@ -11,6 +11,7 @@ from typing import Any
 
 from services.config import CommonSettings, ConfigError, load_section, service_section
 from services.runtime import HermesService
+from services.runtime.service import RESTART_EXIT_CODE
 
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
@@ -55,6 +56,7 @@ async def serve(service: HermesService[Any]) -> None:
 def run_service_process(name: str, class_path: str, common: CommonSettings, overrides: dict[str, Any]) -> int:
     configure_logging(common.log_level)
     log = logging.getLogger(f"hermesh.{name}")
+    service: HermesService[Any] | None = None
     try:
         service = build_service(name, class_path, common, overrides)
         asyncio.run(serve(service))
@@ -63,5 +65,8 @@ def run_service_process(name: str, class_path: str, common: CommonSettings, over
         return 2
     except KeyboardInterrupt:
         pass
+    if service is not None and service.restart_requested:
+        log.info("stopped to be restarted")
+        return RESTART_EXIT_CODE
     log.info("stopped")
     return 0

@@ -18,6 +18,7 @@ from typing import Any
 
 from services.config import CommonSettings
 from services.runner import configure_logging
+from services.runtime.service import RESTART_EXIT_CODE
 
 LOG = logging.getLogger("hermesh.up")
 
@@ -194,6 +195,10 @@ class Supervisor:
                 continue
             if child.restart_at is None:
                 code = child.process.returncode if child.process else None
+                if code == RESTART_EXIT_CODE:  # asked to restart (hermesh/control/restart): no backoff
+                    LOG.info("restarting %s as requested", child.name)
+                    child.restart_at = now
+                    continue
                 LOG.warning("%s exited with code %s; restarting in %.0f s", child.name, code, child.delay)
                 child.restart_at = now + child.delay
                 child.delay = min(child.delay * 2, RESTART_MAX_DELAY)

@@ -16,6 +16,7 @@ from fastapi.responses import Response
 
 from hermes.audioserver import AudioToggleOff, AudioToggleOn
 from hermes.dialogue import DialogueEndSession
+from hermes.status import ServiceRestart
 from services.config import PROFILE_FILE, ConfigError, load_section, read_profile_json
 from services.profile import write_atomic
 
@@ -181,15 +182,21 @@ async def stop(request: Request) -> Response:
 
 
 @router.post("/api/restart", **api_doc(
-    "Reload the bridge's settings from the profile", responses={"text/plain": "Restarted Rhasspy"},
-    description="Re-reads the 'bridge' section of profile.json (and HERMESH_BRIDGE__*). Settings that need a "
-                "new listener (host, port, TLS) take effect when the process restarts."))
+    "Restart the services with the profile as it is now", responses={"text/plain": "Restarted Rhasspy"},
+    description="Publishes hermesh/control/restart: every other service leaves the broker and exits, and "
+                "`hermesh up` (or systemd/compose) starts it again at once with the current profile. The bridge "
+                "itself re-reads the 'bridge' section of profile.json (and HERMESH_BRIDGE__*); settings that need "
+                "a new listener (host, port, TLS) take effect when its process restarts."))
 async def restart(request: Request) -> Response:
     require_admin(request, "restarting")
     bridge = get_bridge(request)
     new = await asyncio.to_thread(load_section, BridgeSettings, bridge.common, "bridge")
     bridge.settings = bridge.settings.model_copy(update={k: getattr(new, k) for k in LIVE_BRIDGE_KEYS})
     LOG.info("settings reloaded from %s", bridge.profile / PROFILE_FILE)
+    others = sorted(name for name in bridge.registry.snapshot() if name != bridge.name)
+    if others:
+        await bridge.publish(ServiceRestart(services=others, reason="POST /api/restart"))
+        LOG.info("asked %s to restart", ", ".join(others))
     return text("Restarted Rhasspy")
 
 

@@ -29,7 +29,7 @@ from pydantic import BaseModel
 
 from hermes.base import HermesMessage, HermesProtocolError
 from hermes.common import DEFAULT_SITE, HermesErrorMessage
-from hermes.status import ServiceState, ServiceStatus
+from hermes.status import ServiceRestart, ServiceState, ServiceStatus
 from services.config import CommonSettings, SettingsModel
 
 from .errors import ServiceError, ServiceTimeout
@@ -39,6 +39,7 @@ S = TypeVar("S", bound=BaseModel)
 M = TypeVar("M", bound=HermesMessage)
 
 VERSION = "0.1.0"
+RESTART_EXIT_CODE = 75  # "restart me": the supervisor starts such a service again at once
 RECONNECT_FIRST_DELAY = 0.2
 RECONNECT_MAX_DELAY = 2.0  # a restarted broker is found again within ~2 s
 
@@ -133,6 +134,7 @@ class HermesService(Generic[S]):
         self._tasks: set[asyncio.Task[Any]] = set()
         self._started_at = time.time()
         self.connections = 0
+        self.restart_requested = False
 
     # ---- lifecycle hooks for subclasses ------------------------------------------------------------------
     async def setup(self) -> None:
@@ -143,6 +145,15 @@ class HermesService(Generic[S]):
 
     async def on_connected(self) -> None:
         """Called after every (re)connection, once subscriptions are in place."""
+
+    @handles(ServiceRestart, all_sites=True)
+    async def on_restart_request(self, message: ServiceRestart) -> None:
+        """Every service obeys a restart request naming it (or naming none): it leaves cleanly and exits."""
+        if message.services and self.name not in message.services:
+            return
+        self.log.info("restart requested%s", f" ({message.reason})" if message.reason else "")
+        self.restart_requested = True
+        self.stop()
 
     # ---- public API for handlers ---------------------------------------------------------------------------
     @property

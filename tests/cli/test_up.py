@@ -209,3 +209,34 @@ def test_bridge_auth_token_flag(mqtt_broker, tmp_path):
     finally:
         bridge.terminate()
         bridge.wait(30)
+
+
+def test_api_restart_restarts_the_services_under_up(tmp_path):
+    import urllib.request
+
+    profile = tmp_path / "p"
+    mqtt_port, http_port = free_port(), free_port()
+    up = subprocess.Popen([*HERMESH, "up", "--profile", str(profile), "--mqtt-port", str(mqtt_port),
+                           "--http-port", str(http_port), "--wyoming-port", str(free_port()),
+                           "--only", "nlu", "--only", "bridge"], stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        def pids() -> dict[str, int]:
+            return {s["service"]: s["pid"] for s in status(mqtt_port) if s["status"] == "online"}
+
+        def both_online() -> dict[str, int] | None:
+            found = pids()
+            return found if {"nlu", "bridge"} <= set(found) else None
+
+        before = wait_until(both_online, 90, "nlu and bridge online")
+        request = urllib.request.Request(f"http://127.0.0.1:{http_port}/api/restart", data=b"", method="POST")
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
+            assert response.read() == b"Restarted Rhasspy"
+        def nlu_restarted() -> dict[str, int] | None:
+            found = pids()
+            return found if found.get("nlu") not in (None, before["nlu"]) and "bridge" in found else None
+
+        after = wait_until(nlu_restarted, 60, "the nlu service restarted with a new process")
+        assert after["bridge"] == before["bridge"]  # the bridge reloaded its settings in place
+    finally:
+        up.send_signal(signal.SIGTERM)
+        up.wait(30)

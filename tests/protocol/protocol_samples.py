@@ -688,6 +688,7 @@ SAMPLES: list[Sample] = [
             "since": 1700000000.5,
         },
     ),
+    Sample(status.ServiceRestart, None, "full", {"services": ["asr", "nlu"], "reason": "POST /api/restart"}),
 ]
 
 FULL_SAMPLES = [sample for sample in SAMPLES if sample.variant.startswith("full")]

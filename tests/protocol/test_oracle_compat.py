@@ -156,6 +156,7 @@ NOT_IN_ORACLE: dict[type[HermesMessage], str] = {
     snips.InjectionStatus: "Snips-only injection",
     snips.TtsRegisterSound: "Snips-only",
     status.ServiceStatus: "Hermesh: retained service status",
+    status.ServiceRestart: "Hermesh: restart request to the services",
 }
 
 # Subscribe filters that deliberately differ from the oracle's ``Cls.topic()`` without arguments. The oracle
