@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import signal
 import sys
 from typing import Any
 
 from services.config import CommonSettings, ConfigError, load_section, service_section
+from services.plugins import PluginError, import_object
 from services.runtime import HermesService
 from services.runtime.service import RESTART_EXIT_CODE
 
@@ -23,19 +23,12 @@ def configure_logging(level: str) -> None:
         logging.getLogger(noisy).setLevel(max(logging.getLevelName(level), logging.WARNING))
 
 
-def load_class(path: str) -> type[Any]:
-    """Import "package.module:Name" (or "package.module.Name")."""
-    module_name, _, attribute = path.partition(":")
-    if not attribute:
-        module_name, _, attribute = path.rpartition(".")
+def load_class(path: str) -> Any:
+    """Import "package.module:Name" (or "package.module.Name") from the catalog; a ConfigError if that fails."""
     try:
-        module = importlib.import_module(module_name)
-    except ImportError as err:
-        raise ConfigError(f"cannot import {module_name!r} for {path!r}: {err}") from err
-    try:
-        return getattr(module, attribute)  # type: ignore[no-any-return]
-    except AttributeError as err:
-        raise ConfigError(f"module {module_name!r} has no {attribute!r} (from {path!r})") from err
+        return import_object(path, "catalog entry")
+    except PluginError as err:
+        raise ConfigError(str(err)) from err
 
 
 def build_service(name: str, class_path: str, common: CommonSettings, overrides: dict[str, Any]) -> HermesService[Any]:

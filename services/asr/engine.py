@@ -9,13 +9,14 @@ it receives an ``AsrEngineConfig`` and may read its own options from ``config.op
 
 from __future__ import annotations
 
-import importlib
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from services.plugins import PluginError, import_class
 
 from .pronunciations import PronunciationDictionary
 
@@ -115,24 +116,17 @@ _REQUIRED_METHODS = ("train", "open_stream")
 def load_engine_class(spec: str) -> type:
     """The engine class for a built-in name or a ``package.module.Class`` / ``package.module:Class`` path."""
     target = BUILTIN_ENGINES.get(spec, spec)
-    if ":" in target:
-        module_name, _, class_name = target.partition(":")
-    else:
-        module_name, _, class_name = target.rpartition(".")
-    if not module_name or not class_name:
+    if "." not in target and ":" not in target:
         raise AsrEngineError(
             f"asr engine {spec!r}: use one of {', '.join(BUILTIN_ENGINES)} or a class path like my_pkg.my_asr.MyAsr"
         )
     try:
-        module = importlib.import_module(module_name)
-    except ImportError as err:
-        raise AsrEngineError(f"asr engine {spec!r}: cannot import module {module_name!r} ({err})") from err
-    cls = getattr(module, class_name, None)
-    if not isinstance(cls, type):
-        raise AsrEngineError(f"asr engine {spec!r}: module {module_name!r} has no class {class_name!r}")
+        cls = import_class(target, "asr engine")
+    except PluginError as err:
+        raise AsrEngineError(str(err)) from err
     missing = [m for m in _REQUIRED_METHODS if not callable(getattr(cls, m, None))]
     if missing:
-        raise AsrEngineError(f"asr engine {spec!r}: class {class_name} lacks method(s) {', '.join(missing)}")
+        raise AsrEngineError(f"asr engine {spec!r}: class {cls.__name__} lacks method(s) {', '.join(missing)}")
     return cls
 
 

@@ -7,7 +7,6 @@ constructed as ``MyTtsEngine(settings: dict, profile_dir: Path)`` and provides `
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -16,6 +15,7 @@ import numpy as np
 
 from hermes.wav import convert_pcm, pcm_to_wav, read_wav
 from services.config import ConfigError
+from services.plugins import PluginError, import_class
 
 from .settings import TtsSettings
 
@@ -51,17 +51,12 @@ def scale_volume(wav: bytes, volume: float) -> bytes:
 
 
 def load_class(path: str) -> type:
-    module_name, _, class_name = path.rpartition(".")
-    if not module_name:
+    if "." not in path and ":" not in path:
         raise TtsConfigError(f"TTS engine {path!r} is neither 'espeak' nor 'package.module.ClassName'")
     try:
-        module = importlib.import_module(module_name)
-    except ImportError as err:
-        raise TtsConfigError(f"TTS engine {path!r}: cannot import module {module_name!r} ({err})") from err
-    cls = getattr(module, class_name, None)
-    if not isinstance(cls, type):
-        raise TtsConfigError(f"TTS engine {path!r}: module {module_name!r} has no class {class_name!r}")
-    return cls
+        return import_class(path, "TTS engine")
+    except PluginError as err:
+        raise TtsConfigError(str(err)) from err
 
 
 def create_tts_engine(settings: TtsSettings, profile_dir: Path) -> TtsEngine:

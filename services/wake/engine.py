@@ -7,12 +7,12 @@ constructed as ``MyWakeEngine(settings: dict, profile_dir: Path)`` and must prov
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from services.config import ConfigError
+from services.plugins import PluginError, import_class
 
 from .settings import WakeSettings
 
@@ -78,17 +78,12 @@ def default_wakeword_id(text: str) -> str:
 
 def load_class(path: str, what: str) -> type:
     """Import ``package.module.ClassName``; errors name the path and what was expected."""
-    module_name, _, class_name = path.rpartition(".")
-    if not module_name:
+    if "." not in path and ":" not in path:
         raise WakeConfigError(f"{what} {path!r} is neither a built-in engine nor 'package.module.ClassName'")
     try:
-        module = importlib.import_module(module_name)
-    except ImportError as err:
-        raise WakeConfigError(f"{what} {path!r}: cannot import module {module_name!r} ({err})") from err
-    cls = getattr(module, class_name, None)
-    if not isinstance(cls, type):
-        raise WakeConfigError(f"{what} {path!r}: module {module_name!r} has no class {class_name!r}")
-    return cls
+        return import_class(path, what)
+    except PluginError as err:
+        raise WakeConfigError(str(err)) from err
 
 
 def create_wake_engine(settings: WakeSettings, profile_dir: Path) -> WakeEngine:

@@ -220,6 +220,8 @@ def test_api_restart_restarts_the_services_under_up(tmp_path):
                            "--http-port", str(http_port), "--wyoming-port", str(free_port()),
                            "--only", "nlu", "--only", "bridge"], stderr=subprocess.DEVNULL, start_new_session=True)
     try:
+        wait_port(mqtt_port, timeout=20)
+
         def pids() -> dict[str, int]:
             return {s["service"]: s["pid"] for s in status(mqtt_port) if s["status"] == "online"}
 
