@@ -267,19 +267,20 @@ def main() -> None:
             stats = summary(outcome["latencies"])  # type: ignore[arg-type]
             row = {"asr_workers": workers, "rooms": count, **stats, "commands": count * args.commands,
                    "missed": outcome["missed"], "wrong": len(outcome["wrong"]),  # type: ignore[arg-type]
-                   "cpu_cores_used": round(cpu / wall, 2), "ok": stats["p95_ms"] < P95_TARGET * 1000}
+                   "cpu_cores_used": round(cpu / wall, 2),
+                   "ok": stats["p95_ms"] < P95_TARGET * 1000 and not outcome["missed"] and not outcome["wrong"]}
             results.append(row)
             print(json.dumps(row), file=sys.stderr)
             for line in outcome["wrong"][:5]:  # type: ignore[index]
                 print("   wrong:", line, file=sys.stderr)
     print(f"\n| ASR workers | rooms | end-of-speech→intent p50 | p95 | max | missed | wrong | CPU cores | p95 < "
-          f"{P95_TARGET * 1000:.0f} ms |")
+          f"{P95_TARGET * 1000:.0f} ms, all answered right |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r in results:
         print(f"| {r['asr_workers']} | {r['rooms']} | {r['p50_ms']:.0f} ms | {r['p95_ms']:.0f} ms | {r['max_ms']:.0f} ms "
               f"| {r['missed']}/{r['commands']} | {r['wrong']} | {r['cpu_cores_used']} | {'yes' if r['ok'] else 'no'} |")
     for workers in sorted({r["asr_workers"] for r in results}):
-        good = [r["rooms"] for r in results if r["asr_workers"] == workers and r["ok"] and not r["missed"]]
+        good = [r["rooms"] for r in results if r["asr_workers"] == workers and r["ok"]]
         print(f"{workers} ASR worker(s): up to {max(good) if good else 0} rooms keep p95 under "
               f"{P95_TARGET * 1000:.0f} ms with every command answered")
     if args.json:
