@@ -31,5 +31,6 @@ class ServiceRestart(HermesMessage):
     profile as it is now (``hermesh up``, systemd or compose restart them). Sent by the bridge's /api/restart."""
 
     TOPIC = "hermesh/control/restart"
-    services: list[str] = []
+    # Required, so an empty or garbled payload can never restart anything; [] means every service.
+    services: list[str]
     reason: str | None = None

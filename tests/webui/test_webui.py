@@ -13,11 +13,12 @@ from .conftest import screenshot
 PAGES = ["test", "sentences", "slots", "words", "settings", "advanced", "sessions"]
 
 
-def espeak_wav(text: str, path: Path) -> Path:
+def espeak_wav(text: str, path: Path, lead: float = 0.3, tail: float = 0.8) -> Path:
     """A 16 kHz mono WAV of espeak-ng saying ``text`` (the voice pocketsphinx hears best, engines.md)."""
     raw = path.with_suffix(".raw.wav")
     subprocess.run(["espeak-ng", "-v", "en-us+m3", "-s", "140", "-w", str(raw), text], check=True)
-    subprocess.run(["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(path), "pad", "0.3", "0.8"], check=True)
+    subprocess.run(["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(path), "pad", str(lead), str(tail)],
+                   check=True)
     return path
 
 
@@ -115,8 +116,10 @@ def test_wav_upload_is_transcribed(page, mesh, tmp_path):
 
 
 def test_microphone_streams_over_api_audio(browser_factory, mesh, tmp_path):
-    wav = espeak_wav("what time is it", tmp_path / "mic.wav")
-    browser = browser_factory([f"--use-file-for-fake-audio-capture={wav}"])
+    # Played once from the moment the page opens the microphone (%noloop): the lead silence covers the wake-up
+    # round trip, so the session is listening before the command starts (a looping file could start mid-word).
+    wav = espeak_wav("what time is it", tmp_path / "mic.wav", lead=2.0, tail=1.5)
+    browser = browser_factory([f"--use-file-for-fake-audio-capture={wav}%noloop"])
     context = browser.new_context()
     context.grant_permissions(["microphone"])
     page = context.new_page()
