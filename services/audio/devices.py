@@ -203,8 +203,9 @@ class Microphone:
         self.close()
 
 
-def play(device: DeviceInfo, samples: np.ndarray, rate: int) -> None:
-    """Play float samples (frames x channels) and return when the device has played them."""
+def play(device: DeviceInfo, samples: np.ndarray, rate: int, cancel: threading.Event | None = None) -> None:
+    """Play float samples (frames x channels) and return when the device has played them (or ``cancel`` is set:
+    then the rest is dropped at once, as a user's "stop" expects)."""
     sd = _sd()
     channels = samples.shape[1]
     if channels > device.output_channels:  # e.g. stereo file on a mono speaker: mix down
@@ -224,7 +225,12 @@ def play(device: DeviceInfo, samples: np.ndarray, rate: int) -> None:
         except (sd.PortAudioError, ValueError) as err:
             raise AudioDeviceError(f"cannot play on {device.name!r} ({rate} Hz, {channels} channels): {err}") from err
     try:
-        stream.write(data)
+        block = max(1, rate // 10)  # 100 ms: how soon a cancel is noticed
+        for start in range(0, len(data), block):
+            if cancel is not None and cancel.is_set():
+                stream.abort()  # drop what is buffered too
+                return
+            stream.write(data[start:start + block])
         stream.stop()  # waits until the buffered audio has been played
     except sd.PortAudioError as err:
         raise AudioDeviceError(f"playback on {device.name!r} failed: {err}") from err

@@ -7,6 +7,7 @@ do), also when it could not be played; then hermes/error/audioServer/play says w
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import numpy as np
 from pydantic import Field
@@ -46,6 +47,7 @@ class AudioOutputService(HermesService[AudioOutputSettings]):
         self.volume = self.settings.volume
         self._disabled_sites: set[str] = set()
         self._play_lock = asyncio.Lock()  # one speaker: sounds play one after another, in arrival order
+        self._playing: tuple[str, threading.Event] | None = None  # (site, cancel) of the sound now playing
         try:
             device = await self.run_blocking(resolve_device, self.settings.device, "output")
             self.log.info("playing on %r (%s)", device.name, device.describe("output"))
@@ -65,7 +67,12 @@ class AudioOutputService(HermesService[AudioOutputSettings]):
                     return
                 samples, rate = await self.run_blocking(decode_wav, message.wav_bytes)
                 timeout = len(samples) / rate + self.settings.play_timeout_margin
-                await asyncio.wait_for(self.run_blocking(self._play_blocking, samples, rate), timeout)
+                cancel = threading.Event()
+                self._playing = (message.site_id, cancel)
+                try:
+                    await asyncio.wait_for(self.run_blocking(self._play_blocking, samples, rate, cancel), timeout)
+                finally:
+                    self._playing = None
             except (WavDecodeError, AudioDeviceError, TimeoutError) as err:
                 reason = f"not finished within {timeout:.1f} s" if isinstance(err, TimeoutError) else str(err)
                 error = ServiceError(f"cannot play {request_id} on site {message.site_id!r}: {reason}",
@@ -77,10 +84,10 @@ class AudioOutputService(HermesService[AudioOutputSettings]):
                 except ServiceError as err:  # broker gone while stopping
                     self.log.warning("could not send playFinished for %s: %s", request_id, err)
 
-    def _play_blocking(self, samples: np.ndarray, rate: int) -> None:
+    def _play_blocking(self, samples: np.ndarray, rate: int, cancel: threading.Event) -> None:
         # The device is looked up for every sound, so a speaker plugged in later is found.
         device: DeviceInfo = resolve_device(self.settings.device, "output")
-        play(device, samples * self.volume, rate)
+        play(device, samples * self.volume, rate, cancel)
 
     @handles(AudioSetVolume)
     async def on_set_volume(self, message: AudioSetVolume) -> None:
@@ -90,6 +97,8 @@ class AudioOutputService(HermesService[AudioOutputSettings]):
     @handles(AudioToggleOff)
     async def on_toggle_off(self, message: AudioToggleOff) -> None:
         self._disabled_sites.add(message.site_id)
+        if self._playing is not None and self._playing[0] == message.site_id:
+            self._playing[1].set()  # output off means silence now: the sound playing stops too
 
     @handles(AudioToggleOn)
     async def on_toggle_on(self, message: AudioToggleOn) -> None:

@@ -115,3 +115,20 @@ async def test_get_devices_lists_output_devices(pulseaudio, run_service, mqtt_cl
         reply = await mqtt_client.expect(AudioDevices, timeout=10, where=lambda m: m.id == "out")
     assert {"pulse", "default"} <= {d.name for d in reply.devices}
     assert all(d.mode == "output" and d.working is None for d in reply.devices)
+
+
+async def test_toggle_off_stops_the_sound_that_is_playing(pulseaudio, run_service, mqtt_broker, mqtt_client, site_id):
+    """What /api/stop relies on: output off for a site silences it at once, and playFinished still comes."""
+    async with tap(mqtt_broker, AudioPlayFinished.subscribe_filter(site_id=site_id)) as t:
+        async with run_service(AudioOutputService, settings=PULSE, site_ids=[site_id]):
+            with pulseaudio.record_speaker() as speaker:
+                start = len(speaker.pcm())
+                await mqtt_client.publish(AudioPlayBytes(site_id=site_id, request_id="long",
+                                                         wav_bytes=int16_wav(tone(500, 8.0, 16000), 16000)))
+                await asyncio.to_thread(speaker.wait_for, lambda pcm: len(loud_part(pcm[start:])) > 0.3 * 32000, 10)
+                await mqtt_client.publish(AudioToggleOff(site_id=site_id))
+                await t.until(finished("long"), timeout=5, what="playFinished soon after the toggle")
+                await asyncio.sleep(0.5)
+                played = len(loud_part(speaker.pcm()[start:])) / 32000
+            await mqtt_client.publish(AudioToggleOn(site_id=site_id))
+    assert played < 4.0, f"{played:.1f} s of an 8 s sound played after the output was switched off"
