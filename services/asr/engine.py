@@ -10,6 +10,7 @@ it receives an ``AsrEngineConfig`` and may read its own options from ``config.op
 from __future__ import annotations
 
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,9 @@ from .pronunciations import PronunciationDictionary
 
 class AsrEngineError(RuntimeError):
     """An engine failure the user can act on (missing model file, word without pronunciation, ...)."""
+
+
+SAMPLE_RATE = 16000
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,57 @@ class AsrStream(ABC):
     def cancel(self) -> None:
         """Drop the utterance without a result (default: finish and discard)."""
         self.finish()
+
+
+class PooledStream(AsrStream):
+    """The bookkeeping every decoder-pool engine shares: decode timing, audio length, one finish, and giving the
+    decoder back to the pool. Engines implement ``_decode`` (one chunk) and ``_end`` (tokens and likelihood)."""
+
+    def __init__(self, pooled: Any, generation: int, release: Callable[[Any, int], None]) -> None:
+        self._pooled = pooled
+        self._generation = generation
+        self._release = release
+        self._samples = 0
+        self._decode_seconds = 0.0
+        self._open = True
+
+    @property
+    def audio_seconds(self) -> float:
+        return self._samples / SAMPLE_RATE
+
+    @abstractmethod
+    def _decode(self, pcm: bytes) -> None:
+        """Feed one chunk of 16 kHz mono s16le audio to ``self._pooled``."""
+
+    @abstractmethod
+    def _end(self) -> tuple[list[Token], float]:
+        """End the utterance on ``self._pooled``: the recognised tokens and the likelihood (0..1)."""
+
+    def feed(self, pcm: bytes) -> None:
+        if not self._open or not pcm:
+            return
+        started = time.perf_counter()
+        self._decode(pcm)
+        self._decode_seconds += time.perf_counter() - started
+        self._samples += len(pcm) // 2
+
+    def finish(self) -> Transcript:
+        if not self._open:
+            raise AsrEngineError("this stream is already finished")
+        started = time.perf_counter()
+        try:
+            tokens, likelihood = self._end()
+        finally:
+            self._open = False
+            self._release(self._pooled, self._generation)
+        decode_seconds = self._decode_seconds + time.perf_counter() - started
+        if not tokens:
+            return Transcript("", 0.0, [], self.audio_seconds, decode_seconds)
+        return Transcript(" ".join(t.value for t in tokens), likelihood, tokens, self.audio_seconds, decode_seconds)
+
+    def cancel(self) -> None:
+        if self._open:
+            self.finish()
 
 
 class AsrEngine(ABC):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,12 +24,11 @@ from .engine import (
     AsrStream,
     AsrTrainingData,
     ObjectPool,
+    PooledStream,
     Token,
-    Transcript,
 )
 from .fsg import Fsg, parse_fsg
 
-SAMPLE_RATE = 16000
 REQUIRED_MODEL_VERSION = "0.5.0"  # kaldi-active-grammar 3.x
 # Files KAG needs (found anywhere below the model directory, as KAG's find_file does).
 REQUIRED_FILES = (
@@ -166,43 +164,21 @@ class KaldiAsrEngine(AsrEngine):
         self._pool.reset()
 
 
-class KaldiStream(AsrStream):
+class KaldiStream(PooledStream):
     def __init__(self, engine: KaldiAsrEngine, pooled: _KaldiDecoder, generation: int) -> None:
-        self._engine = engine
-        self._pooled = pooled
-        self._generation = generation
+        super().__init__(pooled, generation, engine._release)
         self._started = False
-        self._samples = 0
-        self._decode_seconds = 0.0
-        self._open = True
 
-    def feed(self, pcm: bytes) -> None:
-        if not self._open or not pcm:
-            return
-        started = time.perf_counter()
+    def _decode(self, pcm: bytes) -> None:
         # grammars_activity is passed at the start of an utterance only (KAG's convention)
-        activity = None if self._started else [True]
-        self._pooled.decoder.decode(pcm, False, activity)
+        self._pooled.decoder.decode(pcm, False, None if self._started else [True])
         self._started = True
-        self._decode_seconds += time.perf_counter() - started
-        self._samples += len(pcm) // 2
 
-    def finish(self) -> Transcript:
-        if not self._open:
-            raise AsrEngineError("this stream is already finished")
-        started = time.perf_counter()
-        pooled = self._pooled
-        try:
-            pooled.decoder.decode(b"", True, None if self._started else [True])
-            output, info = pooled.decoder.get_output()
-            _, words, _ = pooled.compiler.parse_output(output)
-        finally:
-            self._open = False
-            self._engine._release(pooled, self._generation)
-        audio_seconds = self._samples / SAMPLE_RATE
-        decode_seconds = self._decode_seconds + time.perf_counter() - started
-        if not words:
-            return Transcript("", 0.0, [], audio_seconds, decode_seconds)
+    def _end(self) -> tuple[list[Token], float]:
+        decoder = self._pooled.decoder
+        decoder.decode(b"", True, None if self._started else [True])
+        output, info = decoder.get_output()
+        _, words, _ = self._pooled.compiler.parse_output(output)
         confidence = float(min(1.0, max(0.0, info.get("confidence", 0.0))))
-        tokens = [Token(w, confidence, 0.0, audio_seconds) for w in words]  # KAG gives no per-word times here
-        return Transcript(" ".join(words), confidence, tokens, audio_seconds, decode_seconds)
+        # KAG gives no per-word times here: each word spans the utterance
+        return [Token(w, confidence, 0.0, self.audio_seconds) for w in words], confidence

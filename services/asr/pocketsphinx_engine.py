@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,8 +23,8 @@ from .engine import (
     AsrStream,
     AsrTrainingData,
     ObjectPool,
+    PooledStream,
     Token,
-    Transcript,
 )
 from .fsg import Fsg, FsgError, check_words, parse_fsg
 from .pronunciations import bundled_dictionary_path
@@ -35,7 +34,6 @@ LOG = logging.getLogger("hermesh.asr.pocketsphinx")
 MODES = ("grammar", "ngram", "dictation")
 GRAMMAR_SEARCH = "grammar"
 FRAMES_PER_SECOND = 100.0  # pocketsphinx's default frame rate (-frate 100)
-SAMPLE_RATE = 16000
 
 
 def _model_path() -> Path:
@@ -196,46 +194,19 @@ class PocketsphinxAsrEngine(AsrEngine):
         self._pool.reset()
 
 
-class PocketsphinxStream(AsrStream):
+class PocketsphinxStream(PooledStream):
     def __init__(self, engine: PocketsphinxAsrEngine, pooled: _PooledDecoder, generation: int) -> None:
-        self._engine = engine
-        self._pooled = pooled
-        self._generation = generation
-        self._samples = 0
-        self._decode_seconds = 0.0
-        self._open = True
+        super().__init__(pooled, generation, engine._release)
 
-    def feed(self, pcm: bytes) -> None:
-        if not self._open or not pcm:
-            return
-        started = time.perf_counter()
+    def _decode(self, pcm: bytes) -> None:
         self._pooled.decoder.process_raw(pcm, False, False)
-        self._decode_seconds += time.perf_counter() - started
-        self._samples += len(pcm) // 2
 
-    def finish(self) -> Transcript:
-        if not self._open:
-            raise AsrEngineError("this stream is already finished")
-        started = time.perf_counter()
+    def _end(self) -> tuple[list[Token], float]:
         decoder = self._pooled.decoder
-        try:
-            decoder.end_utt()
-            hyp = decoder.hyp()
-            tokens = _tokens(decoder) if hyp is not None and hyp.hypstr.strip() else []
-        finally:
-            self._open = False
-            self._engine._release(self._pooled, self._generation)
-        audio_seconds = self._samples / SAMPLE_RATE
-        decode_seconds = self._decode_seconds + time.perf_counter() - started
-        if not tokens:
-            return Transcript("", 0.0, [], audio_seconds, decode_seconds)
-        likelihood = sum(t.confidence for t in tokens) / len(tokens)
-        text = " ".join(t.value for t in tokens)
-        return Transcript(text, likelihood, tokens, audio_seconds, decode_seconds)
-
-    def cancel(self) -> None:
-        if self._open:
-            self.finish()
+        decoder.end_utt()
+        hyp = decoder.hyp()
+        tokens = _tokens(decoder) if hyp is not None and hyp.hypstr.strip() else []
+        return tokens, (sum(t.confidence for t in tokens) / len(tokens) if tokens else 0.0)
 
 
 def _tokens(decoder: Any) -> list[Token]:
