@@ -238,6 +238,8 @@ class HermesService(Generic[S]):
         task = asyncio.create_task(guarded())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        # A task cancelled before it ran (at shutdown) never awaited the coroutine: close it quietly.
+        task.add_done_callback(lambda done: coroutine.close() if done.cancelled() else None)
         return task
 
     async def report_error(self, error: BaseException, origin: HermesMessage | None, topic: str | None) -> None:
