@@ -140,6 +140,34 @@ def run_service(mqtt_broker: MosquittoBroker, profile_dir: Path) -> Callable[...
     return factory
 
 
+def messages_of(raw: list[tuple[str, bytes]], cls: type[M], where: Callable[[M], bool] | None = None) -> list[M]:
+    """The (topic, payload) pairs that parse as ``cls`` and satisfy ``where``, in arrival order."""
+    found = []
+    for topic, payload in raw:
+        params = cls.parse_topic(topic)
+        if params is None:
+            continue
+        try:
+            message = cls.from_payload(payload, params)
+        except HermesProtocolError:
+            continue
+        if where is None or where(message):
+            found.append(message)
+    return found
+
+
+def stop_process(process: subprocess.Popen[bytes] | None, grace: float = 5.0) -> None:
+    """SIGTERM, then SIGKILL after ``grace`` seconds."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(grace)
+
+
 class HermesTestClient:
     """A plain MQTT client that speaks Hermes messages: publish, and expect a message with a timeout."""
 
@@ -189,18 +217,7 @@ class HermesTestClient:
         await self._client.publish(topic, payload, retain=retain)
 
     def received(self, cls: type[M], where: Callable[[M], bool] | None = None) -> list[M]:
-        found = []
-        for topic, payload in self._inbox:
-            params = cls.parse_topic(topic)
-            if params is None:
-                continue
-            try:
-                message = cls.from_payload(payload, params)
-            except HermesProtocolError:
-                continue
-            if where is None or where(message):
-                found.append(message)
-        return found
+        return messages_of(self._inbox, cls, where)
 
     async def expect(self, cls: type[M], *, timeout: float = 10.0, where: Callable[[M], bool] | None = None) -> M:
         """The first message of ``cls`` (already received since subscribing, or arriving within ``timeout``)."""

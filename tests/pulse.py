@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import stop_process
+
 
 class PulseAudio:
     def __init__(self, base: Path) -> None:
@@ -64,13 +66,7 @@ class PulseAudio:
         return subprocess.run(["pactl", *args], env=self._env(), capture_output=True, check=check, timeout=10)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        stop_process(self.process)
         self.process = None
 
     def speak_into_microphone(self, pcm16k: bytes) -> subprocess.Popen[bytes]:

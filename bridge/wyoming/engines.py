@@ -12,13 +12,11 @@ ASR utterance, per synthesis and per wake site, framed with the wyoming library'
 from __future__ import annotations
 
 import contextlib
-import io
 import queue
 import re
 import socket
 import threading
 import time
-import wave
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +29,8 @@ from wyoming.event import Event, read_event, write_event
 from wyoming.info import Describe, Info
 from wyoming.tts import Synthesize, SynthesizeVoice
 from wyoming.wake import Detect, Detection
+
+from hermes.wav import pcm_to_wav
 
 RATE, WIDTH, CHANNELS = 16000, 2, 1
 
@@ -204,14 +204,7 @@ class WyomingAsrEngine(AsrEngine):  # type: ignore[misc,valid-type]
 # ---- text to speech -----------------------------------------------------------------------------------------
 def chunks_to_wav(chunks: list[AudioChunk]) -> bytes:
     first = chunks[0]
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as writer:
-        writer.setframerate(first.rate)
-        writer.setsampwidth(first.width)
-        writer.setnchannels(first.channels)
-        for chunk in chunks:
-            writer.writeframes(chunk.audio)
-    return buffer.getvalue()
+    return pcm_to_wav(b"".join(chunk.audio for chunk in chunks), first.rate, first.width, first.channels)
 
 
 class WyomingTtsEngine:

@@ -157,16 +157,13 @@ class KaldiAsrEngine(AsrEngine):
         pooled, generation = self._pool.take()
         return KaldiStream(self, pooled, generation)
 
-    def _release(self, pooled: _KaldiDecoder, generation: int) -> None:
-        self._pool.give_back(pooled, generation)
-
     def close(self) -> None:
         self._pool.reset()
 
 
 class KaldiStream(PooledStream):
     def __init__(self, engine: KaldiAsrEngine, pooled: _KaldiDecoder, generation: int) -> None:
-        super().__init__(pooled, generation, engine._release)
+        super().__init__(pooled, generation, engine._pool.give_back)
         self._started = False
 
     def _decode(self, pcm: bytes) -> None:

@@ -187,16 +187,13 @@ class PocketsphinxAsrEngine(AsrEngine):
         pooled.decoder.start_utt()
         return PocketsphinxStream(self, pooled, generation)
 
-    def _release(self, pooled: _PooledDecoder, generation: int) -> None:
-        self._pool.give_back(pooled, generation)
-
     def close(self) -> None:
         self._pool.reset()
 
 
 class PocketsphinxStream(PooledStream):
     def __init__(self, engine: PocketsphinxAsrEngine, pooled: _PooledDecoder, generation: int) -> None:
-        super().__init__(pooled, generation, engine._release)
+        super().__init__(pooled, generation, engine._pool.give_back)
 
     def _decode(self, pcm: bytes) -> None:
         self._pooled.decoder.process_raw(pcm, False, False)

@@ -10,8 +10,9 @@ from typing import Any, TypeVar
 
 import aiomqtt
 
-from hermes.base import HermesMessage, HermesProtocolError
+from hermes.base import HermesMessage
 from services.runtime.mqtt import client_kwargs
+from tests.conftest import messages_of
 
 M = TypeVar("M", bound=HermesMessage)
 
@@ -22,18 +23,7 @@ class Tap:
         self._changed = asyncio.Condition()
 
     def of(self, cls: type[M], where: Callable[[M], bool] | None = None) -> list[M]:
-        found = []
-        for topic, payload in self.messages:
-            params = cls.parse_topic(topic)
-            if params is None:
-                continue
-            try:
-                message = cls.from_payload(payload, params)
-            except HermesProtocolError:
-                continue
-            if where is None or where(message):
-                found.append(message)
-        return found
+        return messages_of(self.messages, cls, where)
 
     def order(self, *classes: type[HermesMessage]) -> list[str]:
         """Class names of the tapped messages of ``classes``, in arrival order."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,14 +49,21 @@ def prepare_files(broker: ProductionBroker) -> None:
         add_satellite_files(broker.passwd, broker.acl, site, site, password=password)
 
 
-@pytest.fixture
-def secured(tmp_path: Path, pki: Pki) -> Iterator[Secured]:
+@contextmanager
+def production_broker(tmp_path: Path, pki: Pki, **options: bool) -> Iterator[Secured]:
+    """A broker from production.conf with the base, monitor and satellite users, stopped at the end."""
     directory = tmp_path / "broker"
     directory.mkdir()
-    broker = ProductionBroker(directory, pki, websockets=True)
+    broker = ProductionBroker(directory, pki, **options)
     prepare_files(broker)
     broker.start()
     try:
         yield Secured(broker)
     finally:
         broker.stop()
+
+
+@pytest.fixture
+def secured(tmp_path: Path, pki: Pki) -> Iterator[Secured]:
+    with production_broker(tmp_path, pki, websockets=True) as broker:
+        yield broker

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 from services.config import MqttSettings
-from tests.conftest import MOSQUITTO, free_port, wait_port
+from tests.conftest import MOSQUITTO, free_port, stop_process, wait_port
 
 from .pki import Pki
 
@@ -78,13 +78,7 @@ class ProductionBroker:
         self.process.send_signal(signal.SIGHUP)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        stop_process(self.process)
         self.process = None
 
     def log(self) -> str:

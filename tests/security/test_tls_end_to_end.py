@@ -20,7 +20,7 @@ import pytest
 from hermes.audioserver import AudioPlayBytes, AudioPlayFinished
 from hermes.wav import pcm_to_wav
 
-from .conftest import MONITOR_PASSWORD, MONITOR_USER, SATELLITES, Secured, prepare_files
+from .conftest import MONITOR_PASSWORD, MONITOR_USER, SATELLITES, Secured, production_broker
 from .pki import Pki
 from .probe import Probe
 from .production_broker import REPO, ProductionBroker
@@ -29,15 +29,8 @@ from .production_broker import REPO, ProductionBroker
 @pytest.fixture
 def cert_broker(tmp_path: Path, pki: Pki) -> Iterator[Secured]:
     """production.conf with `require_certificate true`: TLS clients need a certificate signed by the CA."""
-    directory = tmp_path / "broker"
-    directory.mkdir()
-    broker = ProductionBroker(directory, pki, require_certificate=True)
-    prepare_files(broker)
-    broker.start()
-    try:
-        yield Secured(broker)
-    finally:
-        broker.stop()
+    with production_broker(tmp_path, pki, require_certificate=True) as broker:
+        yield broker
 
 
 async def wait_status(probe: Probe, topic: str, state: str, timeout: float = 60.0) -> dict[str, object]:
