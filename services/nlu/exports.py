@@ -1,7 +1,8 @@
 """Speech-recognition grammars from the intent graph: Sphinx FSG text, JSGF, ARPA n-gram LM, vocabulary.
 
 Words are written as they are spoken: the template word lower-cased (never a substitution output), numbers
-as words. FSG is flat, so shared fragments are copied at each reference here (and only here).
+as words. FSG is flat, so shared fragments are copied at each reference here (and only here); the FSG and
+JSGF are then written from the minimal deterministic word graph of that language (``word_graph``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from .graph import IntentGraph
+from .word_graph import WordGraph, minimal_word_graph
 
 
 class _Flat:
@@ -72,59 +74,37 @@ def flatten(graph: IntentGraph, intent_filter: Iterable[str] | None = None) -> t
     return flat, start, final, starts
 
 
+def word_graph(graph: IntentGraph, intent_filter: Iterable[str] | None = None) -> WordGraph:
+    """The minimal deterministic word graph of the selected intents' sentences (what an ASR needs)."""
+    flat, start, final, _starts = flatten(graph, intent_filter)
+    return minimal_word_graph(flat.n, start, final, flat.words, flat.eps)
+
+
 def to_fsg_text(graph: IntentGraph, intent_filter: Iterable[str] | None = None, name: str = "hermesh") -> str:
-    """Sphinx FSG text: every intent equally likely, each state's transitions uniform."""
-    flat, start, final, starts = flatten(graph, intent_filter)
-    out_degree: dict[int, int] = defaultdict(int)
-    for s, _t, _w in flat.words:
-        out_degree[s] += 1
-    for s, _t in flat.eps:
-        out_degree[s] += 1
-    lines = [f"FSG_BEGIN {name}", f"NUM_STATES {flat.n}", f"START_STATE {start}", f"FINAL_STATE {final}"]
-    for s, t in flat.eps:
-        lines.append(f"TRANSITION {s} {t} {1.0 / out_degree[s]:.6g}")
-    for s, t, w in flat.words:
-        lines.append(f"TRANSITION {s} {t} {1.0 / out_degree[s]:.6g} {w}")
+    """Sphinx FSG text of the minimal word graph: each state's transitions uniform; accepting states reach
+    the one final state (the last) by an epsilon transition."""
+    words = word_graph(graph, intent_filter)
+    final = words.num_states
+    lines = [f"FSG_BEGIN {name}", f"NUM_STATES {final + 1}", f"START_STATE {words.start}", f"FINAL_STATE {final}"]
+    for s, out in enumerate(words.arcs):
+        p = f"{1.0 / (len(out) + (s in words.accepting)):.6g}"
+        lines.extend(f"TRANSITION {s} {t} {p} {w}" for w, t in out.items())
+        if s in words.accepting:
+            lines.append(f"TRANSITION {s} {final} {p}")
     lines.append("FSG_END")
     return "\n".join(lines) + "\n"
 
 
 def to_jsgf_text(graph: IntentGraph, intent_filter: Iterable[str] | None = None, name: str = "hermesh") -> str:
-    """JSGF with one rule per state (right-linear) and one per shared fragment (slot lists stay shared)."""
-    rules: list[str] = []
-    done: set[int] = set()
-
-    def frag_rule(fid: int) -> str:
-        if fid not in done:
-            done.add(fid)
-            emit_fragment(fid)
-        return f"<f{fid}>"
-
-    def emit_fragment(fid: int) -> None:
-        start = graph.fragments[fid].start
-        seen = {start}
-        todo = [start]
-        rules.append(f"<f{fid}> = <s{start}>;")
-        while todo:
-            state = todo.pop()
-            alts = []
-            for entries in graph.words.get(state, {}).values():
-                for entry in entries:
-                    alts.append(f"{_jsgf_word(entry[3].lower())} <s{entry[0]}>")
-                    if entry[0] not in seen:
-                        seen.add(entry[0])
-                        todo.append(entry[0])
-            for call in graph.calls.get(state, ()):
-                alts.append(f"{frag_rule(call[0])} <s{call[1]}>")
-                if call[1] not in seen:
-                    seen.add(call[1])
-                    todo.append(call[1])
-            if state in graph.finals:
-                alts.append("<NULL>")
-            rules.append(f"<s{state}> = {' | '.join(alts) if alts else '<VOID>'};")
-
-    tops = [frag_rule(fid) for _n, fid in _selected(graph, intent_filter)]
-    header = ["#JSGF V1.0;", f"grammar {name};", f"public <{name}> = {' | '.join(tops) if tops else '<VOID>'};"]
+    """JSGF of the minimal word graph: one right-linear rule per state."""
+    words = word_graph(graph, intent_filter)
+    rules = []
+    for s, out in enumerate(words.arcs):
+        alts = [f"{_jsgf_word(w)} <s{t}>" for w, t in out.items()]
+        if s in words.accepting:
+            alts.append("<NULL>")
+        rules.append(f"<s{s}> = {' | '.join(alts) if alts else '<VOID>'};")
+    header = ["#JSGF V1.0;", f"grammar {name};", f"public <{name}> = <s{words.start}>;"]
     return "\n".join(header + rules) + "\n"
 
 
