@@ -219,18 +219,22 @@ def api_doc(
     *,
     body: str | None = None,
     body_description: str = "",
+    also_accepts: tuple[str, ...] = (),
     responses: dict[str, str] | None = None,
     description: str = "",
     params: list[tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
     """Keyword arguments for a FastAPI route: the raw body's media type and the response media types."""
     extra: dict[str, Any] = {}
+    json_only = body == "application/json" and not also_accepts
     if body:
-        schema = {"type": "string", "format": "binary"} if body.startswith("audio/") or body.endswith(
-            "octet-stream"
-        ) else ({"type": "object"} if body == "application/json" else {"type": "string"})
+        def schema(media: str) -> dict[str, str]:
+            if media.startswith("audio/") or media.endswith("octet-stream"):
+                return {"type": "string", "format": "binary"}
+            return {"type": "object"} if media == "application/json" else {"type": "string"}
+
         extra["requestBody"] = {"required": True, "description": body_description,
-                                "content": {body: {"schema": schema}}}
+                                "content": {media: {"schema": schema(media)} for media in (body, *also_accepts)}}
     if params:
         extra["parameters"] = [
             {"name": name, "in": "query", "required": False, "description": text_, "schema": {"type": "string"}}
@@ -257,7 +261,7 @@ def api_doc(
             503: {"description": "a needed service is not running (message names it)",
                   "content": {"text/plain": {}}},
             **({415: {"description": "the body must be sent with Content-Type: application/json",
-                      "content": {"text/plain": {}}}} if body == "application/json" else {}),
+                      "content": {"text/plain": {}}}} if json_only else {}),
         },
         "response_class": Response,
     }

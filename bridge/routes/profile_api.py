@@ -232,7 +232,7 @@ async def get_sentences(request: Request) -> Response:
 
 
 @router.post("/api/sentences", **api_doc(
-    "Write sentence templates", body="text/plain",
+    "Write sentence templates", body="text/plain", also_accepts=("application/json",),
     body_description="sentences.ini text; with Content-Type application/json: {relative path: text} "
                      "(blank text deletes the file)",
     responses={"text/plain": "Wrote N char(s) to [...] / Wrote N byte(s) to <path>"}))

@@ -321,6 +321,7 @@ async def homeassistant_status(request: Request) -> Response:
 @router.post("/api/homeassistant/command", **api_doc(
     "Send a text command to Home Assistant's conversation API", body="application/json",
     body_description='{"text": "turn on the light", "language": "en"} (or the text as plain text)',
+    also_accepts=("text/plain",),
     responses={"application/json": "{speech, response}"}))
 async def homeassistant_command(request: Request) -> Response:
     require_admin(request, "Home Assistant commands")
