@@ -84,8 +84,7 @@ class GuardMiddleware:
                     self.throttle.failed(address, now)
                 await _reject(scope, receive, send, err.status, err.message)
                 return
-            if token:
-                self.throttle.succeeded(address)
+            # A good token does not clear the count: holding a user token must not reset the guessing of another.
             if principal.role == USER and path not in USER_PATHS:
                 await _reject(scope, receive, send, 403,
                               f"{path} needs the admin role; user {principal.username!r} has role 'user'")

@@ -50,6 +50,3 @@ class LoginThrottle:
             record.failures.clear()
         while len(self._records) > self.max_addresses:
             self._records.popitem(last=False)
-
-    def succeeded(self, address: str) -> None:
-        self._records.pop(address, None)
