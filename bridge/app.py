@@ -1,8 +1,11 @@
-"""The FastAPI application of the bridge: middleware (auth, body limit, CORS), error replies, routers, docs."""
+"""The FastAPI application of the bridge: middleware (Host/Origin policy, auth, login throttle, body limit),
+error replies, routers, docs."""
 
 from __future__ import annotations
 
 import logging
+import math
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -10,7 +13,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.cors import CORSMiddleware
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -19,7 +21,9 @@ from services.config import ConfigError
 from .auth import USER, AuthError, authenticate, token_from
 from .docs_page import DOCS_HTML, OPENAPI_DESCRIPTION
 from .http_util import BridgeHTTPError, api_doc
-from .profile_files import ProfileFileError
+from .login_throttle import LoginThrottle
+from .profile_files import ProfileFileConflict, ProfileFileError
+from .request_policy import RequestPolicyMiddleware
 
 if TYPE_CHECKING:
     from .service import BridgeService
@@ -43,11 +47,12 @@ class BodyTooLarge(Exception):
 
 
 class GuardMiddleware:
-    """Authenticates every HTTP request and websocket, and enforces the request body limit."""
+    """Authenticates every HTTP request and websocket, slows down token guessing, enforces the body limit."""
 
     def __init__(self, app: ASGIApp, bridge: BridgeService) -> None:
         self.app = app
         self.bridge = bridge
+        self.throttle = LoginThrottle(bridge.settings.login_attempts_threshold, bridge.settings.login_ban_seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -58,18 +63,31 @@ class GuardMiddleware:
         if path not in PUBLIC_PATHS and not path.startswith("/web/") and not (
             scope["type"] == "http" and scope.get("method") == "OPTIONS"
         ):
+            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+            token = token_from(_query(scope), headers.get("authorization"))
+            address = (scope.get("client") or ("unknown",))[0]
+            now = time.monotonic()
+            wait = self.throttle.retry_after(address, now) if token and settings.auth_enabled else 0.0
+            if wait:
+                await _reject(scope, receive, send, 429, f"429: too many failed logins from {address}; try again "
+                              f"in {math.ceil(wait)} s with the right token (bridge.login_attempts_threshold)",
+                              retry_after=math.ceil(wait))
+                return
             try:
-                headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-                query = _query(scope)
                 principal = authenticate(
-                    token_from(query, headers.get("authorization")),
+                    token,
                     settings.auth_token.get_secret_value() if settings.auth_token else None,
                     settings.jwt_secret.get_secret_value() if settings.jwt_secret else None,
                 )
-                if principal.role == USER and path not in USER_PATHS:
-                    raise AuthError(403, f"{path} needs the admin role; user {principal.username!r} has role 'user'")
             except AuthError as err:
+                if token and err.status == 401:
+                    self.throttle.failed(address, now)
                 await _reject(scope, receive, send, err.status, err.message)
+                return
+            # A good token does not clear the count: holding a user token must not reset the guessing of another.
+            if principal.role == USER and path not in USER_PATHS:
+                await _reject(scope, receive, send, 403,
+                              f"{path} needs the admin role; user {principal.username!r} has role 'user'")
                 return
             scope.setdefault("state", {})["principal"] = principal
         if scope["type"] == "http":
@@ -107,12 +125,15 @@ def _query(scope: Scope) -> dict[str, str]:
     return dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
 
 
-async def _reject(scope: Scope, receive: Receive, send: Send, status: int, message: str) -> None:
+async def _reject(scope: Scope, receive: Receive, send: Send, status: int, message: str,
+                  retry_after: int | None = None) -> None:
     if scope["type"] == "websocket":
         # Closing before accepting makes the handshake fail with HTTP 403.
         await send({"type": "websocket.close", "code": 1008, "reason": message[:120]})
         return
-    headers = {"WWW-Authenticate": 'Bearer realm="hermesh"'} if status == 401 else None
+    headers = {"WWW-Authenticate": 'Bearer realm="hermesh"'} if status == 401 else {}
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
     response = PlainTextResponse(message, status_code=status, headers=headers)
     await response(scope, receive, send)
 
@@ -153,7 +174,7 @@ def create_app(bridge: BridgeService) -> FastAPI:
 
     @app.exception_handler(ProfileFileError)
     async def _profile_error(request: Request, err: ProfileFileError) -> PlainTextResponse:
-        return PlainTextResponse(str(err), status_code=400)
+        return PlainTextResponse(str(err), status_code=409 if isinstance(err, ProfileFileConflict) else 400)
 
     @app.exception_handler(ConfigError)
     async def _config_error(request: Request, err: ConfigError) -> PlainTextResponse:
@@ -206,10 +227,9 @@ def create_app(bridge: BridgeService) -> FastAPI:
     if web is not None:
         app.mount("/web", StaticFiles(directory=web, html=True), name="web")
 
+    # Added last = runs first: a refused Host or Origin never reaches authentication or a handler.
     app.add_middleware(GuardMiddleware, bridge=bridge)
-    app.add_middleware(
-        CORSMiddleware, allow_origins=bridge.settings.cors_origins, allow_methods=["*"], allow_headers=["*"],
-    )
+    app.add_middleware(RequestPolicyMiddleware, settings=lambda: bridge.settings, listen_host=bridge.common.http.host)
     return app
 
 

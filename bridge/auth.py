@@ -1,7 +1,9 @@
 """API authentication as Rasa's server does it: a shared token, or HS256 JWTs with user.username/user.role.
 
-An ``admin`` may do everything; a ``user`` may only make requests for the site named by its username. Without
-an auth token and a JWT secret every caller is an admin (the bridge then listens on loopback by default).
+An ``admin`` may do everything; a ``user`` may only make requests for the site named by its username, or for
+the sites listed in the token's ``user.sites``. Without an auth token and a JWT secret every caller is an
+anonymous admin (the bridge then listens on loopback by default): an anonymous admin may not change the
+settings that make the mesh run programs (see protected_settings).
 """
 
 from __future__ import annotations
@@ -31,15 +33,27 @@ class AuthError(Exception):
 class Principal:
     username: str
     role: str
+    authenticated: bool = False  # True when a token proved it (not merely "auth is off")
+    extra_sites: frozenset[str] = frozenset()  # a user token's ``user.sites`` besides its username
 
     @property
     def is_admin(self) -> bool:
         return self.role == ADMIN
 
+    @property
+    def sites(self) -> frozenset[str] | None:
+        """The sites this caller may see and act for; None means every site."""
+        return None if self.is_admin else frozenset({self.username}) | self.extra_sites
+
+    def may_use_site(self, site_id: str) -> bool:
+        sites = self.sites
+        return sites is None or site_id in sites
+
     def check_site(self, site_id: str) -> None:
-        """A ``user`` may only act for its own site (its username)."""
-        if not self.is_admin and site_id != self.username:
-            raise AuthError(403, f"user {self.username!r} may only make requests for site {self.username!r}, "
+        """A ``user`` may only act for its own sites (its username and ``user.sites``)."""
+        if not self.may_use_site(site_id):
+            allowed = ", ".join(repr(s) for s in sorted(self.sites or ()))
+            raise AuthError(403, f"user {self.username!r} may only make requests for site(s) {allowed}, "
                                  f"not {site_id!r}")
 
     def require_admin(self, what: str) -> None:
@@ -48,6 +62,7 @@ class Principal:
 
 
 ANONYMOUS_ADMIN = Principal("admin", ADMIN)
+TOKEN_ADMIN = Principal("admin", ADMIN, authenticated=True)
 
 
 def _b64url_decode(part: str) -> bytes:
@@ -110,7 +125,7 @@ def authenticate(token: str | None, auth_token: str | None, jwt_secret: str | No
     if not token:
         raise AuthError(401, "authentication required: pass ?token=... or 'Authorization: Bearer <token>'")
     if auth_token and hmac.compare_digest(token.encode(), auth_token.encode()):
-        return ANONYMOUS_ADMIN
+        return TOKEN_ADMIN
     if jwt_secret and token.count(".") == 2:
         payload = decode_jwt(token, jwt_secret)
         user = payload.get("user")
@@ -119,5 +134,8 @@ def authenticate(token: str | None, auth_token: str | None, jwt_secret: str | No
         role = user.get("role")
         if role not in (ADMIN, USER):
             raise AuthError(401, f"invalid token: user.role must be 'admin' or 'user', not {role!r}")
-        return Principal(user["username"], role)
+        sites = user.get("sites", [])
+        if not isinstance(sites, list) or not all(isinstance(site, str) and site for site in sites):
+            raise AuthError(401, "invalid token: user.sites must be a list of site ids")
+        return Principal(user["username"], role, authenticated=True, extra_sites=frozenset(sites))
     raise AuthError(401, "invalid token")

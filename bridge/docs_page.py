@@ -13,6 +13,20 @@ needs `?token=<token>` or `Authorization: Bearer <token>`. JWTs are HS256 with `
 
 **Errors** are plain text with a 4xx/5xx status (503 names a service that is not running or did not answer).
 
+**Browsers**: the `Host` header must be an IP address, `localhost`, this machine's name or a name in
+`bridge.allowed_hosts` (else 403). POST/PUT/PATCH/DELETE and websockets with an `Origin` other than the bridge
+itself or `bridge.cors_origins` get 403; CORS headers are sent to listed origins only. Clients without `Origin`
+(curl, Home Assistant, rhasspy-client) are unaffected. Bad tokens: after `bridge.login_attempts_threshold` from one
+address it gets 429 for `bridge.login_ban_seconds`.
+
+**Bodies and limits**: JSON endpoints want `Content-Type: application/json` (415 otherwise); JSON nests at most
+64 levels (400). A text to recognise or speak has at most 10,000 characters (413). Timeouts are more than 0 and at
+most 3600 seconds; volumes are from 0 to 1; site ids have no `/`, `+`, `#` and at most 64 characters (400).
+
+**Settings**: unknown keys are a 422 naming them. Settings that run programs (any `*.command`, argv lists, engines
+given as class paths) change over HTTP only with an admin token (403 otherwise: set them in profile.json on disk);
+paths written over HTTP must stay inside the profile (400).
+
 **Websockets** (not listed as operations by OpenAPI):
 
 * `GET /api/events/intent` - one JSON text frame per recognised or unrecognised intent: the Rhasspy intent

@@ -45,10 +45,10 @@ def wake_frame(message: HotwordDetected) -> dict[str, Any]:
 # ---- fan-out to websockets ----------------------------------------------------------------------------------
 @dataclass(eq=False)
 class Subscriber:
-    """One websocket's queue; ``site`` limits a ``user`` token to its own site's events."""
+    """One websocket's queue; ``sites`` limits a ``user`` token to its own sites' events (None: every site)."""
 
     channel: str
-    site: str | None = None
+    sites: frozenset[str] | None = None
     queue: asyncio.Queue[Any] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
 
     def offer(self, item: Any) -> None:
@@ -65,8 +65,8 @@ class EventHub:
         self._subscribers: dict[str, set[Subscriber]] = {}
 
     @contextlib.contextmanager
-    def subscribe(self, channel: str, site: str | None = None) -> Iterator[Subscriber]:
-        subscriber = Subscriber(channel, site)
+    def subscribe(self, channel: str, sites: frozenset[str] | None = None) -> Iterator[Subscriber]:
+        subscriber = Subscriber(channel, sites)
         self._subscribers.setdefault(channel, set()).add(subscriber)
         try:
             yield subscriber
@@ -75,7 +75,7 @@ class EventHub:
 
     def publish(self, channel: str, item: Any, site: str | None = None) -> None:
         for subscriber in list(self._subscribers.get(channel, ())):
-            if subscriber.site is None or site is None or subscriber.site == site:
+            if subscriber.sites is None or site is None or site in subscriber.sites:
                 subscriber.offer(item)
 
     def count(self, channel: str) -> int:

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from .auth import ANONYMOUS_ADMIN, Principal
+from .site_ids import site_id_problem
+
+# Deeper JSON than this is refused before anything walks it (profiles nest about five levels).
+MAX_JSON_DEPTH = 64
+# The longest text accepted for recognition or speech (a 10 MB "command" is an attack, not a command).
+MAX_TEXT_CHARS = 10_000
+# No wait asked for by a client lasts longer than this.
+MAX_TIMEOUT_SECONDS = 3600.0
 
 
 class BridgeHTTPError(Exception):
@@ -48,13 +57,50 @@ def qbool(request: Request, *names: str, default: bool = False) -> bool:
 
 
 def qfloat(request: Request, name: str, default: float) -> float:
+    """A finite number (inf and nan are refused: they would make waits endless and volumes meaningless)."""
     value = request.query_params.get(name)
     if value is None or value == "":
         return default
     try:
-        return float(value)
+        number = float(value)
     except ValueError as err:
         raise bad_request(f"query parameter {name}={value!r} is not a number") from err
+    if not math.isfinite(number):
+        raise bad_request(f"query parameter {name}={value!r} must be a finite number")
+    return number
+
+
+def qtimeout(request: Request, name: str, default: float) -> float:
+    """Seconds to wait: more than 0 and at most MAX_TIMEOUT_SECONDS."""
+    seconds = qfloat(request, name, default)
+    if not 0 < seconds <= MAX_TIMEOUT_SECONDS:
+        raise bad_request(f"query parameter {name}={seconds:g} must be more than 0 and at most "
+                          f"{MAX_TIMEOUT_SECONDS:g} seconds")
+    return seconds
+
+
+def check_volume(volume: object, where: str = "volume") -> float:
+    if isinstance(volume, bool) or not isinstance(volume, int | float) or not 0.0 <= volume <= 1.0:
+        raise bad_request(f"{where} must be a number from 0 to 1, not {volume!r}")
+    return float(volume)
+
+
+def check_text(value: object, what: str) -> str:
+    """A string of at most MAX_TEXT_CHARS characters (413 when longer: say where the cap is documented)."""
+    if not isinstance(value, str):
+        raise bad_request(f"{what} must be a string, not {type(value).__name__}")
+    if len(value) > MAX_TEXT_CHARS:
+        raise BridgeHTTPError(413, f"{what} is {len(value)} characters long; the limit is {MAX_TEXT_CHARS} "
+                                   "(see the API description)")
+    return value
+
+
+def check_site_id(site: object) -> str:
+    problem = site_id_problem(site)
+    if problem:
+        raise bad_request(problem)
+    assert isinstance(site, str)
+    return site
 
 
 def qint(request: Request, name: str, default: int) -> int:
@@ -116,11 +162,55 @@ def body_text(body: bytes) -> str:
         raise bad_request(f"the request body is not UTF-8 text (byte {err.start})") from err
 
 
-def body_json(body: bytes, what: str = "the request body") -> Any:
+def json_depth_exceeds(value: Any, limit: int) -> bool:
+    """True when lists/objects nest deeper than ``limit`` (iterative: deep values must not exhaust the stack)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def parse_json(raw: str, what: str = "the request body") -> Any:
+    """JSON text -> value; malformed or deeper than MAX_JSON_DEPTH is a BridgeHTTPError(400), never a 500."""
     try:
-        return json.loads(body_text(body))
+        value = json.loads(raw)
     except json.JSONDecodeError as err:
         raise bad_request(f"{what} is not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}") from err
+    except RecursionError as err:
+        raise bad_request(f"{what} nests lists or objects deeper than {MAX_JSON_DEPTH} levels") from err
+    if json_depth_exceeds(value, MAX_JSON_DEPTH):
+        raise bad_request(f"{what} nests lists or objects deeper than {MAX_JSON_DEPTH} levels")
+    return value
+
+
+def body_json(body: bytes, what: str = "the request body") -> Any:
+    return parse_json(body_text(body), what)
+
+
+def is_json_content(request: Request) -> bool:
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+async def request_json(request: Request, what: str = "the request body", *, optional: bool = False) -> Any:
+    """The JSON body of a JSON endpoint. Content-Type must say JSON (415): a browser can send text/plain
+    cross-site without a preflight, application/json it cannot. ``optional``: an empty body is None."""
+    body = await request.body()
+    if optional and not body.strip():
+        return None
+    if not is_json_content(request):
+        sent = request.headers.get("content-type") or "no Content-Type"
+        raise BridgeHTTPError(415, f"{what} must be sent with Content-Type: application/json (got {sent})")
+    return body_json(body, what)
 
 
 # ---- OpenAPI descriptions: every route declares its real content types ------------------------------------
@@ -129,18 +219,22 @@ def api_doc(
     *,
     body: str | None = None,
     body_description: str = "",
+    also_accepts: tuple[str, ...] = (),
     responses: dict[str, str] | None = None,
     description: str = "",
     params: list[tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
     """Keyword arguments for a FastAPI route: the raw body's media type and the response media types."""
     extra: dict[str, Any] = {}
+    json_only = body == "application/json" and not also_accepts
     if body:
-        schema = {"type": "string", "format": "binary"} if body.startswith("audio/") or body.endswith(
-            "octet-stream"
-        ) else ({"type": "object"} if body == "application/json" else {"type": "string"})
+        def schema(media: str) -> dict[str, str]:
+            if media.startswith("audio/") or media.endswith("octet-stream"):
+                return {"type": "string", "format": "binary"}
+            return {"type": "object"} if media == "application/json" else {"type": "string"}
+
         extra["requestBody"] = {"required": True, "description": body_description,
-                                "content": {body: {"schema": schema}}}
+                                "content": {media: {"schema": schema(media)} for media in (body, *also_accepts)}}
     if params:
         extra["parameters"] = [
             {"name": name, "in": "query", "required": False, "description": text_, "schema": {"type": "string"}}
@@ -160,9 +254,14 @@ def api_doc(
                   "content": content},
             400: {"description": "malformed request (plain-text message)", "content": {"text/plain": {}}},
             401: {"description": "authentication required or token invalid", "content": {"text/plain": {}}},
-            403: {"description": "the token's role may not do this", "content": {"text/plain": {}}},
+            403: {"description": "the token's role may not do this, or the request's Origin or Host is not allowed",
+                  "content": {"text/plain": {}}},
+            429: {"description": "too many failed logins from this address; wait Retry-After seconds",
+                  "content": {"text/plain": {}}},
             503: {"description": "a needed service is not running (message names it)",
                   "content": {"text/plain": {}}},
+            **({415: {"description": "the body must be sent with Content-Type: application/json",
+                      "content": {"text/plain": {}}}} if json_only else {}),
         },
         "response_class": Response,
     }

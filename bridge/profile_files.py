@@ -27,6 +27,39 @@ class ProfileFileError(ValueError):
     """A request names a file it may not touch, or sends content that cannot be stored."""
 
 
+class ProfileFileConflict(ProfileFileError):
+    """The name is taken by something of the other kind: a directory where a file should be, or the reverse."""
+
+
+def check_writable(path: Path, base: Path, name: str) -> None:
+    """Refuse (409) a file name that is a directory, or one below a part that is a file."""
+    if base.exists() and not base.is_dir():
+        raise ProfileFileConflict(f"{name!r}: {base.name!r} in the profile is a file, not a folder")
+    if path.is_dir():
+        raise ProfileFileConflict(f"{name!r} is a directory in the profile; choose another name or delete the "
+                                  "files inside it first")
+    parent = path.parent
+    while parent != base and base in parent.parents:
+        if parent.exists() and not parent.is_dir():
+            raise ProfileFileConflict(f"{name!r}: {parent.relative_to(base).as_posix()!r} is a file, so it "
+                                      "cannot hold other files; choose another name")
+        parent = parent.parent
+
+
+def delete_file(path: Path, base: Path, name: str) -> None:
+    """Delete a file written through the API, and the folders that only held it (up to ``base``)."""
+    check_writable(path, base, name)
+    if path.exists():
+        path.unlink()
+    parent = path.parent
+    while parent != base and base in parent.parents:
+        try:
+            parent.rmdir()  # only succeeds while empty
+        except OSError:
+            break
+        parent = parent.parent
+
+
 def safe_path(profile: Path, folder: str, name: str) -> Path:
     """``profile/folder/name`` for a user-supplied name; refuses absolute paths, '..', hidden and empty parts."""
     if not name or name.startswith("/") or "\\" in name:
@@ -65,21 +98,29 @@ def sentence_path(profile: Path, relpath: str) -> Path:
         return profile / SENTENCES_INI
     if not relpath.startswith(INTENTS_DIR + "/") or not relpath.endswith(".ini"):
         raise ProfileFileError(f"{relpath!r}: sentence files are 'sentences.ini' or 'intents/<name>.ini'")
+    if any(part.endswith(".ini") for part in relpath.split("/")[1:-1]):
+        raise ProfileFileError(f"{relpath!r}: a folder name must not end in '.ini' (it would look like a file)")
     return safe_path(profile, INTENTS_DIR, relpath[len(INTENTS_DIR) + 1 :])
 
 
 def write_sentence_files(profile: Path, files: dict[str, str]) -> list[str]:
     """Write (or, for blank text, delete) several sentence files; all names are checked before any write."""
     targets = [(relpath, sentence_path(profile, relpath), text) for relpath, text in files.items()]
-    for relpath, _, text in targets:
+    intents = (profile / INTENTS_DIR).resolve()
+
+    def base_of(relpath: str) -> Path:
+        return profile.resolve() if relpath == SENTENCES_INI else intents
+
+    for relpath, path, text in targets:
         if not isinstance(text, str):
             raise ProfileFileError(f"{relpath!r}: the file's text must be a string")
+        check_writable(path, base_of(relpath), relpath)
     written = []
     for relpath, path, text in targets:
         if text.strip():
             write_atomic(path, text)
-        elif path.exists():
-            path.unlink()
+        else:
+            delete_file(path, base_of(relpath), relpath)
         written.append(relpath)
     return written
 
@@ -102,6 +143,8 @@ def all_slots(profile: Path) -> dict[str, list[str]]:
 
 def read_slot(profile: Path, name: str) -> list[str]:
     path = safe_path(profile, SLOTS_DIR, name)
+    if path.is_dir():
+        raise ProfileFileConflict(f"{name!r} is a folder of slots, not a slot; GET /api/slots lists them all")
     return _read_lines(path) if path.is_file() else []
 
 
@@ -129,14 +172,17 @@ def slot_values(name: str, value: object) -> list[str]:
 def write_slots(profile: Path, slots: dict[str, object], overwrite: bool) -> list[Path]:
     """Merge (default) or replace slot files; a slot left without values is deleted. Checks all names first."""
     planned = [(safe_path(profile, SLOTS_DIR, name), name, slot_values(name, value)) for name, value in slots.items()]
+    base = (profile / SLOTS_DIR).resolve()
+    for path, name, _values in planned:
+        check_writable(path, base, name)
     written = []
-    for path, _name, values in planned:
+    for path, name, values in planned:
         existing = _read_lines(path) if path.is_file() and not overwrite else []
         final = _unique(existing + values)
         if final:
             write_atomic(path, "\n".join(final) + "\n")
-        elif path.exists():
-            path.unlink()
+        else:
+            delete_file(path, base, name)
         written.append(path)
     return written
 
@@ -165,6 +211,7 @@ def read_text_file(profile: Path, relpath: str) -> str:
 def write_custom_words(profile: Path, relpath: str, text: str) -> tuple[Path, int]:
     parse_custom_words(text)
     path = safe_path(profile, "", relpath)
+    check_writable(path, profile.resolve(), relpath)
     lines = [line for line in text.splitlines() if line.strip()]
     write_atomic(path, "\n".join(lines) + ("\n" if lines else ""))
     return path, len(lines)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 
@@ -23,16 +24,53 @@ class BridgeSettings(SettingsModel):
     keyfile: Path | None = Field(None, description="TLS private key (PEM)")
     max_body_bytes: int = Field(50 * 1024 * 1024, ge=1024, description="largest accepted request body")
     max_ws_message_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="largest accepted websocket message")
-    reply_timeout: float = Field(30.0, gt=0, description="seconds to wait for a service's reply")
-    train_timeout: float = Field(600.0, gt=0, description="seconds to wait for training to finish")
-    mqtt_poll_timeout: float = Field(300.0, gt=0, description="GET /api/mqtt/<topic> long-poll limit")
-    say_chars_per_second: float = Field(33.0, gt=0, description="speech rate used to size TTS waits")
-    cors_origins: list[str] = Field(default_factory=lambda: ["*"], description="allowed browser origins")
+    # Finite upper bounds: a wait of inf (or a day) is a request that never answers.
+    reply_timeout: float = Field(30.0, gt=0, le=3600, description="seconds to wait for a service's reply")
+    train_timeout: float = Field(600.0, gt=0, le=86400, description="seconds to wait for training to finish")
+    mqtt_poll_timeout: float = Field(300.0, gt=0, le=3600, description="GET /api/mqtt/<topic> long-poll limit")
+    say_chars_per_second: float = Field(33.0, gt=0, le=10000, description="speech rate used to size TTS waits")
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="browser origins (scheme://host[:port]) other than the bridge itself that may call the API; "
+                    "default none. '*' is refused: any web page could then drive the assistant",
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="host names the bridge answers to besides IP literals, localhost and this machine's name "
+                    "(Host header check against DNS rebinding)",
+    )
+    login_attempts_threshold: int = Field(
+        10, ge=0, description="failed logins (bad tokens) from one address within login_ban_seconds before it "
+                              "is refused for login_ban_seconds; 0 disables")
+    login_ban_seconds: float = Field(60.0, gt=0, le=86400, description="see login_attempts_threshold")
     web_dir: Path | None = Field(None, description="static web UI directory (default: bridge/web when present)")
     home_assistant_url: str | None = Field(None, description="Home Assistant base URL, e.g. http://127.0.0.1:8123")
     home_assistant_token: SecretStr | None = Field(None, description="Home Assistant long-lived access token")
     audio_site_prefix: str = Field("browser", description="site id prefix of /api/audio clients without siteId")
     wyoming: bool = Field(True, description="start the Wyoming server on http.wyoming_port when available")
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _check_origins(cls, value: list[str]) -> list[str]:
+        cleaned = []
+        for origin in value:
+            if origin.strip() == "*":
+                raise ValueError("'*' is not allowed: list the origins, e.g. https://ha.example:8123")
+            parts = urlsplit(origin.strip())
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/") \
+                    or parts.query or parts.fragment:
+                raise ValueError(f"{origin!r} is not an origin: write scheme://host[:port], e.g. "
+                                 "https://ha.example:8123")
+            cleaned.append(f"{parts.scheme}://{parts.netloc}".lower())
+        return cleaned
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _check_hosts(cls, value: list[str]) -> list[str]:
+        for host in value:
+            if not host or any(c in host for c in "/:@ *"):
+                raise ValueError(f"{host!r} is not a host name (write e.g. hermesh.lan, without port)")
+        return [host.lower().rstrip(".") for host in value]
 
     @field_validator("home_assistant_url")
     @classmethod

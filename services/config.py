@@ -29,7 +29,9 @@ class ConfigError(ValueError):
 class SettingsModel(BaseModel):
     """Base of every settings model: unknown keys are an error, so a typo in profile.json is reported."""
 
-    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+    # No inf/nan floats: every timeout, rate and volume must be a real number (a wait of inf never ends).
+    model_config = ConfigDict(extra="forbid", validate_default=True, allow_inf_nan=False)
 
 
 class MqttSettings(SettingsModel):

@@ -14,7 +14,7 @@ from hermes.hotword import HotwordDetected
 from hermes.wav import WavFormatError, pcm_to_wav, wav_info
 
 from ..auth import AuthError
-from ..http_util import BridgeHTTPError
+from ..http_util import BridgeHTTPError, parse_json
 from .common import get_bridge, get_principal, target_site
 
 router = APIRouter(tags=["audio"])
@@ -61,9 +61,9 @@ async def audio_socket(websocket: WebSocket) -> None:
                     buffer = buffer[usable:]
                 elif message.get("text") is not None:
                     try:
-                        control = json.loads(message["text"])
+                        control = parse_json(message["text"], "the control frame")
                         kind = control.get("type")
-                    except (ValueError, AttributeError):
+                    except (BridgeHTTPError, AttributeError):
                         continue
                     if kind == "playFinished" and str(control.get("id")) in finished:
                         finished[str(control["id"])].set()

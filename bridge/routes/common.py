@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from fastapi import Request, WebSocket
 
 from ..auth import ANONYMOUS_ADMIN, Principal
+from ..http_util import check_site_id
 
 if TYPE_CHECKING:
     from ..service import BridgeService
@@ -35,11 +36,8 @@ def target_sites(request: Request | WebSocket, name: str = "siteId") -> list[str
     sites = [part.strip() for part in raw.split(",") if part.strip()] or [default_site(request)]
     principal = get_principal(request)
     for site in sites:
+        check_site_id(site)
         principal.check_site(site)
-        if any(c in site for c in "/+#"):
-            from ..http_util import bad_request
-
-            raise bad_request(f"site id {site!r} must not contain '/', '+' or '#'")
     return sites
 
 

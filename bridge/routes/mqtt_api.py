@@ -17,7 +17,7 @@ import aiomqtt
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import Response
 
-from ..http_util import BridgeHTTPError, api_doc, bad_request, json_response, text
+from ..http_util import BridgeHTTPError, api_doc, bad_request, json_response, parse_json, text
 from .common import get_bridge, require_admin
 
 router = APIRouter(tags=["mqtt"])
@@ -29,7 +29,7 @@ def decode_json(payload: bytes) -> Any:
     """The parsed JSON payload, or _NOT_JSON for binary/non-JSON payloads."""
     try:
         return json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # absurdly deep JSON is skipped like binary
         return _NOT_JSON
 
 
@@ -156,7 +156,7 @@ async def mqtt_socket(websocket: WebSocket) -> None:
                 if raw is None:
                     continue  # binary client frames carry nothing in this protocol
                 try:
-                    request = json.loads(raw)
+                    request = parse_json(raw, "the frame")
                     kind = request.get("type")
                     if kind == "subscribe":
                         await subscriptions.add(check_filter(str(request["topic"])))

@@ -5,16 +5,37 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import typing
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from pydantic import BaseModel
 
-from services.config import PROFILE_FILE, CommonSettings, ConfigError, read_profile_json, service_section
+from services.config import (
+    COMMON_KEYS,
+    PROFILE_FILE,
+    CommonSettings,
+    ConfigError,
+    read_profile_json,
+    service_section,
+)
 from services.profile import write_atomic
 
-from ..http_util import api_doc, bad_request, body_json, body_text, json_response, prefers_json, qbool, text
+from ..http_util import (
+    BridgeHTTPError,
+    api_doc,
+    bad_request,
+    body_json,
+    body_text,
+    is_json_content,
+    json_response,
+    prefers_json,
+    qbool,
+    request_json,
+    text,
+)
 from ..profile_files import (
     CUSTOM_WORDS,
     SENTENCES_INI,
@@ -28,7 +49,8 @@ from ..profile_files import (
     write_sentence_files,
     write_slots,
 )
-from .common import get_bridge, require_admin
+from ..protected_settings import check_changes, inside_profile, path_keys
+from .common import get_bridge, get_principal, require_admin
 
 router = APIRouter(tags=["profile"])
 RHASSPY_COMPAT_VERSION = "2.5.11"
@@ -55,6 +77,44 @@ def service_settings_models() -> dict[str, type[Any]]:
         except Exception:  # noqa: BLE001 - a broken service must not break the profile API
             continue
     return models
+
+
+def all_settings_models() -> dict[str, type[Any]]:
+    """Every profile.json section's model, the common keys under "" (for key walks such as path_keys)."""
+    from ..wyoming.settings import SECTION as WYOMING_SECTION
+    from ..wyoming.settings import WyomingSettings
+
+    return {"": CommonSettings, **service_settings_models(), WYOMING_SECTION: WyomingSettings}
+
+
+def unknown_keys(data: dict[str, Any], models: dict[str, type[Any]]) -> list[str]:
+    """Keys no service knows, as dotted paths (a typo must not be stored and silently do nothing)."""
+    unknown: list[str] = []
+
+    def walk(value: dict[str, Any], model: type[Any], prefix: str) -> None:
+        fields = model.model_fields
+        for key, item in value.items():
+            if key not in fields:
+                unknown.append(prefix + key)
+                continue
+            annotation = fields[key].annotation
+            kinds = [k for k in (typing.get_args(annotation) or (annotation,))
+                     if isinstance(k, type) and issubclass(k, BaseModel)]
+            if kinds and isinstance(item, dict):
+                walk(item, kinds[0], f"{prefix}{key}.")
+
+    sections = {name: model for name, model in models.items() if name}
+    for key, item in data.items():
+        if key in sections:
+            if isinstance(item, dict):
+                walk(item, sections[key], key + ".")
+        elif key in COMMON_KEYS:
+            annotation = CommonSettings.model_fields[key].annotation
+            if isinstance(item, dict) and isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                walk(item, annotation, key + ".")
+        else:
+            unknown.append(key)
+    return unknown
 
 
 def defaults_layer() -> dict[str, Any]:
@@ -90,9 +150,14 @@ def strip_defaults(data: dict[str, Any], defaults: dict[str, Any]) -> dict[str, 
 
 
 def validate_profile(data: dict[str, Any], profile: Path) -> None:
-    """Check the common keys and every known service section before anything is written."""
-    from services.config import COMMON_KEYS, validate_layer
+    """Check the common keys and every known service section before anything is written; unknown keys are
+    a 422 naming them."""
+    from services.config import validate_layer
 
+    unknown = unknown_keys(data, all_settings_models())
+    if unknown:
+        raise BridgeHTTPError(422, f"unknown setting(s) {', '.join(repr(k) for k in unknown)}: no service reads "
+                                   "them (check the spelling; GET /api/profile?layers=defaults lists every key)")
     common = {k: v for k, v in data.items() if k in COMMON_KEYS}
     common["profile"] = profile
     validate_layer(CommonSettings, common, "profile.json")
@@ -103,6 +168,15 @@ def validate_profile(data: dict[str, Any], profile: Path) -> None:
         if not isinstance(value, dict):
             raise ConfigError(f"profile.json: key '{section}' must be an object")
         validate_layer(model, value, f"profile.json section '{section}'")
+
+
+async def check_profile_write(request: Request, current: dict[str, Any], updated: dict[str, Any],
+                              defaults: dict[str, Any]) -> None:
+    """The write may not change program-running settings without an admin token, nor point paths outside."""
+    bridge = get_bridge(request)
+    paths = await asyncio.to_thread(lambda: path_keys(all_settings_models()))
+    check_changes(merge(defaults, current), merge(defaults, updated), profile=bridge.profile,
+                  principal=get_principal(request), paths=paths)
 
 
 @router.get("/api/profile", **api_doc(
@@ -126,16 +200,20 @@ async def get_profile(request: Request) -> Response:
     "Replace profile.json", body="application/json", body_description="the whole profile",
     responses={"text/plain": "Wrote profile to <path>"},
     description="Values equal to the defaults are dropped; the rest is validated and written atomically. "
-                "Services pick the change up after POST /api/restart."))
+                "Unknown keys are a 422 naming them. Settings that run programs (any *.command, argv lists, "
+                "engines given as class paths) change only with an admin token, else only in profile.json on "
+                "disk (403); paths must stay inside the profile (400). Services pick the change up after "
+                "POST /api/restart."))
 async def post_profile(request: Request) -> Response:
     require_admin(request, "writing the profile")
     bridge = get_bridge(request)
-    data = body_json(await request.body(), "the profile")
+    data = await request_json(request, "the profile")
     if not isinstance(data, dict):
         raise bad_request("the profile must be a JSON object")
     defaults = await asyncio.to_thread(defaults_layer)
     stripped = strip_defaults(data, defaults)
     validate_profile(stripped, bridge.profile)
+    await check_profile_write(request, read_profile_json(bridge.profile), stripped, defaults)
     path = bridge.profile / PROFILE_FILE
     await asyncio.to_thread(write_atomic, path, json.dumps(stripped, indent=2, ensure_ascii=False) + "\n")
     return text(f"Wrote profile to {path}")
@@ -154,7 +232,7 @@ async def get_sentences(request: Request) -> Response:
 
 
 @router.post("/api/sentences", **api_doc(
-    "Write sentence templates", body="text/plain",
+    "Write sentence templates", body="text/plain", also_accepts=("application/json",),
     body_description="sentences.ini text; with Content-Type application/json: {relative path: text} "
                      "(blank text deletes the file)",
     responses={"text/plain": "Wrote N char(s) to [...] / Wrote N byte(s) to <path>"}))
@@ -162,7 +240,7 @@ async def post_sentences(request: Request) -> Response:
     require_admin(request, "writing sentences")
     profile = get_bridge(request).profile
     body = await request.body()
-    if request.headers.get("content-type", "").split(";")[0].strip().lower() == "application/json":
+    if is_json_content(request):
         files = body_json(body, "the sentence files")
         if not isinstance(files, dict):
             raise bad_request("expected a JSON object {\"intents/name.ini\": \"text\", ...}")
@@ -192,7 +270,7 @@ def overwrite_flag(request: Request) -> bool:
     params=[("overwriteAll", "true: replace the listed slots (default: merge)"), ("overwrite_all", "same")]))
 async def post_slots(request: Request) -> Response:
     require_admin(request, "writing slots")
-    data = body_json(await request.body(), "the slots")
+    data = await request_json(request, "the slots")
     if not isinstance(data, dict):
         raise bad_request("expected a JSON object {slotName: [values]}")
     await asyncio.to_thread(write_slots, get_bridge(request).profile, data, overwrite_flag(request))
@@ -210,7 +288,7 @@ async def get_slot(request: Request, name: str) -> Response:
     responses={"text/plain": "Wrote to <path>"}, params=[("overwriteAll", "true: replace (default: merge)")]))
 async def post_slot(request: Request, name: str) -> Response:
     require_admin(request, "writing slots")
-    data = body_json(await request.body(), "the slot values")
+    data = await request_json(request, "the slot values")
     if not isinstance(data, list | str):
         raise bad_request("expected a JSON list of values")
     paths = await asyncio.to_thread(write_slots, get_bridge(request).profile, {name: data}, overwrite_flag(request))
@@ -243,9 +321,17 @@ async def get_slot_programs(request: Request) -> Response:
 
 # ---- words --------------------------------------------------------------------------------------------------
 def custom_words_file(profile: Path) -> str:
+    """asr.custom_words of profile.json, refused when it leaves the profile (it would expose any file)."""
     asr = read_profile_json(profile).get("asr", {})
     value = asr.get("custom_words") if isinstance(asr, dict) else None
-    return value if isinstance(value, str) and value else CUSTOM_WORDS
+    if not isinstance(value, str) or not value:
+        return CUSTOM_WORDS
+    if not inside_profile(profile, value):
+        raise bad_request(f"asr.custom_words in {profile / PROFILE_FILE} is {value!r}, outside the profile "
+                          "directory; the API reads and writes only files inside the profile")
+    if value.startswith("/"):
+        return str(Path(value).resolve().relative_to(profile.resolve()))
+    return value
 
 
 @router.get("/api/custom-words", **api_doc(

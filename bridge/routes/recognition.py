@@ -24,16 +24,21 @@ from hermes.rhasspy_json import intent_to_rhasspy, not_recognized_to_rhasspy
 from hermes.wav import WavFormatError, to_pcm16k_mono
 
 from ..http_util import (
+    MAX_TEXT_CHARS,
     BridgeHTTPError,
     api_doc,
     bad_request,
-    body_json,
     body_text,
+    check_site_id,
+    check_text,
+    check_volume,
     json_response,
     prefers_json,
     qbool,
     qfloat,
     qlist,
+    qtimeout,
+    request_json,
     text,
     wav_response,
 )
@@ -116,10 +121,11 @@ def audio_body(request: Request, body: bytes) -> bytes:
 
 
 @router.post("/api/text-to-intent", **api_doc(
-    "Recognise the intent of a text", body="text/plain", body_description="the command, UTF-8",
+    "Recognise the intent of a text", body="text/plain",
+    body_description=f"the command, UTF-8, at most {MAX_TEXT_CHARS} characters",
     responses=INTENT_RESPONSE, params=[*INTENT_PARAMS, ("siteId", "site of the query (default: own site)")]))
 async def text_to_intent(request: Request) -> Response:
-    text_in = body_text(await request.body()).strip()
+    text_in = check_text(body_text(await request.body()).strip(), "the text")
     site = target_site(request)
     bridge = get_bridge(request)
     async with handling_off(request, site):
@@ -171,7 +177,7 @@ async def speech_to_intent(request: Request) -> Response:
     "Wake the site up and return the intent of the next voice command", responses=INTENT_RESPONSE,
     params=[*INTENT_PARAMS, ("siteId", "site"), ("sessionId", "dialogue session id to use"),
             ("modelId", "wake word id (default 'default')"), ("lang", "language"),
-            ("timeout", "seconds to wait (default bridge.reply_timeout)")],
+            ("timeout", "seconds to wait (default bridge.reply_timeout; more than 0, at most 3600)")],
     description="Needs the dialogue manager. Repeated entity=..&value=.. pairs become custom entities. "
                 "intentFilter and timeout are honoured (Rhasspy 2.5 ignored them)."))
 async def listen_for_command(request: Request) -> Response:
@@ -181,7 +187,7 @@ async def listen_for_command(request: Request) -> Response:
     model_id = request.query_params.get("modelId") or "default"
     lang = request.query_params.get("lang") or None
     intent_filter = qlist(request, "intentFilter")
-    timeout = qfloat(request, "timeout", bridge.settings.reply_timeout)
+    timeout = qtimeout(request, "timeout", bridge.settings.reply_timeout)
     entities = request.query_params.getlist("entity")
     values = request.query_params.getlist("value")
     if len(entities) != len(values):
@@ -264,7 +270,8 @@ async def stop_recording(request: Request) -> Response:
 
 
 @router.post("/api/text-to-speech", **api_doc(
-    "Speak a text on one or more sites", body="text/plain", body_description="the sentence",
+    "Speak a text on one or more sites", body="text/plain",
+    body_description=f"the sentence, at most {MAX_TEXT_CHARS} characters",
     responses={"audio/wav": "the synthesised audio of the first site"},
     params=[("siteId", "comma list of sites (default: own)"), ("sessionId", "session id"),
             ("language", "TTS language"), ("voice", "TTS voice (used as language when language is absent)"),
@@ -280,12 +287,12 @@ async def text_to_speech(request: Request) -> Response:
             raise bad_request("repeat=true but nothing was spoken yet")
         sentence = bridge.last_spoken
     else:
-        sentence = body_text(await request.body()).strip()
+        sentence = check_text(body_text(await request.body()).strip(), "the text")
         if not sentence:
             raise bad_request("empty body: send the text to speak")
     bridge.last_spoken = sentence
     lang = request.query_params.get("language") or request.query_params.get("voice") or None
-    volume = qfloat(request, "volume", 1.0)
+    volume = check_volume(qfloat(request, "volume", 1.0), "query parameter volume")
     play = qbool(request, "play", default=True)
     session = request.query_params.get("sessionId") or None
     wavs: list[bytes] = []
@@ -308,10 +315,11 @@ async def text_to_speech(request: Request) -> Response:
     body_description="a Hermes NluIntent", responses={"text/plain": "OK"},
     description="Published to hermes/intent/<intentName> (Rhasspy 2.5 published nothing)."))
 async def handle_intent(request: Request) -> Response:
-    data = body_json(await request.body(), "the intent")
+    data = await request_json(request, "the intent")
     if not isinstance(data, dict):
         raise bad_request("the intent must be a JSON object (a Hermes NluIntent)")
     data.setdefault("siteId", default_site(request))
+    check_site_id(data["siteId"])
     try:
         intent = NluIntent.model_validate(data)
     except ValidationError as err:

@@ -21,19 +21,25 @@ from services.config import PROFILE_FILE, ConfigError, load_section, read_profil
 from services.profile import write_atomic
 
 from ..http_util import (
+    MAX_TEXT_CHARS,
     BridgeHTTPError,
     api_doc,
     bad_request,
     body_json,
     body_text,
+    check_site_id,
+    check_text,
+    is_json_content,
     json_response,
+    request_json,
     text,
     wav_response,
 )
 from ..mesh import ServiceUnavailable, speak
+from ..protected_settings import flatten
 from ..settings import BridgeSettings
-from .common import get_bridge, require_admin, target_site, target_sites
-from .profile_api import defaults_layer, merge, validate_profile
+from .common import get_bridge, get_principal, require_admin, target_site, target_sites
+from .profile_api import check_profile_write, defaults_layer, merge, validate_profile
 
 router = APIRouter(tags=["runtime"])
 LOG = logging.getLogger("hermesh.bridge")
@@ -56,17 +62,6 @@ def redact(data: Any) -> Any:
     return data
 
 
-def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, dict) and value:
-            out.update(flatten(value, path + "."))
-        else:
-            out[path] = value
-    return out
-
-
 def unflatten(data: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in data.items():
@@ -87,16 +82,19 @@ def unflatten(data: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/api/status", **api_doc(
     "What the assistant is doing", responses={"application/json": "version, uptime, sites, services, "
-                                              "broker, homeAssistant"}))
+                                              "broker, homeAssistant"},
+    description="An admin sees every site; a user token only the sites it may act for."))
 async def status(request: Request) -> Response:
     bridge = get_bridge(request)
     from ..app import bridge_version
 
     ha = await cached_probe(bridge)
+    principal = get_principal(request)
+    sites = {site: state for site, state in bridge.site_states.snapshot().items() if principal.may_use_site(site)}
     return json_response({
         "version": bridge_version(),
         "uptimeSeconds": round(time.time() - bridge.started_at, 3),
-        "sites": bridge.site_states.snapshot(),
+        "sites": sites,
         "services": bridge.registry.snapshot(),
         "broker": {"host": bridge.common.mqtt.host, "port": bridge.common.mqtt.port,
                    "connected": bridge._connected.is_set()},
@@ -125,11 +123,13 @@ async def get_config(request: Request) -> Response:
     body_description='{"section": {"key": value}} or {"section.key": value}',
     responses={"application/json": "{changed, applied, restartRequired}"},
     description="Validated, persisted to profile.json atomically, and applied at once where possible "
-                "(bridge timeouts, limits, tokens, log_level); other keys need the service restarted."))
+                "(bridge timeouts, limits, tokens, log_level); other keys need the service restarted. Unknown "
+                "keys are a 422 naming them; settings that run programs need an admin token (403) and paths "
+                "must stay inside the profile (400)."))
 async def patch_config(request: Request) -> Response:
     require_admin(request, "changing the configuration")
     bridge = get_bridge(request)
-    patch = body_json(await request.body(), "the configuration change")
+    patch = await request_json(request, "the configuration change")
     if not isinstance(patch, dict) or not patch:
         raise bad_request("expected a non-empty JSON object of settings")
     patch = unflatten(patch)
@@ -138,6 +138,7 @@ async def patch_config(request: Request) -> Response:
     current = read_profile_json(bridge.profile)
     updated = merge(current, patch)
     validate_profile(updated, bridge.profile)
+    await check_profile_write(request, current, updated, await asyncio.to_thread(defaults_layer))
     before, after = flatten(current), flatten(updated)
     changed = sorted(k for k in after if before.get(k, object()) != after[k])
     path = bridge.profile / PROFILE_FILE
@@ -238,18 +239,21 @@ async def languages(request: Request) -> Response:
 
 @router.post("/api/tts/test", **api_doc(
     "Speak a test sentence and return its audio", body="application/json",
-    body_description='optional {"text", "siteId", "lang"}', responses={"audio/wav": "the synthesised test"}))
+    body_description=f'optional {{"text" (at most {MAX_TEXT_CHARS} characters), "siteId", "lang"}}',
+    responses={"audio/wav": "the synthesised test"}))
 async def tts_test(request: Request) -> Response:
-    raw = await request.body()
-    options = body_json(raw, "the TTS test options") if raw.strip() else {}
+    options = await request_json(request, "the TTS test options", optional=True)
+    if options is None:
+        options = {}
     if not isinstance(options, dict):
         raise bad_request('expected a JSON object such as {"text": "hello"}')
-    sentence = str(options.get("text") or "This is a test of the text to speech system.")
-    site = str(options["siteId"]) if options.get("siteId") else target_site(request)
-    from .common import get_principal
-
+    sentence = check_text(options.get("text") or "This is a test of the text to speech system.", "text")
+    site = check_site_id(options["siteId"]) if options.get("siteId") is not None else target_site(request)
+    lang = options.get("lang")
+    if lang is not None and not isinstance(lang, str):
+        raise bad_request(f"lang must be a language name such as 'en-us', not {lang!r}")
     get_principal(request).check_site(site)
-    wav = await speak(get_bridge(request), sentence, site, lang=options.get("lang"))
+    wav = await speak(get_bridge(request), sentence, site, lang=lang)
     if not wav:
         raise ServiceUnavailable(f"the tts service finished without sending audio to site {site!r}")
     return wav_response(wav)
@@ -317,17 +321,19 @@ async def homeassistant_status(request: Request) -> Response:
 @router.post("/api/homeassistant/command", **api_doc(
     "Send a text command to Home Assistant's conversation API", body="application/json",
     body_description='{"text": "turn on the light", "language": "en"} (or the text as plain text)',
+    also_accepts=("text/plain",),
     responses={"application/json": "{speech, response}"}))
 async def homeassistant_command(request: Request) -> Response:
     require_admin(request, "Home Assistant commands")
     bridge = get_bridge(request)
     raw = await request.body()
-    if request.headers.get("content-type", "").startswith("application/json"):
+    if is_json_content(request):
         data = body_json(raw, "the command")
         if not isinstance(data, dict) or not isinstance(data.get("text"), str):
             raise bad_request('expected {"text": "..."}')
     else:
         data = {"text": body_text(raw)}
+    check_text(data["text"], "the command text")
     if not data["text"].strip():
         raise bad_request("empty command text")
     url, token = ha_config(bridge)

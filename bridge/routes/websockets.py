@@ -16,8 +16,7 @@ router = APIRouter(tags=["events"])
 async def stream(websocket: WebSocket, channel: str, as_json: bool = True) -> None:
     bridge = get_bridge(websocket)
     principal = get_principal(websocket)
-    site = None if principal.is_admin else principal.username
-    with bridge.hub.subscribe(channel, site) as subscriber:
+    with bridge.hub.subscribe(channel, principal.sites) as subscriber:
         await websocket.accept()
 
         async def drain_client() -> None:

@@ -117,17 +117,21 @@ async def test_profile_layers_and_post(mqtt_broker, profile_dir):
         new["language"] = "en"
         new["nlu"] = dict(merged.get("nlu", {}))
         new["bridge"] = {**merged["bridge"], "reply_timeout": 12.5}
-        posted = await client.post("/api/profile", content=json.dumps(new), headers={"Content-Type": "text/plain"})
+        as_text = await client.post("/api/profile", content=json.dumps(new), headers={"Content-Type": "text/plain"})
+        posted = await client.post("/api/profile", content=json.dumps(new),
+                                   headers={"Content-Type": "application/json"})
         stored = json.loads((profile_dir / "profile.json").read_text())
         invalid = await client.post("/api/profile", json={"bridge": {"no_such_key": 1}})
-        not_object = await client.post("/api/profile", content="[1]")
-        broken = await client.post("/api/profile", content="{")
+        json_type = {"Content-Type": "application/json"}
+        not_object = await client.post("/api/profile", content="[1]", headers=json_type)
+        broken = await client.post("/api/profile", content="{", headers=json_type)
     assert raw == {"language": "en", "site_ids": []}
     assert defaults["http"]["port"] == 12101 and defaults["bridge"]["reply_timeout"] == 30.0
     assert merged["language"] == "en" and merged["bridge"]["max_body_bytes"] == 50 * 1024 * 1024
+    assert as_text.status_code == 415 and "application/json" in as_text.text  # a JSON endpoint (issue 19)
     assert posted.text == f"Wrote profile to {profile_dir / 'profile.json'}"
     assert stored == {"bridge": {"reply_timeout": 12.5}}  # everything equal to a default is dropped
-    assert invalid.status_code == 400 and "bridge" in invalid.text and "no_such_key" in invalid.text
+    assert invalid.status_code == 422 and "bridge.no_such_key" in invalid.text  # unknown keys (issue 19)
     assert not_object.status_code == 400 and broken.status_code == 400
     assert json.loads((profile_dir / "profile.json").read_text()) == stored
 

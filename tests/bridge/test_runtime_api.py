@@ -73,7 +73,7 @@ async def check_config(mqtt_broker, profile_dir):
     assert stored["bridge"] == {"reply_timeout": 7.5, "jwt_secret": "new-secret"} and stored["nlu"] == {"fuzzy": False}
     assert stored["mqtt"] == {"password": "pw", "username": "u"}
     assert invalid.status_code == 400 and "reply_timeout" in invalid.text
-    assert typo.status_code == 400 and "fuzy" in typo.text
+    assert typo.status_code == 422 and "nlu.fuzy" in typo.text  # unknown keys are named (issue 19)
     assert empty.status_code == 400
     assert "new-secret" not in again.text
     assert not list(profile_dir.glob(".profile.json.*"))
@@ -101,7 +101,8 @@ async def test_languages_tts_test_restart_and_shutdown(mqtt_broker, profile_dir,
         languages = (await client.get("/api/languages")).json()
         tts = await client.post("/api/tts/test", json={"text": "testing", "siteId": site_id})
         default_tts = await client.post("/api/tts/test")
-        bad = await client.post("/api/tts/test", content="[")
+        bad = await client.post("/api/tts/test", content="[", headers={"Content-Type": "application/json"})
+        untyped = await client.post("/api/tts/test", content="[")
         (profile_dir / "profile.json").write_text(json.dumps({"bridge": {"reply_timeout": 9}}))
         restarted = await client.post("/api/restart")
         timeout_after = bridge.settings.reply_timeout
@@ -112,7 +113,7 @@ async def test_languages_tts_test_restart_and_shutdown(mqtt_broker, profile_dir,
     with wave.open(io.BytesIO(tts.content)) as wav:
         assert wav.getnframes() > 0
     assert default_tts.status_code == 200
-    assert bad.status_code == 400
+    assert bad.status_code == 400 and untyped.status_code == 415
     assert restarted.text == "Restarted Rhasspy" and timeout_after == 9
     assert down.text == "Shutting down"
 

@@ -1,0 +1,20 @@
+"""What a site id coming from an HTTP client may look like: it becomes an MQTT topic level."""
+
+from __future__ import annotations
+
+SITE_ID_MAX_CHARS = 64
+
+
+def site_id_problem(site: object) -> str | None:
+    """Why ``site`` cannot be a site id, or None when it can ('/', '+', '#' would change the topic's meaning)."""
+    if not isinstance(site, str):
+        return f"site id {site!r} must be a string"
+    if not site:
+        return "site id must not be empty"
+    if len(site) > SITE_ID_MAX_CHARS:
+        return f"site id {site[:20]!r}... is longer than {SITE_ID_MAX_CHARS} characters"
+    if any(c in site for c in "/+#"):
+        return f"site id {site!r} must not contain '/', '+' or '#'"
+    if any(ord(c) < 32 or ord(c) == 127 for c in site):
+        return f"site id {site!r} must not contain control characters"
+    return None
