@@ -284,9 +284,9 @@ class AsrService(HermesService[AsrSettings]):
             await self._complete(live, outcome)
 
     async def _decode(self, function: Any, *args: Any) -> Any:
-        """Decoder work per frame: inline for engines that hold the GIL anyway and need well under 1 ms
-        per 64 ms frame (pocketsphinx: a worker thread would add a thread hand-off per frame and no
-        parallelism); in a worker thread for the others."""
+        """Work per frame: inline for engines whose feeding is well under 1 ms per 64 ms frame (pocketsphinx
+        only keeps the audio until the utterance ends: a worker thread would add a hand-off per frame and
+        nothing else); in a worker thread for the others."""
         if self.engine_feeds_inline:
             return function(*args)
         return await self.run_blocking(function, *args)
@@ -302,7 +302,7 @@ class AsrService(HermesService[AsrSettings]):
             session = live.session
             if self.sessions.get(session.info.session_id) is live:  # a later stopListening has nothing to do
                 del self.sessions[session.info.session_id]
-            transcript: Transcript = await self._decode(session.finish, outcome)
+            transcript: Transcript = await self.run_blocking(session.finish, outcome)  # the decoding itself
         info = session.info
         await self.publish(AsrRecordingFinished(site_id=info.site_id, session_id=info.session_id or None))
         await self.publish(self._text_captured(info, transcript))
