@@ -56,4 +56,7 @@ fi
 # precise-runner drives a user's precise-engine; it declares pyaudio, which we do not use (and which needs a compiler
 # and PortAudio headers), so it is installed without dependencies.
 "${PIP[@]}" --no-deps "precise-runner>=0.3,<0.4"
+# RNNoise for the ASR's noisy-utterance path (services/asr/denoise.py): only its bundled librnnoise.so is used,
+# loaded with ctypes, so the package's own dependencies (audio file I/O, plotting) are not installed.
+"${PIP[@]}" --no-deps "pyrnnoise>=0.4,<0.5"
 say "done: $VENV/bin/hermesh is ready"

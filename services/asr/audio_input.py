@@ -3,6 +3,11 @@
 audioFrame payloads are small WAV files. PCM WAVs of any rate, width and channel count are read with
 ``hermes.wav``; μ-law WAVs (format tag 7, 8 kHz telephony audio) are decoded here. Resampling keeps one
 soxr stream per source, because resampling every 64 ms chunk on its own adds an edge at each border.
+
+Narrowband audio is resampled and nothing else: no noise floor is added above 4 kHz. The bridge resamples
+HTTP and Wyoming audio with soxr too, so all three entries give the decoder the same audio. (A white
+floor at rms 300 once hid empty transcripts of the old streaming decode; with each utterance decoded
+whole it costs accuracy: real 8 kHz digits, 296/400 right without it, 271/400 with it.)
 """
 
 from __future__ import annotations
@@ -17,12 +22,6 @@ from hermes.wav import WavFormatError, convert_pcm, read_wav
 from . import mulaw
 
 RATE = 16000
-# Narrowband audio (8 kHz telephony) upsampled to 16 kHz has an empty 4-8 kHz band, and the wideband
-# en-us acoustic model then often finds no path at all (empty transcripts). A white noise floor fixes
-# that. Measured on the 37 covering sentences of the ASR test profile sent through μ-law 8 kHz: rms 10 ->
-# 9 misses, 30 -> 5, 100 -> 2, 200 -> 1, 300 (-41 dBFS) -> 0 (16 kHz originals: 0). The VAD still
-# separates speech from noise at rms 500.
-NARROWBAND_NOISE_RMS = 300.0
 WAVE_FORMAT_PCM = 1
 WAVE_FORMAT_MULAW = 7
 WAVE_FORMAT_EXTENSIBLE = 0xFFFE
@@ -58,7 +57,6 @@ class AudioConverter:
     def __init__(self) -> None:
         self._format: tuple[int, int, int] | None = None
         self._resampler: soxr.ResampleStream | None = None
-        self._noise: np.random.Generator | None = None  # narrowband sources only
 
     def to_pcm16k(self, wav_bytes: bytes) -> bytes:
         riff = _riff_audio(wav_bytes)
@@ -83,11 +81,6 @@ class AudioConverter:
             self._format = (rate, width, channels)
             self._resampler = soxr.ResampleStream(rate, RATE, 1, dtype="int16")
         out = self._resampler.resample_chunk(np.frombuffer(mono, dtype=np.int16))
-        if rate < RATE:
-            if self._noise is None:
-                self._noise = np.random.default_rng(16000)  # seeded: the same input gives the same samples
-            noisy = out.astype(np.float32) + self._noise.normal(0.0, NARROWBAND_NOISE_RMS, len(out)).astype(np.float32)
-            out = np.clip(noisy, -32768, 32767).astype(np.int16)
         return out.tobytes()
 
 
