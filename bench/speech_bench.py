@@ -260,7 +260,7 @@ def run_offline(set_name: str, column: str, profile: Path, limit: int | None) ->
 class Mesh:
     """Mosquitto, ``hermesh asr``, ``hermesh nlu`` and ``hermesh bridge`` for one profile."""
 
-    def __init__(self, profile: Path, log_dir: Path, tcp_nodelay: bool = False) -> None:
+    def __init__(self, profile: Path, log_dir: Path, tcp_nodelay: bool = True) -> None:
         self.profile = profile
         self.tcp_nodelay = tcp_nodelay
         self.procs = procs.Processes(log_dir)
@@ -818,8 +818,8 @@ def main() -> None:
     parser.add_argument("--sites", type=int, default=24, help="concurrent sites in the MQTT real-time column")
     parser.add_argument("--breakdown", type=int, default=60,
                         help="files of the clean coffee set for the HTTP time breakdown (0: skip)")
-    parser.add_argument("--tcp-nodelay", action="store_true",
-                        help="run Mosquitto with set_tcp_nodelay true (default: Mosquitto's default, off)")
+    parser.add_argument("--nagle", action="store_true",
+                        help="run Mosquitto without set_tcp_nodelay (its default; ours sets it, see mosquitto/)")
     parser.add_argument("--no-grammar", action="store_true", help="skip the grammar sizes")
     parser.add_argument("--json", type=Path, help="write every figure (and every file's result) here")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -856,7 +856,7 @@ def main() -> None:
             if not mine or not ({"http", "mqtt"} & set(columns)):
                 continue
             log(f"starting the mesh for the {profile_name} profile ...")
-            mesh = Mesh(profiles[profile_name], work / f"logs-{profile_name}", args.tcp_nodelay)
+            mesh = Mesh(profiles[profile_name], work / f"logs-{profile_name}", not args.nagle)
             mesh.procs.log_dir.mkdir()
             try:
                 mesh.start()

@@ -55,7 +55,7 @@ class MosquittoBroker:
         self.conf = directory / "mosquitto.conf"
         self.conf.write_text(
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-            "log_dest stderr\nlog_type error\nmessage_size_limit 0\n"
+            "log_dest stderr\nlog_type error\nmessage_size_limit 0\nset_tcp_nodelay true\n"  # as mosquitto/*.conf
         )
         self.process: subprocess.Popen[bytes] | None = None
 
