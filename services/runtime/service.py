@@ -367,12 +367,17 @@ class HermesService(Generic[S]):
         self._client = None
 
     async def _wait_client(self) -> aiomqtt.Client:
-        deadline = 10.0
-        try:
-            await asyncio.wait_for(self._connected.wait(), deadline)
-        except TimeoutError as err:
-            raise ServiceError(f"not connected to the broker at {self.common.mqtt.host}:{self.common.mqtt.port}") from err
-        assert self._client is not None
+        """The connected client, waiting up to 10 s for a (re)connection. The event can be set and cleared again
+        before a woken waiter runs (the connection dropped, or the service is stopping), so check the client
+        itself and keep waiting for the rest of the time."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10.0
+        while self._client is None or not self._connected.is_set():
+            remaining = deadline - loop.time()
+            if remaining <= 0 or self._stopping.is_set():
+                raise ServiceError(f"not connected to the broker at {self.common.mqtt.host}:{self.common.mqtt.port}")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._connected.wait(), remaining)
         return self._client
 
     # ---- subscriptions and dispatch -------------------------------------------------------------------------
