@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-import soxr
+
+from hermes.resample import resample
 
 RATE = 16000
 WIDTH = 2
@@ -107,14 +108,18 @@ def _to_float(frames: bytes, width: int, channels: int) -> np.ndarray:
 def convert_pcm(
     frames: bytes, rate: int, width: int, channels: int, to_rate: int = RATE, to_channels: int = CHANNELS
 ) -> bytes:
-    """Any PCM to 16-bit PCM at ``to_rate``/``to_channels``: channels averaged, resampled with soxr."""
+    """Any PCM to 16-bit PCM at ``to_rate``/``to_channels``: channels averaged to 16-bit mono, then resampled with
+    ``hermes.resample`` (the same samples the streaming converters give for the same audio in chunks)."""
     if rate == to_rate and width == 2 and channels == to_channels:
         return frames
-    samples = _to_float(frames, width, channels)
-    mono = samples.mean(axis=1) if channels > 1 else samples[:, 0]
-    if rate != to_rate and len(mono):
-        mono = soxr.resample(mono, rate, to_rate, quality="HQ")
-    out = np.clip(np.round(mono * 32767.0), -32768, 32767).astype("<i2")
+    if width == 2 and channels == 1:
+        out = np.frombuffer(frames[: len(frames) - len(frames) % 2], dtype="<i2")
+    else:
+        samples = _to_float(frames, width, channels)
+        mono = samples.mean(axis=1) if channels > 1 else samples[:, 0]
+        out = np.clip(np.round(mono * 32767.0), -32768, 32767).astype("<i2")
+    if rate != to_rate and len(out):
+        out = resample(out, rate, to_rate).astype("<i2")
     if to_channels > 1:
         out = np.repeat(out[:, None], to_channels, axis=1).reshape(-1)
     return out.tobytes()

@@ -8,9 +8,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
-import soxr
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 
+from hermes.resample import Resampler
 from hermes.wav import CHANNELS, RATE, WIDTH, convert_pcm, pcm_to_wav, read_wav
 
 FRAME_SAMPLES = 1024  # samples per published frame: HA's 10 ms chunks would flood the broker otherwise
@@ -50,32 +50,32 @@ HERMES_FORMAT = PcmFormat(RATE, WIDTH, CHANNELS)
 
 
 class PcmConverter:
-    """Any PCM stream to 16 kHz 16-bit mono, resampled with a streaming soxr resampler (one per stream)."""
+    """Any PCM stream to 16 kHz 16-bit mono, resampled with a streaming resampler (one per stream)."""
 
     def __init__(self) -> None:
         self._format: PcmFormat | None = None
-        self._resampler: soxr.ResampleStream | None = None
+        self._resampler: Resampler | None = None
         self._rest = b""
 
     def convert(self, pcm: bytes, fmt: PcmFormat) -> bytes:
         if fmt != self._format:
             self._format = fmt
             self._rest = b""
-            self._resampler = None if fmt.rate == RATE else soxr.ResampleStream(fmt.rate, RATE, 1, dtype="int16")
+            self._resampler = None if fmt.rate == RATE else Resampler(fmt.rate, RATE)
         data = self._rest + pcm
         usable = len(data) - len(data) % fmt.frame_bytes
         data, self._rest = data[:usable], data[usable:]
         mono = convert_pcm(data, fmt.rate, fmt.width, fmt.channels, to_rate=fmt.rate)
         if self._resampler is None:
             return mono
-        out = self._resampler.resample_chunk(np.frombuffer(mono, dtype="<i2"))
+        out = self._resampler.process(np.frombuffer(mono, dtype="<i2"))
         return np.asarray(out, dtype="<i2").tobytes()
 
     def flush(self) -> bytes:
         if self._resampler is None:
             return b""
-        out = self._resampler.resample_chunk(np.zeros(0, dtype="<i2"), last=True)
-        self._resampler = soxr.ResampleStream(self._format.rate, RATE, 1, dtype="int16") if self._format else None
+        out = self._resampler.process(np.zeros(0, dtype="<i2"), last=True)
+        self._resampler = Resampler(self._format.rate, RATE) if self._format else None
         return np.asarray(out, dtype="<i2").tobytes()
 
 

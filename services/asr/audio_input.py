@@ -2,10 +2,11 @@
 
 audioFrame payloads are small WAV files. PCM WAVs of any rate, width and channel count are read with
 ``hermes.wav``; μ-law WAVs (format tag 7, 8 kHz telephony audio) are decoded here. Resampling keeps one
-soxr stream per source, because resampling every 64 ms chunk on its own adds an edge at each border.
+stream per source (``hermes.resample``, whose output does not depend on the chunking), because resampling
+every 64 ms chunk on its own adds an edge at each border.
 
 Narrowband audio is resampled and nothing else: no noise floor is added above 4 kHz. The bridge resamples
-HTTP and Wyoming audio with soxr too, so all three entries give the decoder the same audio. (A white
+HTTP and Wyoming audio with the same resampler, so all three entries give the decoder the same samples. (A white
 floor at rms 300 once hid empty transcripts of the old streaming decode; with each utterance decoded
 whole it costs accuracy: real 8 kHz digits, 296/400 right without it, 271/400 with it.)
 """
@@ -15,8 +16,8 @@ from __future__ import annotations
 import struct
 
 import numpy as np
-import soxr
 
+from hermes.resample import Resampler
 from hermes.wav import WavFormatError, convert_pcm, read_wav
 
 from . import mulaw
@@ -56,7 +57,7 @@ class AudioConverter:
 
     def __init__(self) -> None:
         self._format: tuple[int, int, int] | None = None
-        self._resampler: soxr.ResampleStream | None = None
+        self._resampler: Resampler | None = None
 
     def to_pcm16k(self, wav_bytes: bytes) -> bytes:
         riff = _riff_audio(wav_bytes)
@@ -79,8 +80,8 @@ class AudioConverter:
             return mono
         if self._format != (rate, width, channels) or self._resampler is None:
             self._format = (rate, width, channels)
-            self._resampler = soxr.ResampleStream(rate, RATE, 1, dtype="int16")
-        out = self._resampler.resample_chunk(np.frombuffer(mono, dtype=np.int16))
+            self._resampler = Resampler(rate, RATE)
+        out = self._resampler.process(np.frombuffer(mono, dtype=np.int16))
         return out.tobytes()
 
 

@@ -7,7 +7,8 @@ mono signed 16-bit PCM. ``audioop`` is deprecated and gone in Python 3.13, hence
 from __future__ import annotations
 
 import numpy as np
-import soxr
+
+from hermes.resample import Resampler, resample
 
 TELEPHONY_RATE = 8000
 HERMES_RATE = 16000
@@ -50,32 +51,32 @@ def decode(ulaw: bytes) -> bytes:
 def ulaw8k_to_pcm16k(ulaw: bytes) -> bytes:
     """A whole 8 kHz μ-law recording -> 16 kHz mono PCM."""
     pcm = np.frombuffer(decode(ulaw), dtype=np.int16)
-    return soxr.resample(pcm, TELEPHONY_RATE, HERMES_RATE).astype(np.int16).tobytes()
+    return resample(pcm, TELEPHONY_RATE, HERMES_RATE).tobytes()
 
 
 def pcm16k_to_ulaw8k(pcm: bytes) -> bytes:
-    """A whole 16 kHz mono PCM recording -> 8 kHz μ-law (soxr filters out what 8 kHz cannot carry)."""
+    """A whole 16 kHz mono PCM recording -> 8 kHz μ-law (the resampler filters out what 8 kHz cannot carry)."""
     samples = np.frombuffer(pcm, dtype=np.int16)
-    return encode(soxr.resample(samples, HERMES_RATE, TELEPHONY_RATE).astype(np.int16).tobytes())
+    return encode(resample(samples, HERMES_RATE, TELEPHONY_RATE).tobytes())
 
 
 class MulawStreamDecoder:
     """8 kHz μ-law chunks -> 16 kHz PCM chunks, resampled without clicks at chunk borders."""
 
     def __init__(self) -> None:
-        self._resampler = soxr.ResampleStream(TELEPHONY_RATE, HERMES_RATE, 1, dtype="int16")
+        self._resampler = Resampler(TELEPHONY_RATE, HERMES_RATE)
 
     def decode(self, ulaw: bytes, last: bool = False) -> bytes:
         pcm = np.frombuffer(decode(ulaw), dtype=np.int16)
-        return self._resampler.resample_chunk(pcm, last=last).tobytes()
+        return self._resampler.process(pcm, last=last).tobytes()
 
 
 class MulawStreamEncoder:
     """16 kHz PCM chunks -> 8 kHz μ-law chunks (e.g. replies to a telephony channel)."""
 
     def __init__(self) -> None:
-        self._resampler = soxr.ResampleStream(HERMES_RATE, TELEPHONY_RATE, 1, dtype="int16")
+        self._resampler = Resampler(HERMES_RATE, TELEPHONY_RATE)
 
     def encode(self, pcm: bytes, last: bool = False) -> bytes:
         samples = np.frombuffer(pcm, dtype=np.int16)
-        return encode(self._resampler.resample_chunk(samples, last=last).tobytes())
+        return encode(self._resampler.process(samples, last=last).tobytes())

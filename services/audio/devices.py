@@ -13,6 +13,8 @@ from typing import Any, Literal
 import numpy as np
 import soxr
 
+from hermes.resample import Resampler
+
 Kind = Literal["input", "output"]
 TARGET_RATE = 16000
 
@@ -123,7 +125,7 @@ class PcmConverter:
     def __init__(self, rate: int, channels: int) -> None:
         self.rate = rate
         self.channels = channels
-        self._resampler = None if rate == TARGET_RATE else soxr.ResampleStream(rate, TARGET_RATE, 1, dtype="int16")
+        self._resampler = None if rate == TARGET_RATE else Resampler(rate, TARGET_RATE)
 
     def convert(self, pcm: bytes, last: bool = False) -> bytes:
         samples = np.frombuffer(pcm, dtype="<i2")
@@ -131,7 +133,7 @@ class PcmConverter:
             usable = len(samples) - len(samples) % self.channels
             samples = samples[:usable].reshape(-1, self.channels).mean(axis=1).round().astype("<i2")
         if self._resampler is not None:
-            samples = self._resampler.resample_chunk(samples, last=last)
+            samples = self._resampler.process(samples, last=last)
         return samples.astype("<i2").tobytes()
 
 
