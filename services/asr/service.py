@@ -75,7 +75,7 @@ class AsrSettings(SettingsModel):
 class _LiveSession:
     session: AsrSession
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    converter: AudioConverter = field(default_factory=AudioConverter)  # for audioSessionFrame payloads
+    converter: AudioConverter = field(default_factory=AudioConverter)  # this session's audio, from its first frame
     timer: asyncio.TimerHandle | None = None
     published: bool = False
 
@@ -90,7 +90,6 @@ class AsrService(HermesService[AsrSettings]):
 
     async def setup(self) -> None:
         self.sessions: dict[str, _LiveSession] = {}
-        self.site_converters: dict[str, AudioConverter] = {}
         self.disabled_reasons: set[str] = set()
         self.engine = await self.run_blocking(self._create_engine)
         self.engine_feeds_inline = bool(getattr(self.engine, "feeds_inline", False))
@@ -252,14 +251,10 @@ class AsrService(HermesService[AsrSettings]):
             return
         listening = [live for live in self.sessions.values()
                      if live.session.info.site_id == message.site_id and not live.published]
-        if not listening:
-            return
-        converter = self.site_converters.get(message.site_id)
-        if converter is None:
-            converter = self.site_converters[message.site_id] = AudioConverter()
-        pcm = self._convert(converter, message.wav_bytes)
+        # Each session converts with its own resampler, started at its first frame: the utterance is then
+        # resampled exactly as the same audio posted whole would be, whatever the site sent before it.
         for live in listening:
-            await self._feed(live, pcm)
+            await self._feed(live, self._convert(live.converter, message.wav_bytes))
 
     @handles(AudioSessionFrame)
     async def on_audio_session_frame(self, message: AudioSessionFrame) -> None:
