@@ -157,7 +157,7 @@ def meaning_of(trained: Any, text: str) -> tuple[str | None, dict[str, Any]]:
 # ---- (a) and (b): one child process each ------------------------------------------------------------------
 def offline_worker(spec: dict[str, Any]) -> dict[str, Any]:
     """Decode one set with the anchor or the engine; runs in its own process (clean CPU and RSS)."""
-    from services.asr.audio_input import AudioConverter
+    from hermes.wav import to_pcm16k_mono
     from services.nlu.training import load_trained_profile
 
     profile = Path(spec["profile"])
@@ -172,7 +172,7 @@ def offline_worker(spec: dict[str, Any]) -> dict[str, Any]:
     utterances = load_set(spec["set"], spec["limit"])
     converted = []
     for u in utterances:
-        converted.append(AudioConverter().to_pcm16k(u.wav))  # one source per file, as the service does
+        converted.append(to_pcm16k_mono(u.wav))  # the whole file resampled at once, as the bridge does
     decode(converted[0])  # warm-up: the first decode pays for lazily built parts
     procs.reset_peak_rss()
     items, cpu_started, wall_started = [], time.process_time(), time.perf_counter()
