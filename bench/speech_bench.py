@@ -8,7 +8,7 @@ grammar converted from ``coffee_maker.yaml``, and one ``Digit`` intent; both tra
 Columns:
 
 * **(a) anchor**: plain pocketsphinx with our trained model (the FSG text and dictionary the ASR trains
-  from), the whole file (converted to 16 kHz by ``AudioConverter``) in one ``process_raw(pcm, False, True)``;
+  from), the whole file (resampled whole to 16 kHz, as the bridge does) in one ``process_raw(pcm, False, True)``;
   one decoder, files in order. Time = the decode call.
 * **(b) engine**: ``PocketsphinxAsrEngine`` built as the ASR service builds it (the profile's ``asr``
   settings): ``open_stream`` / ``feed(whole)`` / ``finish``. What the mesh should equal.
