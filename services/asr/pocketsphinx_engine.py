@@ -100,6 +100,8 @@ class PocketsphinxAsrEngine(AsrEngine):
         self.trim_silence = bool(options.get("trim_silence", True))
         self.trim_padding = float(options.get("trim_padding", 0.3))
         self.trim_vad = str(options.get("trim_vad", "pocketsphinx"))
+        # Silero cuts denoised utterances better than WebRTC's VAD, at ~100 ms per audio second: 150 coffee
+        # commands at 6 dB, 107 understood (RTF 0.134) against 101 (RTF 0.086); at 12 dB 130 against 129.
         self.noisy_trim_vad = str(options.get("noisy_trim_vad", "silero"))
         self.trim_vad_mode = int(options.get("trim_vad_mode", 3))
         self.trim_threshold = float(options.get("trim_threshold", 0.5))
