@@ -144,16 +144,6 @@ class Run:
         return sum(i.seconds for i in self.items)
 
 
-def meaning_of(trained: Any, text: str) -> tuple[str | None, dict[str, Any]]:
-    """Intent and {slot: raw value} as the NLU service gives them (its settings: fuzzy by default)."""
-    if not text.strip():
-        return None, {}
-    found = trained.recognize(text)
-    if not found:
-        return None, {}
-    return sd.rhasspy_slots(found[0].to_rhasspy_dict(text))
-
-
 # ---- (a) and (b): one child process each ------------------------------------------------------------------
 def offline_worker(spec: dict[str, Any]) -> dict[str, Any]:
     """Decode one set with the anchor or the engine; runs in its own process (clean CPU and RSS)."""
@@ -180,7 +170,7 @@ def offline_worker(spec: dict[str, Any]) -> dict[str, Any]:
         started = time.perf_counter()
         text = decode(pcm)
         seconds = time.perf_counter() - started
-        intent, slots = meaning_of(trained, text)
+        intent, slots = sd.meaning_of(trained, text)
         items.append(Item(u.name, audio_seconds(u), seconds, text, intent, slots, sd.accepted(u, intent, slots)))
     cpu = time.process_time() - cpu_started
     held = sum(len(p) for p in converted) / 2**20 + sum(len(u.wav) for u in utterances) / 2**20

@@ -213,6 +213,17 @@ def accepted(utterance: Utterance, intent: str | None, slots: dict[str, Any]) ->
     return got == utterance.slots
 
 
+def meaning_of(trained: Any, text: str) -> tuple[str | None, dict[str, Any]]:
+    """Intent and {slot: raw value} of a text with a trained profile's recogniser, as the NLU service gives them
+    (its settings: fuzzy by default)."""
+    if not text.strip():
+        return None, {}
+    found = trained.recognize(text)
+    if not found:
+        return None, {}
+    return rhasspy_slots(found[0].to_rhasspy_dict(text))
+
+
 def rhasspy_slots(intent_json: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
     """(intent name, {slot: raw spoken value}) of a Rhasspy intent JSON answer."""
     name = (intent_json.get("intent") or {}).get("name") or None

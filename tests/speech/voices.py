@@ -62,11 +62,7 @@ def understander(profile: Path) -> Callable[[str], tuple[str | None, dict[str, A
     trained = load_trained_profile(profile)
     assert trained is not None, f"{profile} is not trained"
 
-    def understand(text: str) -> tuple[str | None, dict[str, Any]]:
-        found = trained.recognize(text) if text.strip() else []
-        return sd.rhasspy_slots(found[0].to_rhasspy_dict(text)) if found else (None, {})
-
-    return understand
+    return lambda text: sd.meaning_of(trained, text)
 
 
 @dataclass
