@@ -21,7 +21,8 @@ Columns:
   for a telephony satellite) paced in real time, then quiet frames (rms 30) like a microphone until
   ``textCaptured`` arrives; ``--sites`` sites stream at once; the text goes to ``hermes/nlu/query``.
 
-Figures per set and column: command acceptance (intent and every slot: ``speech_data.accepted``), texts
+Figures per set and column: command acceptance (intent and every slot: ``speech_data.accepted``), in all and
+for each half (``speech_data.half_of``: settings are tuned on the dev half, the held-out half checks them), texts
 equal to the engine's (b); end-to-end speed = total audio seconds / total request seconds ("x real time");
 request time relative to the anchor's decode time; CPU seconds per audio second (the worker process for
 (a)/(b), the ASR process for (c)/(d), from /proc); peak RSS (VmHWM, reset per set via clear_refs). (d) is
@@ -412,12 +413,18 @@ class Replies:
 
 
 def frames_of(u: sd.Utterance) -> tuple[list[bytes], int]:
-    from hermes.wav import pcm_to_wav
+    """The recording as 64 ms audioFrames in its own format (μ-law files as μ-law frames, as from a telephony
+    satellite)."""
+    from hermes.wav import g711_wav, pcm_to_wav, wav_info
 
     pcm, rate = sd.read_pcm(u.wav)
     step = int(round(FRAME_SECONDS * rate))
     data = pcm.tobytes()
-    return [pcm_to_wav(data[i : i + 2 * step], rate) for i in range(0, len(data), 2 * step)], rate
+    encoding = wav_info(u.wav).encoding
+    chunks = [data[i : i + 2 * step] for i in range(0, len(data), 2 * step)]
+    if encoding in ("mulaw", "alaw"):
+        return [g711_wav(c, encoding, rate) for c in chunks], rate
+    return [pcm_to_wav(c, rate) for c in chunks], rate
 
 
 def quiet_frame(rate: int, rng: np.random.Generator) -> bytes:
@@ -534,10 +541,10 @@ def helper_timings(utterances: list[sd.Utterance]) -> dict[str, list[float]]:
     """The bridge's and the ASR's per-request helpers, timed in-process on the same files (ms per request)."""
     from bridge.mesh import SESSION_FRAME_SAMPLES
     from hermes.asr import AsrAudioCaptured, AsrStartListening, AsrTextCaptured
+    from hermes.audio_stream import PcmStream
     from hermes.audioserver import AudioSessionFrame
     from hermes.rhasspy_json import intent_to_rhasspy
     from hermes.wav import pcm_to_wav, to_pcm16k_mono, wav_chunks
-    from services.asr.audio_input import AudioConverter
 
     out: dict[str, list[float]] = {k: [] for k in ("bridge_wav_to_pcm16k", "bridge_chunk_messages",
                                                    "bridge_remember_recording_wav", "asr_parse_frames",
@@ -560,10 +567,10 @@ def helper_timings(utterances: list[sd.Utterance]) -> dict[str, list[float]]:
         t = time.perf_counter()
         parsed = [AudioSessionFrame.from_mqtt(topic, payload) for topic, payload in wire[1:]]
         out["asr_parse_frames"].append(time.perf_counter() - t)
-        converter = AudioConverter()
+        converter = PcmStream()
         t = time.perf_counter()
         for frame in parsed:
-            converter.to_pcm16k(frame.wav_bytes)
+            converter.wav(frame.wav_bytes)
         out["asr_convert_frames"].append(time.perf_counter() - t)
         t = time.perf_counter()
         captured_wav = pcm_to_wav(pcm)
@@ -703,7 +710,7 @@ def breakdown(run: Run, helpers: dict[str, list[float]], direct: dict[str, dict[
          "ASR: frames still queued, parse + convert, decode, publish"),
         ("    of which decode (textCaptured.seconds)", col(lambda m: m.get("decode", 0.0)), "the ASR's own figure"),
         ("    ASR parse frames (from_mqtt)", ms_summary(h["asr_parse_frames"]), "in-process, same chunks"),
-        ("    ASR convert frames (AudioConverter)", ms_summary(h["asr_convert_frames"]), "in-process, same chunks"),
+        ("    ASR convert frames (PcmStream)", ms_summary(h["asr_convert_frames"]), "in-process, same chunks"),
         ("  textCaptured -> nlu/query", col(lambda m: m["query"] - m["text"]), "bridge: reply matching, NluQuery"),
         ("  nlu/query -> intent", col(lambda m: m["intent"] - m["query"]), "NLU service: parse, recognise, publish"),
         ("  intent -> response read", col(lambda m: m["total"] - m["intent"]),
@@ -771,6 +778,8 @@ def summary(run: Run, anchor: Run | None, engine_texts: dict[str, str] | None) -
     row: dict[str, Any] = {"set": run.set, "column": run.column, "files": n, "accepted": ok,
                            "acceptance": round(ok / n, 4) if n else 0.0, "audio_s": round(run.audio, 1),
                            "empty": sum(1 for i in run.items if not i.text.strip()),
+                           **{f"{half}_accepted": [sum(i.ok for i in items), len(items)]
+                              for half, items in _halves(run.items).items()},
                            "cpu_per_audio_s": round(run.cpu / run.audio, 4) if run.audio else None,
                            "rss_mib": round(run.rss_mib, 1), "wall_s": round(run.wall, 1), **run.notes}
     if run.column != "mqtt":
@@ -786,17 +795,26 @@ def summary(run: Run, anchor: Run | None, engine_texts: dict[str, str] | None) -
     return row
 
 
+def _halves(items: list[Item]) -> dict[str, list[Item]]:
+    """The run's files by half (``speech_data.half_of``): tune on dev, check on held."""
+    return {half: [i for i in items if sd.half_of(i.name) == half] for half in ("dev", "held")}
+
+
+def _share(pair: list[int]) -> str:
+    return f"{pair[0]}/{pair[1]} ({100 * pair[0] / pair[1]:.1f} %)" if pair[1] else "–"
+
+
 def print_table(rows: list[dict[str, Any]]) -> None:
-    print("\n| set | column | accepted | = engine text | empty | x real time | time / anchor | CPU s per audio s "
+    print("\n| set | column | accepted | dev half | held-out half | = engine text | empty | x real time | time / anchor | CPU s per audio s "
           "| RSS MiB | latency p50/p95 ms |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         same = f"{r['same_text_as_engine']}/{r['files']}" if "same_text_as_engine" in r else "–"
         rt = f"{r['x_real_time']}×" if r.get("x_real_time") else "real time"
         ratio = f"{r['time_vs_anchor']}" if "time_vs_anchor" in r else "–"
         latency = f"{r['latency_ms_p50']} / {r['latency_ms_p95']}" if "latency_ms_p50" in r else "–"
         print(f"| {r['set']} | {COLUMN_TITLES[r['column']]} | {r['accepted']}/{r['files']} "
-              f"({100 * r['acceptance']:.1f} %) | {same} | {r['empty']} | {rt} | {ratio} | {r['cpu_per_audio_s']} "
+              f"({100 * r['acceptance']:.1f} %) | {_share(r['dev_accepted'])} | {_share(r['held_accepted'])} | {same} | {r['empty']} | {rt} | {ratio} | {r['cpu_per_audio_s']} "
               f"| {r['rss_mib']} | {latency} |")
 
 

@@ -13,9 +13,9 @@ Used by ``bench/speech_bench.py`` (every recording) and by ``tests/speech`` (a f
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
-import wave
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,14 +44,9 @@ class Utterance:
 
     @property
     def rate(self) -> int:
-        with wave.open(_bytes_io(self.wav)) as w:
-            return w.getframerate()
+        from hermes.wav import wav_info
 
-
-def _bytes_io(data: bytes) -> Any:
-    import io
-
-    return io.BytesIO(data)
+        return wav_info(self.wav).rate
 
 
 # ---- templates --------------------------------------------------------------------------------------------
@@ -137,6 +132,15 @@ def digit_utterances(names: Iterable[str] | None = None) -> list[Utterance]:
             for n in chosen]
 
 
+def half_of(name: str) -> str:
+    """``dev`` or ``held``: which half of the recordings a file belongs to, fixed by its name alone.
+
+    Settings are tuned on the dev half and checked on the held-out half (issue 18), as the benchmark these
+    recordings come from keeps half of its files aside. A hash of the file name splits every set the same way
+    whatever its order or size; noisy copies keep their clean file's name, so they fall in the same half."""
+    return "dev" if hashlib.sha256(name.encode()).digest()[0] % 2 == 0 else "held"
+
+
 def sample(utterances: list[Utterance], count: int) -> list[Utterance]:
     """Every k-th recording of the sorted list: a fixed, spread-out sample (no tuning to chosen files)."""
     step = max(1, len(utterances) // count)
@@ -145,20 +149,19 @@ def sample(utterances: list[Utterance], count: int) -> list[Utterance]:
 
 # ---- audio ------------------------------------------------------------------------------------------------
 def read_pcm(wav_bytes: bytes) -> tuple[np.ndarray, int]:
-    with wave.open(_bytes_io(wav_bytes)) as w:
-        if w.getsampwidth() != 2 or w.getnchannels() != 1:
-            raise ValueError("expected 16-bit mono")
-        return np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16), w.getframerate()
+    """16-bit mono samples and rate of a recording (PCM, or μ-law decoded), read by the mesh's own reader."""
+    from hermes.wav import read_wav
+
+    info, frames = read_wav(wav_bytes)
+    if info.width != 2 or info.channels != 1:
+        raise ValueError("expected 16-bit mono")
+    return np.frombuffer(frames, dtype=np.int16), info.rate
 
 
 def write_wav(samples: np.ndarray, rate: int) -> bytes:
-    buffer = _bytes_io(b"")
-    with wave.open(buffer, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(samples.astype(np.int16).tobytes())
-    return bytes(buffer.getvalue())
+    from hermes.wav import pcm_to_wav
+
+    return pcm_to_wav(samples.astype(np.int16).tobytes(), rate)
 
 
 def _max_frame_energy(x: np.ndarray) -> float:
@@ -193,14 +196,14 @@ def noisy_coffee(utterances: list[Utterance], snr_db: float, seed: int = NOISE_S
 
 
 def mulaw_round_trip(utterances: list[Utterance]) -> list[Utterance]:
-    """Each recording encoded to G.711 μ-law and back (telephony), same rate."""
-    from services.asr import mulaw
+    """Each recording as a G.711 μ-law WAV file (format tag 7, same rate), as telephony tools write it: the mesh
+    reads it as it is."""
+    from hermes.wav import g711_wav
 
     out = []
     for u in utterances:
         pcm, rate = read_pcm(u.wav)
-        decoded = np.frombuffer(mulaw.decode(mulaw.encode(pcm.tobytes())), dtype=np.int16)
-        out.append(Utterance(u.name, write_wav(decoded, rate), u.intent, u.slots))
+        out.append(Utterance(u.name, g711_wav(pcm.tobytes(), "mulaw", rate), u.intent, u.slots))
     return out
 
 

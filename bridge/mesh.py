@@ -157,11 +157,14 @@ async def transcribe_pcm(
     stop_on_silence: bool = False,
     intent_filter: list[str] | None = None,
 ) -> Transcription:
-    """Rhasspy's speech-to-text sequence: startListening, audioSessionFrames, stopListening -> textCaptured."""
+    """Rhasspy's speech-to-text sequence: startListening, audioSessionFrames, stopListening -> textCaptured.
+
+    The bridge keeps the posted audio as the last recording itself; asking the ASR for it back (audioCaptured)
+    would only send the whole utterance over the broker once more."""
     session = new_id()
     frames: list[HermesMessage] = [
         AsrStartListening(site_id=site_id, session_id=session, stop_on_silence=stop_on_silence,
-                          send_audio_captured=True, intent_filter=intent_filter)
+                          send_audio_captured=False, intent_filter=intent_filter)
     ]
     frames += [AudioSessionFrame(site_id=site_id, session_id=session, wav_bytes=chunk)
                for chunk in wav_chunks(pcm, SESSION_FRAME_SAMPLES)]

@@ -1,14 +1,19 @@
-"""WAV framing: every Hermes audio payload is a complete WAV file; engines want 16 kHz 16-bit mono PCM."""
+"""WAV files, the one place they are read and written: every Hermes audio payload is a complete WAV file, and
+engines want 16 kHz 16-bit mono PCM.
+
+Read: PCM of 8/16/24/32 bits, IEEE float (32/64), WAVE_FORMAT_EXTENSIBLE headers, μ-law and A-law (telephony),
+any rate and channel count, streamed files whose sizes are placeholders. Written: plain PCM, μ-law, A-law.
+``hermes.audio_stream`` converts streams of them chunk by chunk."""
 
 from __future__ import annotations
 
-import io
-import wave
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
+from hermes import g711
 from hermes.resample import resample
 
 RATE = 16000
@@ -17,60 +22,117 @@ CHANNELS = 1
 
 
 class WavFormatError(ValueError):
-    """Bytes that are not a WAV file we can read (a clear message instead of wave.Error)."""
+    """Bytes that are not a WAV file we can read (the message says what is wrong)."""
+
+
+# Format tags of the fmt chunk. WAVE_FORMAT_EXTENSIBLE (what sox, ffmpeg and most editors write for 24/32-bit or
+# multi-channel files) carries the real tag in the first two bytes of its sub-format GUID.
+FORMAT_PCM, FORMAT_FLOAT, FORMAT_ALAW, FORMAT_MULAW, FORMAT_EXTENSIBLE = 1, 3, 6, 7, 0xFFFE
+ENCODINGS = {FORMAT_PCM: "pcm", FORMAT_FLOAT: "float", FORMAT_ALAW: "alaw", FORMAT_MULAW: "mulaw"}
+_BITS = {FORMAT_PCM: (8, 16, 24, 32), FORMAT_FLOAT: (32, 64), FORMAT_ALAW: (8,), FORMAT_MULAW: (8,)}
+MAX_CHANNELS = 32
+# Beyond any audio interface (384 kHz) a rate is a broken or hostile header; the resampler's filter grows with
+# the ratio of the rates, so such a header would cost memory rather than give sound.
+MAX_RATE = 384_000
 
 
 @dataclass(frozen=True)
 class WavInfo:
+    """A WAV file's format as ``read_wav`` hands its samples out: ``width`` is that of the integer PCM returned
+    (2 for μ-law and A-law, 4 for float files); ``encoding`` says how the file stored them."""
+
     rate: int
     width: int
     channels: int
     frames: int
+    encoding: str = "pcm"
 
     @property
     def seconds(self) -> float:
         return self.frames / self.rate if self.rate else 0.0
 
 
-# WAVE_FORMAT_EXTENSIBLE (0xFFFE) with the PCM sub-format GUID: what sox, ffmpeg and most editors write for
-# 24/32-bit or multi-channel files. Python 3.11's wave module only reads the plain PCM tag (1).
-_EXTENSIBLE_TAG = b"\xfe\xff"
-_PCM_SUBFORMAT = bytes.fromhex("0100000000001000800000aa00389b71")
+@dataclass(frozen=True)
+class _Riff:
+    tag: int
+    channels: int
+    rate: int
+    bits: int
+    data: bytes
+
+    @property
+    def encoding(self) -> str:
+        return ENCODINGS[self.tag]
+
+    def whole_frames(self) -> bytes:
+        frame = self.bits // 8 * self.channels
+        return self.data[: len(self.data) - len(self.data) % frame]
 
 
-def _plain_pcm_header(wav_bytes: bytes) -> bytes:
-    """The same file with an extensible-PCM ``fmt `` chunk retagged as plain PCM; anything else unchanged."""
-    if wav_bytes[:4] != b"RIFF" or wav_bytes[8:12] != b"WAVE":
-        return wav_bytes
-    pos = 12
-    while pos + 8 <= len(wav_bytes):
-        size = int.from_bytes(wav_bytes[pos + 4 : pos + 8], "little")
-        if wav_bytes[pos : pos + 4] == b"fmt ":
-            body = wav_bytes[pos + 8 : pos + 8 + size]
-            if len(body) >= 40 and body[:2] == _EXTENSIBLE_TAG and body[24:40] == _PCM_SUBFORMAT:
-                return wav_bytes[: pos + 8] + b"\x01\x00" + wav_bytes[pos + 10 :]
-            return wav_bytes
-        pos += 8 + size + (size & 1)
-    return wav_bytes
+def _parse(wav_bytes: bytes) -> _Riff:
+    """The one RIFF/WAVE reader: the fmt chunk and the data, checked. A struct walk over the chunks (no file
+    object): it runs for every 64 ms audio frame a service receives."""
+    if len(wav_bytes) < 12 or wav_bytes[:4] != b"RIFF" or wav_bytes[8:12] != b"WAVE":
+        raise WavFormatError("not a WAV file (no RIFF/WAVE header); send a RIFF/WAVE file")
+    offset, fmt = 12, None
+    while offset + 8 <= len(wav_bytes):
+        chunk_id, size = struct.unpack_from("<4sI", wav_bytes, offset)
+        body = offset + 8
+        if chunk_id == b"fmt ":
+            if size < 16 or body + 16 > len(wav_bytes):
+                raise WavFormatError("the WAV fmt chunk is cut off or too short")
+            tag, channels, rate, _, _, bits = struct.unpack_from("<HHIIHH", wav_bytes, body)
+            if tag == FORMAT_EXTENSIBLE:
+                if size < 26 or body + 26 > len(wav_bytes):
+                    raise WavFormatError("the WAV fmt chunk says 'extensible' but has no sub-format")
+                tag = struct.unpack_from("<H", wav_bytes, body + 24)[0]
+            fmt = (tag, channels, rate, bits)
+        elif chunk_id == b"data":
+            if fmt is None:
+                raise WavFormatError("the WAV data chunk comes before its fmt chunk")
+            # Streamed WAVs (espeak-ng --stdout, sox to a pipe) declare a placeholder size, and a cut-off file
+            # ends early: what counts is the data actually present.
+            return _checked(_Riff(*fmt, wav_bytes[body : body + min(size, len(wav_bytes) - body)]))
+        offset = body + size + (size & 1)
+    raise WavFormatError("the WAV file has no data chunk" if fmt else "the WAV file has no fmt chunk (too short?)")
+
+
+def _checked(riff: _Riff) -> _Riff:
+    if not 0 < riff.rate <= MAX_RATE or not 0 < riff.channels <= MAX_CHANNELS:
+        raise WavFormatError(f"invalid WAV header: rate {riff.rate}, channels {riff.channels}")
+    if riff.tag not in _BITS:
+        raise WavFormatError(f"unsupported WAV encoding (format tag {riff.tag:#x}); send PCM, float, "
+                             "μ-law or A-law")
+    if riff.bits not in _BITS[riff.tag]:
+        raise WavFormatError(f"unsupported WAV encoding: {riff.encoding} with {riff.bits} bits per sample")
+    return riff
 
 
 def read_wav(wav_bytes: bytes) -> tuple[WavInfo, bytes]:
-    """(format, raw frames) of a WAV file; raises WavFormatError for anything else."""
-    try:
-        with wave.open(io.BytesIO(_plain_pcm_header(wav_bytes)), "rb") as reader:
-            rate, width, channels = reader.getframerate(), reader.getsampwidth(), reader.getnchannels()
-            frames = reader.readframes(reader.getnframes())
-    except (wave.Error, EOFError, RuntimeError) as err:  # RuntimeError: a chunk size beyond the end
-        raise WavFormatError(f"not a PCM WAV file ({str(err) or 'too short'}); send a RIFF/WAVE PCM file") from err
-    if width not in (1, 2, 3, 4):
-        raise WavFormatError(f"unsupported sample width {width} bytes")
-    if rate <= 0 or channels <= 0:
-        raise WavFormatError(f"invalid WAV header: rate {rate}, channels {channels}")
-    # Streamed WAVs (espeak-ng --stdout, sox to a pipe) declare a huge data size, and a cut-off file may end
-    # mid-frame: what counts is the whole frames actually present.
-    frame_size = width * channels
-    frames = frames[: len(frames) - len(frames) % frame_size]
-    return WavInfo(rate, width, channels, len(frames) // frame_size), frames
+    """(format, whole frames as integer PCM) of any WAV file: PCM as stored; μ-law and A-law decoded to 16-bit;
+    float to 32-bit. Raises WavFormatError for anything else."""
+    riff = _parse(wav_bytes)
+    frames = riff.whole_frames()
+    if riff.tag == FORMAT_MULAW:
+        frames, width = g711.mulaw_decode(frames), 2
+    elif riff.tag == FORMAT_ALAW:
+        frames, width = g711.alaw_decode(frames), 2
+    elif riff.tag == FORMAT_FLOAT:
+        floats = np.frombuffer(frames, dtype="<f4" if riff.bits == 32 else "<f8").astype(np.float64)
+        frames, width = np.round(np.clip(np.nan_to_num(floats), -1.0, 1.0) * 2147483647).astype("<i4").tobytes(), 4
+    else:
+        width = riff.bits // 8
+    return WavInfo(riff.rate, width, riff.channels, len(frames) // (width * riff.channels), riff.encoding), frames
+
+
+def read_samples(wav_bytes: bytes) -> tuple[np.ndarray, int]:
+    """(samples as float32 in [-1, 1] with shape (frames, channels), rate) of any WAV file: for playback."""
+    riff = _parse(wav_bytes)
+    if riff.tag == FORMAT_FLOAT:
+        floats = np.frombuffer(riff.whole_frames(), dtype="<f4" if riff.bits == 32 else "<f8")
+        return np.clip(np.nan_to_num(floats), -1.0, 1.0).astype(np.float32).reshape(-1, riff.channels), riff.rate
+    info, frames = read_wav(wav_bytes)
+    return _to_float(frames, info.width, info.channels), info.rate
 
 
 def wav_info(wav_bytes: bytes) -> WavInfo:
@@ -79,13 +141,28 @@ def wav_info(wav_bytes: bytes) -> WavInfo:
 
 def pcm_to_wav(pcm: bytes, rate: int = RATE, width: int = WIDTH, channels: int = CHANNELS) -> bytes:
     """Wrap raw PCM in a canonical 44-byte-header WAV file."""
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as writer:
-        writer.setframerate(rate)
-        writer.setsampwidth(width)
-        writer.setnchannels(channels)
-        writer.writeframes(pcm)
-    return buffer.getvalue()
+    pcm = pcm[: len(pcm) - len(pcm) % (width * channels)]
+    fmt = struct.pack("<HHIIHH", FORMAT_PCM, channels, rate, rate * width * channels, width * channels, 8 * width)
+    return _riff_file(fmt, b"", pcm)
+
+
+def g711_wav(pcm: bytes, encoding: str, rate: int = g711.TELEPHONY_RATE, channels: int = CHANNELS) -> bytes:
+    """16-bit PCM encoded as a μ-law (``mulaw``, format tag 7) or A-law (``alaw``, tag 6) WAV file, as
+    telephony tools write them (an 18-byte fmt chunk and a fact chunk with the frame count)."""
+    encoders = {"mulaw": (FORMAT_MULAW, g711.mulaw_encode), "alaw": (FORMAT_ALAW, g711.alaw_encode)}
+    if encoding not in encoders:
+        raise ValueError(f"G.711 encoding {encoding!r}: choose mulaw or alaw")
+    tag, encode = encoders[encoding]
+    codes = encode(pcm[: len(pcm) - len(pcm) % (2 * channels)])
+    fmt = struct.pack("<HHIIHHH", tag, channels, rate, rate * channels, channels, 8, 0)  # cbSize 0
+    return _riff_file(fmt, b"fact" + struct.pack("<II", 4, len(codes) // channels), codes)
+
+
+def _riff_file(fmt: bytes, extra_chunks: bytes, data: bytes) -> bytes:
+    pad = b"\x00" if len(data) & 1 else b""
+    body = (b"WAVEfmt " + struct.pack("<I", len(fmt)) + fmt + extra_chunks
+            + b"data" + struct.pack("<I", len(data)) + data + pad)
+    return b"RIFF" + struct.pack("<I", len(body)) + body
 
 
 def _to_float(frames: bytes, width: int, channels: int) -> np.ndarray:
@@ -134,7 +211,7 @@ def to_pcm16k_mono(wav_bytes: bytes) -> bytes:
 def to_wav16k_mono(wav_bytes: bytes) -> bytes:
     """The same sound as a 16 kHz 16-bit mono WAV (unchanged when it already is one)."""
     info, frames = read_wav(wav_bytes)
-    if (info.rate, info.width, info.channels) == (RATE, WIDTH, CHANNELS):
+    if (info.rate, info.width, info.channels, info.encoding) == (RATE, WIDTH, CHANNELS, "pcm"):
         return wav_bytes
     return pcm_to_wav(convert_pcm(frames, info.rate, info.width, info.channels))
 

@@ -167,8 +167,10 @@ async def speech_to_intent(request: Request) -> Response:
     async with handling_off(request, site):
         heard = await transcribe_pcm(bridge, pcm, site, stop_on_silence=qbool(request, "detectSilence"),
                                      intent_filter=intent_filter)
+        # the NLU half under the ASR half's sessionId: a monitor follows the request as one session
         recognition = await recognize_text(bridge, heard.captured.text, site, intent_filter=intent_filter,
-                                           asr_confidence=heard.captured.likelihood)
+                                           asr_confidence=heard.captured.likelihood,
+                                           session_id=heard.captured.session_id)
     return intent_response(request, recognition, raw_text=heard.captured.text,
                            speech_confidence=heard.captured.likelihood)
 

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import io
-import wave
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-import numpy as np
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 
-from hermes.resample import Resampler
-from hermes.wav import CHANNELS, RATE, WIDTH, convert_pcm, pcm_to_wav, read_wav
+from hermes.audio_stream import FrameBuffer, PcmStream
+from hermes.wav import CHANNELS, RATE, WIDTH, WavFormatError, convert_pcm, pcm_to_wav, read_wav, wav_info
 
 FRAME_SAMPLES = 1024  # samples per published frame: HA's 10 ms chunks would flood the broker otherwise
 OUT_CHUNK_SAMPLES = 1024  # samples per audio-chunk we send
@@ -49,63 +46,13 @@ class PcmFormat:
 HERMES_FORMAT = PcmFormat(RATE, WIDTH, CHANNELS)
 
 
-class PcmConverter:
-    """Any PCM stream to 16 kHz 16-bit mono, resampled with a streaming resampler (one per stream)."""
-
-    def __init__(self) -> None:
-        self._format: PcmFormat | None = None
-        self._resampler: Resampler | None = None
-        self._rest = b""
-
-    def convert(self, pcm: bytes, fmt: PcmFormat) -> bytes:
-        if fmt != self._format:
-            self._format = fmt
-            self._rest = b""
-            self._resampler = None if fmt.rate == RATE else Resampler(fmt.rate, RATE)
-        data = self._rest + pcm
-        usable = len(data) - len(data) % fmt.frame_bytes
-        data, self._rest = data[:usable], data[usable:]
-        mono = convert_pcm(data, fmt.rate, fmt.width, fmt.channels, to_rate=fmt.rate)
-        if self._resampler is None:
-            return mono
-        out = self._resampler.process(np.frombuffer(mono, dtype="<i2"))
-        return np.asarray(out, dtype="<i2").tobytes()
-
-    def flush(self) -> bytes:
-        if self._resampler is None:
-            return b""
-        out = self._resampler.process(np.zeros(0, dtype="<i2"), last=True)
-        self._resampler = Resampler(self._format.rate, RATE) if self._format else None
-        return np.asarray(out, dtype="<i2").tobytes()
-
-
-class FrameBuffer:
-    """Collects 16 kHz PCM and hands out whole frames, so the broker sees ~16 messages/s per stream."""
-
-    def __init__(self, samples: int = FRAME_SAMPLES) -> None:
-        self._size = samples * WIDTH
-        self._buffer = bytearray()
-
-    def add(self, pcm: bytes) -> Iterator[bytes]:
-        self._buffer.extend(pcm)
-        while len(self._buffer) >= self._size:
-            frame = bytes(self._buffer[: self._size])
-            del self._buffer[: self._size]
-            yield frame
-
-    def rest(self) -> bytes:
-        frame = bytes(self._buffer)
-        self._buffer.clear()
-        return frame
-
-
 class InputStream:
     """One incoming Wyoming audio stream: chunks in any format -> 16 kHz WAV frames, plus its duration."""
 
     def __init__(self, samples: int = FRAME_SAMPLES) -> None:
         self.format: PcmFormat | None = None
-        self._converter = PcmConverter()
-        self._frames = FrameBuffer(samples)
+        self._converter = PcmStream()
+        self._frames = FrameBuffer(samples * WIDTH)  # ~16 messages/s per stream: HA's 10 ms chunks would flood the broker
         self.samples_out = 0  # 16 kHz samples handed out so far
 
     def start(self, event: AudioStart) -> None:
@@ -120,11 +67,11 @@ class InputStream:
                 f"audio-chunk of {len(chunk.audio)} bytes is not a whole number of {fmt.width}-byte "
                 f"x {fmt.channels}-channel frames"
             )
-        return self._wavs(self._frames.add(self._converter.convert(chunk.audio, fmt)))
+        return self._wavs(self._frames.frames(self._converter.pcm(chunk.audio, fmt.rate, fmt.width, fmt.channels)))
 
     def finish(self) -> list[bytes]:
         tail = self._converter.flush()
-        frames = list(self._frames.add(tail)) + [self._frames.rest()]
+        frames = [*self._frames.frames(tail), self._frames.rest()]
         return self._wavs(f for f in frames if f)
 
     def _wavs(self, frames: Iterable[bytes]) -> list[bytes]:
@@ -168,7 +115,6 @@ def pcm_events_to_wav(fmt: PcmFormat, pcm: bytes) -> bytes:
 
 def wav_seconds(wav_bytes: bytes) -> float:
     try:
-        with wave.open(io.BytesIO(wav_bytes), "rb") as reader:
-            return reader.getnframes() / float(reader.getframerate() or 1)
-    except (wave.Error, EOFError):
+        return wav_info(wav_bytes).seconds
+    except WavFormatError:
         return 0.0

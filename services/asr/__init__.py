@@ -1,4 +1,5 @@
-"""Speech to text: ``hermesh asr`` and its parts.
+"""Speech to text: ``hermesh asr`` and its parts. (Audio in any format becomes 16 kHz mono PCM in
+``hermes.audio_stream``, one converter per session.)
 
 | module | what it holds |
 |---|---|
@@ -11,5 +12,4 @@
 | ``fsg`` | Sphinx FSG text: parse and check before a C decoder sees it; covering sentences |
 | ``pronunciations`` | dictionaries, custom words, espeak-ng guesses mapped to ARPAbet (reusable, e.g. wake words) |
 | ``training`` | the NLU's intent graph -> grammar, n-gram model and pronunciations for the engines |
-| ``audio_input`` / ``mulaw`` | any WAV (and μ-law telephony audio) -> 16 kHz mono PCM; G.711 codec |
 """

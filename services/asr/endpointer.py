@@ -15,6 +15,8 @@ from typing import Protocol
 
 from pydantic import BaseModel, Field
 
+from hermes.audio_stream import FrameBuffer
+
 SAMPLE_RATE = 16000
 SAMPLE_WIDTH = 2
 
@@ -169,20 +171,6 @@ class VoiceCommandSegmenter:
         self.speech_end = self.seconds
         self.in_speech = False
         return event
-
-
-class FrameBuffer:
-    """Re-cuts arbitrary PCM chunks into frames of a fixed size."""
-
-    def __init__(self, frame_bytes: int) -> None:
-        self.frame_bytes = frame_bytes
-        self._pending = b""
-
-    def frames(self, pcm: bytes) -> list[bytes]:
-        data = self._pending + pcm
-        cut = len(data) - len(data) % self.frame_bytes
-        self._pending = data[cut:]
-        return [data[i : i + self.frame_bytes] for i in range(0, cut, self.frame_bytes)]
 
 
 class SpeechSpan:

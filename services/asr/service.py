@@ -29,6 +29,7 @@ from hermes.asr import (
     AsrTrain,
     AsrTrainSuccess,
 )
+from hermes.audio_stream import PcmStream
 from hermes.audioserver import AudioFrame, AudioSessionFrame
 from hermes.common import ToggleReason
 from hermes.errors import AsrError, G2pError
@@ -37,7 +38,6 @@ from hermes.wav import WavFormatError, pcm_to_wav
 from services.config import ConfigError, SettingsModel
 from services.runtime import HermesService, ServiceError, handles
 
-from .audio_input import AudioConverter
 from .endpointer import Endpointer, SegmenterSettings, VadUnavailableError, VoiceActivityDetector, make_vad
 from .engine import AsrEngine, AsrEngineConfig, AsrEngineError, AsrTrainingData, Transcript, create_engine
 from .fsg import FsgError
@@ -75,7 +75,7 @@ class AsrSettings(SettingsModel):
 class _LiveSession:
     session: AsrSession
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    converter: AudioConverter = field(default_factory=AudioConverter)  # this session's audio, from its first frame
+    converter: PcmStream = field(default_factory=PcmStream)  # this session's audio, from its first frame
     timer: asyncio.TimerHandle | None = None
     published: bool = False
 
@@ -243,6 +243,12 @@ class AsrService(HermesService[AsrSettings]):
         live = self.sessions.pop(message.session_id or "", None)
         if live is None:
             return
+        # The resampler still holds the last few milliseconds (its filter's reach): the end of the last word of
+        # a recording cut tight, as telephony audio often is. With them the utterance is what the same audio
+        # converted whole gives.
+        tail = live.converter.flush()
+        if tail:
+            await self._feed(live, tail)
         await self._complete(live, self._stop_outcome(live.session))
 
     @handles(AudioFrame)
@@ -264,9 +270,9 @@ class AsrService(HermesService[AsrSettings]):
         await self._feed(live, self._convert(live.converter, message.wav_bytes))
 
     @staticmethod
-    def _convert(converter: AudioConverter, wav_bytes: bytes) -> bytes:
+    def _convert(converter: PcmStream, wav_bytes: bytes) -> bytes:
         try:
-            return converter.to_pcm16k(wav_bytes)
+            return converter.wav(wav_bytes)
         except WavFormatError as err:
             raise ServiceError(f"audio frame dropped: {err}") from err
 

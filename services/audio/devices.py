@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-import soxr
 
-from hermes.resample import Resampler
+from hermes.audio_stream import PcmStream
+from hermes.resample import resample
 
 Kind = Literal["input", "output"]
 TARGET_RATE = 16000
@@ -119,24 +119,6 @@ def resolve_device(spec: str | int | None, kind: Kind) -> DeviceInfo:
     raise AudioDeviceError(f"audio {kind} device {spec!r} not found; {kind} devices: {names}")
 
 
-class PcmConverter:
-    """Streaming conversion of int16 audio at any rate and channel count to 16 kHz mono int16."""
-
-    def __init__(self, rate: int, channels: int) -> None:
-        self.rate = rate
-        self.channels = channels
-        self._resampler = None if rate == TARGET_RATE else Resampler(rate, TARGET_RATE)
-
-    def convert(self, pcm: bytes, last: bool = False) -> bytes:
-        samples = np.frombuffer(pcm, dtype="<i2")
-        if self.channels > 1:
-            usable = len(samples) - len(samples) % self.channels
-            samples = samples[:usable].reshape(-1, self.channels).mean(axis=1).round().astype("<i2")
-        if self._resampler is not None:
-            samples = self._resampler.process(samples, last=last)
-        return samples.astype("<i2").tobytes()
-
-
 class Microphone:
     """A blocking microphone that returns exactly ``chunk_samples`` of 16 kHz mono 16-bit audio per read."""
 
@@ -147,7 +129,7 @@ class Microphone:
         self.chunk_bytes = chunk_samples * 2
         self.rate, self.channels = self._choose_format(device, rate, channels)
         self._block = max(1, round(chunk_samples * self.rate / TARGET_RATE))
-        self._converter = PcmConverter(self.rate, self.channels)
+        self._converter = PcmStream()
         self._buffer = b""
         self._stream: Any = None
 
@@ -186,7 +168,7 @@ class Microphone:
                 data, _overflowed = self._stream.read(self._block)
             except (sd.PortAudioError, AttributeError) as err:
                 raise AudioDeviceError(f"recording from {self.device.name!r} stopped: {err}") from err
-            self._buffer += self._converter.convert(bytes(data))
+            self._buffer += self._converter.pcm(bytes(data), self.rate, 2, self.channels)
         chunk, self._buffer = self._buffer[: self.chunk_bytes], self._buffer[self.chunk_bytes :]
         return chunk
 
@@ -218,7 +200,7 @@ def play(device: DeviceInfo, samples: np.ndarray, rate: int, cancel: threading.E
         sd.check_output_settings(device=device.index, samplerate=rate, channels=channels, dtype="float32")
     except (sd.PortAudioError, ValueError):
         # The device refuses this rate: convert to its own.
-        data = np.ascontiguousarray(soxr.resample(data, rate, int(device.default_rate)), dtype=np.float32)
+        data = _resampled(data, rate, int(device.default_rate))
         rate = int(device.default_rate)
     with _PORTAUDIO_LOCK:
         try:
@@ -238,6 +220,13 @@ def play(device: DeviceInfo, samples: np.ndarray, rate: int, cancel: threading.E
         raise AudioDeviceError(f"playback on {device.name!r} failed: {err}") from err
     finally:
         stream.close()
+
+
+def _resampled(data: np.ndarray, rate: int, to_rate: int) -> np.ndarray:
+    """Float frames x channels at another rate, through the one resampler (16-bit, as every sound we play)."""
+    ints = np.clip(np.round(data * 32767.0), -32768, 32767).astype(np.int16)
+    columns = [resample(ints[:, c], rate, to_rate) for c in range(data.shape[1])]
+    return np.ascontiguousarray(np.stack(columns, axis=1).astype(np.float32) / 32768.0)
 
 
 def record(device: DeviceInfo, seconds: float) -> bytes:

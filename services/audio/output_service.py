@@ -24,11 +24,11 @@ from hermes.audioserver import (
     AudioToggleOn,
 )
 from hermes.errors import AudioPlayError
+from hermes.wav import WavFormatError, read_samples
 from services.config import SettingsModel
 from services.runtime import HermesService, ServiceError, handles
 
 from .devices import AudioDeviceError, DeviceInfo, list_devices, play, resolve_device
-from .wav_decode import WavDecodeError, decode_wav
 
 
 class AudioOutputSettings(SettingsModel):
@@ -65,7 +65,7 @@ class AudioOutputService(HermesService[AudioOutputSettings]):
                 if message.site_id in self._disabled_sites:
                     self.log.info("audio output of site %s is off; skipped %s", message.site_id, request_id)
                     return
-                samples, rate = await self.run_blocking(decode_wav, message.wav_bytes)
+                samples, rate = await self.run_blocking(read_samples, message.wav_bytes)
                 timeout = len(samples) / rate + self.settings.play_timeout_margin
                 cancel = threading.Event()
                 self._playing = (message.site_id, cancel)
@@ -73,7 +73,7 @@ class AudioOutputService(HermesService[AudioOutputSettings]):
                     await asyncio.wait_for(self.run_blocking(self._play_blocking, samples, rate, cancel), timeout)
                 finally:
                     self._playing = None
-            except (WavDecodeError, AudioDeviceError, TimeoutError) as err:
+            except (WavFormatError, AudioDeviceError, TimeoutError) as err:
                 reason = f"not finished within {timeout:.1f} s" if isinstance(err, TimeoutError) else str(err)
                 error = ServiceError(f"cannot play {request_id} on site {message.site_id!r}: {reason}",
                                      context=request_id)

@@ -7,7 +7,6 @@ import pytest
 from services.asr.endpointer import (
     VAD_NAMES,
     Endpointer,
-    FrameBuffer,
     SegmenterSettings,
     SegmentEvent,
     VoiceCommandSegmenter,
@@ -74,12 +73,6 @@ def test_isolated_blips_do_not_start_speech() -> None:
     s = SegmenterSettings(speech_seconds=0.3, ratio=0.8, no_speech_timeout=3.0)
     events = run(([True] + [False] * 4) * 30, s)
     assert [e for e, _ in events] == [SegmentEvent.NO_SPEECH]
-
-
-def test_frame_buffer_recuts_chunks() -> None:
-    buf = FrameBuffer(960)
-    out = buf.frames(b"\x00" * 2048) + buf.frames(b"\x00" * 2048)
-    assert [len(f) for f in out] == [960] * 4  # 4096 bytes = 4 frames + 256 pending
 
 
 @pytest.mark.parametrize("vad", VAD_NAMES)

@@ -88,8 +88,10 @@ async def test_audio_summaries_on_request(pulseaudio, run_service, mqtt_broker, 
                 lambda t: [s for s in t.of(AudioSummary) if s.debiased_energy > 1000], timeout=30, what="a loud summary"
             )
             await asyncio.to_thread(player.wait, 10)
+            loud = [s.debiased_energy for s in t.of(AudioSummary) if s.debiased_energy > 1000]
     assert isinstance(summaries[0].is_speech, bool)
-    assert summaries[0].debiased_energy == pytest.approx(0.5 * 32767 / np.sqrt(2), rel=0.15)
+    # the median frame: the first and last loud frames hold only part of the tone (more so on a busy machine)
+    assert float(np.median(loud)) == pytest.approx(0.5 * 32767 / np.sqrt(2), rel=0.15)
 
 
 async def test_without_the_device_the_service_keeps_running(pulseaudio, run_service, mqtt_client, site_id, caplog):

@@ -15,6 +15,7 @@ from hermes.audioserver import (
     AudioToggleOn,
 )
 from hermes.errors import AudioPlayError
+from hermes.wav import g711_wav
 from services.audio.output_service import AudioOutputService, AudioOutputSettings
 
 from .signals import dominant_frequency, float_wav, int16_wav, loud_part, peak, tone
@@ -58,12 +59,16 @@ async def test_play_bytes_of_any_format_come_out_of_the_virtual_sink(
                     t, mqtt_client, speaker, site_id, float_wav(tone(440, 0.8, 48000), 48000, channels=2), 0.6
                 )
                 mono_8k = await play_and_hear(t, mqtt_client, speaker, site_id, int16_wav(tone(660, 0.8, 8000), 8000), 0.6)
+                telephony = [await play_and_hear(t, mqtt_client, speaker, site_id, g711_wav(
+                    (tone(550, 0.8, 8000) * 32767).astype("<i2").tobytes(), encoding), 0.6) for encoding in ("mulaw", "alaw")]
                 await mqtt_client.publish(AudioSetVolume(volume=0.5, site_id=site_id))
                 quieter = await play_and_hear(
                     t, mqtt_client, speaker, site_id, int16_wav(tone(440, 0.8, 22050), 22050), 0.6
                 )
     assert abs(dominant_frequency(stereo_float) - 440) < 10
     assert abs(dominant_frequency(mono_8k) - 660) < 10
+    for sound in telephony:  # 8 kHz μ-law and A-law WAVs (format tags 7 and 6)
+        assert abs(dominant_frequency(sound) - 550) < 10 and 0.45 < peak(sound) < 0.55
     assert 0.45 < peak(stereo_float) < 0.55
     assert 0.2 < peak(quieter) < 0.3  # master volume 0.5
     for message in t.of(AudioPlayFinished):

@@ -9,8 +9,8 @@ import sys
 import numpy as np
 import pytest
 
+from hermes.wav import WavFormatError, read_samples
 from services.audio.devices import AudioDeviceError, Microphone, list_devices, play, resolve_device
-from services.audio.wav_decode import decode_wav
 
 from .signals import dominant_frequency, float_wav, int16_wav, loud_part, peak, to_int16, tone
 
@@ -63,7 +63,7 @@ def test_microphone_records_what_is_played_into_the_virtual_source(pulseaudio, r
     ids=["int16-22k-mono", "float-48k-stereo"],
 )
 def test_play_comes_out_of_the_virtual_sink(pulseaudio, wav):
-    samples, rate = decode_wav(wav)
+    samples, rate = read_samples(wav)
     with pulseaudio.record_speaker() as speaker:
         play(resolve_device("pulse", "output"), samples, rate)
         pcm = speaker.wait_for(lambda pcm: len(loud_part(pcm)) >= 0.7 * 32000 and not pcm.endswith(loud_part(pcm)))
@@ -88,11 +88,11 @@ def test_without_any_sound_device_the_error_says_so(tmp_path):
     assert message.startswith("no audio input device found")
 
 
-def test_wav_decoder_reads_every_common_encoding():
+def test_wav_reader_gives_playable_samples_of_every_common_encoding():
     mono = tone(440, 0.1, 8000)
     for wav in (int16_wav(mono, 8000), float_wav(mono, 8000, channels=2)):
-        samples, rate = decode_wav(wav)
+        samples, rate = read_samples(wav)
         assert rate == 8000 and samples.shape[0] == len(mono)
         assert np.allclose(samples[:, 0], mono, atol=1e-4)
-    with pytest.raises(ValueError, match="not a WAV file"):
-        decode_wav(b"ID3\x03 mp3 bytes")
+    with pytest.raises(WavFormatError, match="not a WAV file"):
+        read_samples(b"ID3\x03 mp3 bytes")

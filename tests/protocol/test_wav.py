@@ -171,12 +171,16 @@ GARBAGE = {
     "riff-no-wave": b"RIFF\x10\x00\x00\x00AVI LIST\x00\x00\x00\x00",
     "wave-no-fmt": b"RIFF\x0c\x00\x00\x00WAVEdata\x00\x00\x00\x00",
     "mp3": b"ID3\x04\x00\x00\x00\x00\x00\x00" + b"\xff\xfb\x90\x00" * 50,
-    "float32": riff(3, 1, 16000, 4, struct.pack("<4f", 0.1, 0.2, 0.3, 0.4)),
-    "a-law": riff(6, 1, 8000, 1, b"\xd5" * 100),
+    "adpcm": riff(2, 1, 8000, 1, b"\x00" * 100),
+    "float16": riff(3, 1, 16000, 2, b"\x00" * 8),
+    "mulaw-16bit": riff(7, 1, 8000, 2, b"\x00" * 8),
     "zero-rate": riff(1, 1, 0, 2, b"\x00\x00" * 10),
     "zero-channels": riff(1, 0, 16000, 2, b"\x00\x00" * 10),
-    "extensible-float": riff(0xFFFE, 1, 16000, 4, b"\x00" * 16, extra=(
-        struct.pack("<HHI", 22, 32, 4) + bytes.fromhex("0300000000001000800000aa00389b71"))),
+    "extensible-adpcm": riff(0xFFFE, 1, 16000, 4, b"\x00" * 16, extra=(
+        struct.pack("<HHI", 22, 32, 4) + bytes.fromhex("0200000000001000800000aa00389b71"))),
+    "too-many-channels": riff(1, 1000, 16000, 2, b"\x00" * 4000),
+    "absurd-rate": riff(1, 1, 2_000_000_000, 1, b"\x00" * 40),
+    "data-before-fmt": b"RIFF\x1c\x00\x00\x00WAVEdata\x04\x00\x00\x00\x00\x00\x00\x00fmt \x02\x00\x00\x00\x01\x00",
     "truncated-header": python_wav(16000, 2, 1)[:30],
 }
 
@@ -188,6 +192,29 @@ def test_garbage_raises_wav_format_error(data: bytes):
             function(data)
         assert str(caught.value).strip()
         assert "()" not in str(caught.value)  # always says what is wrong
+
+
+def test_float_and_extensible_float_wavs_are_read():
+    values = struct.pack("<4f", 0.5, -0.25, 1.5, float("nan"))  # out of range and NaN are clipped to silence/1
+    for source in (riff(3, 1, 16000, 4, values), riff(0xFFFE, 1, 16000, 4, values, extra=(
+            struct.pack("<HHI", 22, 32, 4) + bytes.fromhex("0300000000001000800000aa00389b71")))):
+        info, frames = read_wav(source)
+        assert (info.rate, info.width, info.channels, info.frames, info.encoding) == (16000, 4, 1, 4, "float")
+        assert list(np.frombuffer(frames, dtype="<i4")) == [1073741824, -536870912, 2147483647, 0]
+        assert list(np.frombuffer(to_pcm16k_mono(source), dtype="<i2")) == [16384, -8192, 32767, 0]
+    doubles = riff(3, 2, 8000, 8, struct.pack("<4d", 0.5, -0.5, 0.25, -0.25))
+    info, _ = read_wav(doubles)
+    assert (info.rate, info.channels, info.frames, info.encoding) == (8000, 2, 2, "float")
+
+
+def test_a_mulaw_wav_at_16k_is_converted_not_passed_through():
+    from hermes.wav import g711_wav
+
+    pcm = np.arange(-4000, 4000, 8, dtype="<i2").tobytes()
+    source = g711_wav(pcm, "mulaw", rate=16000)
+    converted = to_wav16k_mono(source)
+    assert converted is not source and read_wav(converted)[0].encoding == "pcm"
+    assert read_wav(converted)[1] == to_pcm16k_mono(source) == read_wav(source)[1]
 
 
 @pytest.mark.parametrize("rate, width, channels", [(16000, 2, 1), (16000, 3, 1), (48000, 2, 2), (8000, 1, 2)])

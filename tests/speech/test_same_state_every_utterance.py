@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
+from hermes.audio_stream import PcmStream
 from hermes.resample import Resampler, resample
 from hermes.wav import to_pcm16k_mono
-from services.asr.audio_input import AudioConverter
 from tests.conftest import MosquittoBroker
 
 from . import voices
@@ -62,8 +62,8 @@ def test_resampling_keeps_speech_band_tones_and_removes_what_the_new_rate_cannot
 def test_a_wav_posted_whole_and_the_same_audio_as_frames_give_the_decoder_the_same_samples() -> None:
     u = voices.utterances("digits")[0]
     pcm, rate = sd.read_pcm(u.wav)
-    converter = AudioConverter()
-    framed = b"".join(converter.to_pcm16k(sd.write_wav(pcm[i : i + 1024], rate)) for i in range(0, len(pcm), 1024))
+    converter = PcmStream()
+    framed = b"".join(converter.wav(sd.write_wav(pcm[i : i + 1024], rate)) for i in range(0, len(pcm), 1024))
     whole = to_pcm16k_mono(u.wav)
     # the stream holds back the last few samples until more audio comes; everything it gave is identical
     assert len(whole) - len(framed) < 2 * 64 and whole[: len(framed)] == framed

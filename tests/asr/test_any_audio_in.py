@@ -1,4 +1,5 @@
-"""Any audio in: WAV chunks of other rates, widths and channel counts, and μ-law telephony audio."""
+"""Any audio in, as the ASR converts audioFrames: WAV chunks of other rates, widths and channel counts, and
+μ-law/A-law telephony audio, decoded as well as 16 kHz mono."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import numpy as np
 import pytest
 import soxr
 
-from hermes.wav import WavFormatError, pcm_to_wav
-from services.asr import mulaw
-from services.asr.audio_input import AudioConverter, mulaw_wav
+from hermes import g711
+from hermes.audio_stream import PcmStream
+from hermes.resample import resample
+from hermes.wav import WavFormatError, g711_wav, pcm_to_wav
 from services.asr.pocketsphinx_engine import PocketsphinxAsrEngine
 
 from .speech import utterance
@@ -25,24 +27,24 @@ def stereo_44k_chunks(pcm16k: bytes, samples: int = 4096) -> list[bytes]:
             for i in range(0, len(stereo), samples)]
 
 
-def mulaw_chunks(pcm16k: bytes, size: int = 160) -> list[bytes]:
-    ulaw = mulaw.pcm16k_to_ulaw8k(pcm16k)  # 20 ms telephony packets
-    return [mulaw_wav(ulaw[i : i + size]) for i in range(0, len(ulaw), size)]
+def g711_chunks(pcm16k: bytes, encoding: str = "mulaw", size: int = 160) -> list[bytes]:
+    pcm8k = resample(np.frombuffer(pcm16k, dtype=np.int16), 16000, 8000).tobytes()
+    return [g711_wav(pcm8k[i : i + 2 * size], encoding) for i in range(0, len(pcm8k), 2 * size)]  # 20 ms packets
 
 
 def decode_chunks(engine: PocketsphinxAsrEngine, chunks: list[bytes]) -> tuple[str, int]:  # noqa: F811
-    converter, stream, samples = AudioConverter(), engine.open_stream(), 0
+    converter, stream, samples = PcmStream(), engine.open_stream(), 0
     for chunk in chunks:
-        pcm = converter.to_pcm16k(chunk)
+        pcm = converter.wav(chunk)
         samples += len(pcm) // 2
         stream.feed(pcm)
     return stream.finish().text, samples
 
 
-@pytest.mark.parametrize("kind", ["stereo_44k", "mulaw_8k"])
+@pytest.mark.parametrize("kind", ["stereo_44k", "mulaw", "alaw"])
 def test_other_formats_are_recognised_like_16k_mono(engine: PocketsphinxAsrEngine, kind: str) -> None:  # noqa: F811
     pcm = utterance(SENTENCE)
-    chunks = stereo_44k_chunks(pcm) if kind == "stereo_44k" else mulaw_chunks(pcm)
+    chunks = stereo_44k_chunks(pcm) if kind == "stereo_44k" else g711_chunks(pcm, kind)
     text, samples = decode_chunks(engine, chunks)
     assert without_the(text) == without_the(SENTENCE)
     assert abs(samples - len(pcm) // 2) < 0.15 * 16000  # only the resampler's delay is held back
@@ -50,18 +52,19 @@ def test_other_formats_are_recognised_like_16k_mono(engine: PocketsphinxAsrEngin
 
 def test_16k_mono_passes_through_unchanged() -> None:
     pcm = utterance("what time is it")[:4096]
-    assert AudioConverter().to_pcm16k(pcm_to_wav(pcm)) == pcm
+    assert PcmStream().wav(pcm_to_wav(pcm)) == pcm
 
 
-def test_mulaw_wav_is_read_as_mulaw() -> None:
-    ulaw = mulaw.encode(np.arange(-8000, 8000, 50, dtype=np.int16).tobytes())
-    wav = mulaw_wav(ulaw, rate=16000)
-    assert AudioConverter().to_pcm16k(wav) == mulaw.decode(ulaw)
+@pytest.mark.parametrize("encoding", ["mulaw", "alaw"])
+def test_g711_wavs_are_decoded(encoding: str) -> None:
+    pcm = np.arange(-8000, 8000, 50, dtype=np.int16).tobytes()
+    codec = {"mulaw": (g711.mulaw_encode, g711.mulaw_decode), "alaw": (g711.alaw_encode, g711.alaw_decode)}[encoding]
+    assert PcmStream().wav(g711_wav(pcm, encoding, rate=16000)) == codec[1](codec[0](pcm))
 
 
 def test_garbage_is_a_clear_error() -> None:
     with pytest.raises(WavFormatError, match="WAV"):
-        AudioConverter().to_pcm16k(b"not a wav file at all")
+        PcmStream().wav(b"not a wav file at all")
 
 
 @pytest.mark.parametrize("width", [1, 3, 4])
@@ -78,4 +81,4 @@ def test_other_sample_widths_match_the_shared_wav_helpers(width: int) -> None:
     else:
         raw = (samples << 16).astype("<i4").tobytes()
     wav = pcm_to_wav(raw, rate=16000, width=width)
-    assert AudioConverter().to_pcm16k(wav) == to_pcm16k_mono(wav) == convert_pcm(raw, 16000, width, 1)
+    assert PcmStream().wav(wav) == to_pcm16k_mono(wav) == convert_pcm(raw, 16000, width, 1)
