@@ -1,9 +1,10 @@
 """Real-voice benchmark (issue 18, items 4 and 5): the recordings of ../shared/speech through four paths, side by side.
 
 Data (``bench/speech_data.py``): coffee commands clean (300) and with kitchen noise at 24, 18, 12, 6 dB (fixed
-seed); spoken digits as recorded at 8 kHz (400) and after a G.711 μ-law round trip. Profiles: the coffee
-grammar converted from ``coffee_maker.yaml``, and one ``Digit`` intent; both trained with ``train_profile``
-(what ``hermesh train`` runs).
+seed); spoken digits as recorded at 8 kHz (400) and as G.711 μ-law WAV files; ``short``: the default profile's
+short commands spoken by espeak-ng in two voices (40, for the speed of short commands: no real recordings of them
+are at hand). Profiles: the coffee grammar converted from ``coffee_maker.yaml``, one ``Digit`` intent, and the
+default profile; all trained with ``train_profile`` (what ``hermesh train`` runs).
 
 Columns:
 
@@ -63,7 +64,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import procs  # noqa: E402
 import speech_data as sd  # noqa: E402
 
-SETS = ("coffee", "coffee-24db", "coffee-18db", "coffee-12db", "coffee-6db", "digits", "digits-mulaw")
+SETS = ("coffee", "coffee-24db", "coffee-18db", "coffee-12db", "coffee-6db", "digits", "digits-mulaw", "short")
 COLUMNS = ("anchor", "engine", "http", "mqtt")
 COLUMN_TITLES = {"anchor": "(a) pocketsphinx whole file", "engine": "(b) engine in-process",
                  "http": "(c) mesh HTTP", "mqtt": "(d) mesh MQTT real time"}
@@ -79,7 +80,7 @@ def log(*parts: Any) -> None:
 
 # ---- data ---------------------------------------------------------------------------------------------------
 def profile_of(set_name: str) -> str:
-    return "coffee" if set_name.startswith("coffee") else "digits"
+    return "coffee" if set_name.startswith("coffee") else "default" if set_name == "short" else "digits"
 
 
 def load_set(name: str, limit: int | None) -> list[sd.Utterance]:
@@ -92,6 +93,8 @@ def load_set(name: str, limit: int | None) -> list[sd.Utterance]:
         utterances = sd.digit_utterances()
     elif name == "digits-mulaw":
         utterances = sd.mulaw_round_trip(sd.digit_utterances())
+    elif name == "short":
+        utterances = sd.short_utterances()
     else:
         raise SystemExit(f"unknown set {name!r}; choose from {', '.join(SETS)}")
     return sd.sample(utterances, limit) if limit else utterances
@@ -105,7 +108,8 @@ def audio_seconds(u: sd.Utterance) -> float:
 def make_profiles(work: Path) -> dict[str, Path]:
     from services.nlu.training import train_profile
 
-    profiles = {"coffee": sd.coffee_profile(work / "coffee"), "digits": sd.digits_profile(work / "digits")}
+    profiles = {"coffee": sd.coffee_profile(work / "coffee"), "digits": sd.digits_profile(work / "digits"),
+                "default": sd.short_profile(work / "default")}
     for name, directory in profiles.items():
         started = time.perf_counter()
         train_profile(directory)
@@ -741,10 +745,8 @@ def breakdown(run: Run, helpers: dict[str, list[float]], direct: dict[str, dict[
 def grammar_sizes(work: Path, profiles: dict[str, Path]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     from services.nlu.exports import flatten, word_graph
     from services.nlu.training import compile_profile
-    from services.profile import ensure_profile
 
-    default = work / "default"
-    ensure_profile(default)
+    default = profiles["default"]
     home = work / "home"
     check: dict[str, Any] = {}
     chosen = [("default", default), ("coffee", profiles["coffee"]), ("digits", profiles["digits"])]
@@ -858,7 +860,7 @@ def main() -> None:
                 if column in columns:
                     log(f"{column} on {set_name} ...")
                     runs[(set_name, column)] = run_offline(set_name, column, profiles[profile_of(set_name)], args.limit)
-        for profile_name in ("coffee", "digits"):
+        for profile_name in ("coffee", "digits", "default"):
             mine = [s for s in sets if profile_of(s) == profile_name]
             want_breakdown = profile_name == "coffee" and "http" in columns and args.breakdown > 0
             if not mine or not ({"http", "mqtt"} & set(columns)):

@@ -118,6 +118,60 @@ def digits_profile(directory: Path, settings: dict[str, Any] | None = None) -> P
     return write_profile(directory, *digits_templates(), settings=settings)
 
 
+# The Rhasspy default profile's kind of command (ours ships the same intents), short and spoken by espeak-ng: no
+# real recordings of them are at hand, so these give the speed of short commands, not their accuracy on people.
+SHORT_COMMANDS: tuple[tuple[str, str, dict[str, str]], ...] = (
+    ("what time is it", "GetTime", {}),
+    ("tell me the time", "GetTime", {}),
+    ("whats the temperature", "GetTemperature", {}),
+    ("how hot is it", "GetTemperature", {}),
+    ("how cold is it", "GetTemperature", {}),
+    ("is the garage door open", "GetGarageState", {}),
+    ("is the garage door closed", "GetGarageState", {}),
+    ("turn on the living room lamp", "ChangeLightState", {"state": "on", "name": "living room lamp"}),
+    ("turn off the garage light", "ChangeLightState", {"state": "off", "name": "garage light"}),
+    ("turn the garage light on", "ChangeLightState", {"state": "on", "name": "garage light"}),
+    ("turn living room lamp off", "ChangeLightState", {"state": "off", "name": "living room lamp"}),
+    ("turn on the bedroom light", "ChangeLightState", {"state": "on", "name": "bedroom light"}),
+    ("turn bedroom light off", "ChangeLightState", {"state": "off", "name": "bedroom light"}),
+    ("set the bedroom light to blue", "ChangeLightColor", {"name": "bedroom light", "color": "blue"}),
+    ("set bedroom light red", "ChangeLightColor", {"name": "bedroom light", "color": "red"}),
+    ("make the bedroom light green", "ChangeLightColor", {"name": "bedroom light", "color": "green"}),
+    ("make bedroom light purple", "ChangeLightColor", {"name": "bedroom light", "color": "purple"}),
+    ("set the bedroom light to yellow", "ChangeLightColor", {"name": "bedroom light", "color": "yellow"}),
+    ("make the bedroom light orange", "ChangeLightColor", {"name": "bedroom light", "color": "orange"}),
+    ("set bedroom light to pink", "ChangeLightColor", {"name": "bedroom light", "color": "pink"}),
+)
+SHORT_VOICES = ("en-us+m6", "en-us+f3")
+
+
+def short_profile(directory: Path) -> Path:
+    """The profile Hermesh ships (Rhasspy's default intents), as its first run writes it."""
+    from services.profile import ensure_profile
+
+    ensure_profile(directory)
+    return directory
+
+
+def short_utterances() -> list[Utterance]:
+    """Each short command in two espeak-ng voices (22,050 Hz as espeak-ng writes it), with 0.3 s of room quiet
+    (rms 60, seeded) before and after, as a microphone would have them."""
+    import subprocess
+
+    out = []
+    rng = np.random.default_rng(18)
+    for voice in SHORT_VOICES:
+        for text, intent, slots in SHORT_COMMANDS:
+            spoken = subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "--stdout"], input=text.encode(),
+                                    capture_output=True, check=True).stdout
+            pcm, rate = read_pcm(spoken)
+            quiet = int(0.3 * rate)
+            padded = np.concatenate([rng.normal(0, 60, quiet), pcm, rng.normal(0, 60, quiet)])
+            out.append(Utterance(f"{voice}-{text.replace(' ', '_')}.wav", write_wav(np.clip(padded, -32768, 32767),
+                                                                                    rate), intent, slots))
+    return out
+
+
 # ---- recordings -------------------------------------------------------------------------------------------
 def coffee_utterances(names: Iterable[str] | None = None) -> list[Utterance]:
     labels = json.loads((COFFEE / "labels.json").read_text(encoding="utf-8"))

@@ -40,16 +40,23 @@ def make_profile(set_name: str, directory: Path) -> Path:
     return (sd.coffee_profile if set_name == "coffee" else sd.digits_profile)(directory)
 
 
+def engine_for(broker: MosquittoBroker, profile: Path, options: dict[str, Any] | None = None) -> Any:
+    """The ASR engine the service builds from this trained profile (and these ``asr.engine_options``); the
+    broker is only named in the settings, nothing is sent."""
+    service = AsrService(make_common(broker, profile), AsrSettings(engine_options=options or {}))
+    service.engine = service._create_engine()  # noqa: SLF001 - the service's own construction, no broker needed
+    service._train_from_profile()  # noqa: SLF001
+    return service.engine
+
+
 def reference_texts(broker: MosquittoBroker, profile: Path, chosen: list[sd.Utterance],
                     heard: Callable[[sd.Utterance], bytes] | None = None) -> dict[str, str]:
     """Whole-file decodes by the engine the ASR service builds from this (trained) profile and its settings;
     ``heard(u)``: the samples (at the file's rate) a microphone heard instead of the bare file."""
-    service = AsrService(make_common(broker, profile), AsrSettings())
-    service.engine = service._create_engine()  # noqa: SLF001 - the service's own construction, no broker needed
-    service._train_from_profile()  # noqa: SLF001
+    engine = engine_for(broker, profile)
     texts = {}
     for u in chosen:
-        stream = service.engine.open_stream()
+        stream = engine.open_stream()
         pcm, rate = sd.read_pcm(u.wav)
         audio = heard(u) if heard else pcm.tobytes()
         stream.feed(to_pcm16k_mono(sd.write_wav(np.frombuffer(audio, np.int16), rate)))
