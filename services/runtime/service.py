@@ -18,6 +18,7 @@ import os
 import socket
 import ssl
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
@@ -29,14 +30,16 @@ from pydantic import BaseModel
 
 from hermes.base import HermesMessage, HermesProtocolError
 from hermes.common import DEFAULT_SITE, HermesErrorMessage
-from hermes.status import ServiceRestart, ServiceState, ServiceStatus
+from hermes.status import ServiceRestart, ServiceState, ServiceStatus, SiteReleased
 from services.config import CommonSettings, SettingsModel
 
 from .errors import ServiceError, ServiceTimeout
 from .mqtt import client_kwargs
+from .site_registry import SiteRegistry
 
 S = TypeVar("S", bound=BaseModel)
 M = TypeVar("M", bound=HermesMessage)
+T = TypeVar("T")
 
 VERSION = "0.1.0"
 RESTART_EXIT_CODE = 75  # "restart me": the supervisor starts such a service again at once
@@ -129,9 +132,10 @@ class HermesService(Generic[S]):
         self._filter_ids: dict[str, int] = {}
         self._raw_listeners: list[_RawListener] = []
         self._waiters: list[_Waiter] = []
-        self._site_queues: dict[str, asyncio.Queue[tuple[_Route, HermesMessage, str]]] = {}
+        self._site_queues: dict[str, deque[tuple[_Route, HermesMessage, str]]] = {}
         self._site_workers: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._site_registries: list[SiteRegistry[Any]] = []
         self._started_at = time.time()
         self.connections = 0
         self.restart_requested = False
@@ -155,6 +159,17 @@ class HermesService(Generic[S]):
         self.restart_requested = True
         self.stop()
 
+    @handles(SiteReleased, all_sites=True)
+    async def on_site_released_message(self, message: SiteReleased) -> None:
+        """Free the released site's state. It arrives in the site's own queue, after the site's earlier messages,
+        so nothing of the site is being handled while its state goes."""
+        for registry in self._site_registries:
+            registry.release(message.site_id)
+        await self.on_site_released(message.site_id)
+
+    async def on_site_released(self, site_id: str) -> None:
+        """Free per-site state a subclass keeps outside ``site_registry()``."""
+
     # ---- public API for handlers ---------------------------------------------------------------------------
     @property
     def status_topic(self) -> str:
@@ -162,6 +177,30 @@ class HermesService(Generic[S]):
 
     def serves_site(self, site_id: str | None) -> bool:
         return not self.site_ids or (site_id or DEFAULT_SITE) in self.site_ids
+
+    def site_registry(
+        self,
+        create: Callable[[], T],
+        *,
+        close: Callable[[str, T], None] | None = None,
+        busy: Callable[[str, T], bool] | None = None,
+        expire_idle: bool = True,
+    ) -> SiteRegistry[T]:
+        """Per-site state freed when the site is released (``SiteReleased``), unused for
+        ``site_state.idle_seconds`` (unless ``expire_idle`` is False: state that is a setting, not a cache) or
+        pushed out by ``site_state.max_sites``. A site whose messages are being handled is never freed by age or
+        cap, nor is one that ``busy`` says is in use."""
+        limits = self.common.site_state
+
+        def in_use(site_id: str, value: T) -> bool:
+            return self.site_busy(site_id) or (busy is not None and busy(site_id, value))
+
+        registry: SiteRegistry[T] = SiteRegistry(
+            create, idle_seconds=limits.idle_seconds if expire_idle else None, max_sites=limits.max_sites,
+            close=close, busy=in_use,
+        )
+        self._site_registries.append(registry)
+        return registry
 
     async def publish(self, message: HermesMessage, *, retain: bool = False) -> None:
         """Publish a Hermes message (waits for the connection if the broker is being reconnected)."""
@@ -297,9 +336,10 @@ class HermesService(Generic[S]):
         finally:
             stop_task.cancel()
             self._mark_disconnected()
-            for task in list(self._tasks) + list(self._site_workers.values()):
+            workers = list(self._site_workers.values())
+            for task in list(self._tasks) + workers:
                 task.cancel()
-            await asyncio.gather(*self._tasks, *self._site_workers.values(), return_exceptions=True)
+            await asyncio.gather(*self._tasks, *workers, return_exceptions=True)
             await self.teardown()
 
     def _broker(self) -> tuple[str, int]:
@@ -478,19 +518,31 @@ class HermesService(Generic[S]):
     def _enqueue(self, site: str, route: _Route, message: HermesMessage, topic: str) -> None:
         queue = self._site_queues.get(site)
         if queue is None:
-            queue = self._site_queues[site] = asyncio.Queue()
-            self._site_workers[site] = asyncio.create_task(self._site_worker(queue))
-        queue.put_nowait((route, message, topic))
+            queue = self._site_queues[site] = deque()
+            self._site_workers[site] = asyncio.create_task(self._site_worker(site, queue))
+        queue.append((route, message, topic))
 
-    async def _site_worker(self, queue: asyncio.Queue[tuple[_Route, HermesMessage, str]]) -> None:
-        while True:
-            route, message, topic = await queue.get()
-            try:
-                await self._call(route, message)
-            except asyncio.CancelledError:
-                raise
-            except Exception as err:  # noqa: BLE001 - the one place errors become Hermes errors
-                await self.report_error(err, message, topic)
+    async def _site_worker(self, site: str, queue: deque[tuple[_Route, HermesMessage, str]]) -> None:
+        """Handle one site's messages in order, then end: a site that has nothing queued costs nothing (site ids
+        are not a fixed set; a worker per site ever seen was a leak). The next message starts a new worker."""
+        try:
+            while queue:
+                route, message, topic = queue.popleft()
+                try:
+                    await self._call(route, message)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as err:  # noqa: BLE001 - the one place errors become Hermes errors
+                    await self.report_error(err, message, topic)
+        finally:
+            # No await between the empty check and here, so no message can have been queued in between.
+            if self._site_queues.get(site) is queue:
+                del self._site_queues[site]
+                del self._site_workers[site]
+
+    def site_busy(self, site_id: str) -> bool:
+        """True while a message of the site is being handled (its state must not be freed under it)."""
+        return site_id in self._site_workers
 
     async def _call(self, route: _Route, message: HermesMessage) -> None:
         result = route.handler(message)
