@@ -30,11 +30,13 @@ from pydantic import BaseModel
 
 from hermes.base import HermesMessage, HermesProtocolError
 from hermes.common import DEFAULT_SITE, HermesErrorMessage
+from hermes.registry import message_class_for
 from hermes.status import ServiceRestart, ServiceState, ServiceStatus, SiteReleased
 from services.config import CommonSettings, SettingsModel
 
-from .errors import ServiceError, ServiceTimeout
+from .errors import PayloadTooLarge, ServiceError, ServiceTimeout
 from .mqtt import client_kwargs
+from .payload_caps import OversizeReports, cap_of_topic
 from .site_registry import SiteRegistry
 
 S = TypeVar("S", bound=BaseModel)
@@ -45,6 +47,7 @@ VERSION = "0.1.0"
 RESTART_EXIT_CODE = 75  # "restart me": the supervisor starts such a service again at once
 RECONNECT_FIRST_DELAY = 0.2
 RECONNECT_MAX_DELAY = 2.0  # a restarted broker is found again within ~2 s
+SITE_SWEEP_SECONDS = 5.0  # at most this long between looks for idle site state (sooner for short idle limits)
 
 
 class NoSettings(SettingsModel):
@@ -136,6 +139,7 @@ class HermesService(Generic[S]):
         self._site_workers: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._site_registries: list[SiteRegistry[Any]] = []
+        self.oversize = OversizeReports()  # payloads dropped for their size, per kind (``oversize.dropped``)
         self._started_at = time.time()
         self.connections = 0
         self.restart_requested = False
@@ -185,22 +189,35 @@ class HermesService(Generic[S]):
         close: Callable[[str, T], None] | None = None,
         busy: Callable[[str, T], bool] | None = None,
         expire_idle: bool = True,
+        idle_seconds: float | None = None,
+        max_sites: int | None = None,
     ) -> SiteRegistry[T]:
-        """Per-site state freed when the site is released (``SiteReleased``), unused for
-        ``site_state.idle_seconds`` (unless ``expire_idle`` is False: state that is a setting, not a cache) or
-        pushed out by ``site_state.max_sites``. A site whose messages are being handled is never freed by age or
-        cap, nor is one that ``busy`` says is in use."""
+        """Per-site state freed when the site is released (``SiteReleased``), unused for ``idle_seconds``
+        (default ``site_state.idle_seconds``; never when ``expire_idle`` is False: state that is a setting, not a
+        cache) or pushed out by ``max_sites`` (default ``site_state.max_sites``). A site whose messages are being
+        handled is never freed by age or cap, nor is one that ``busy`` says is in use. Idle sites are freed
+        within a second or so even when no message arrives."""
         limits = self.common.site_state
 
         def in_use(site_id: str, value: T) -> bool:
             return self.site_busy(site_id) or (busy is not None and busy(site_id, value))
 
+        idle = (idle_seconds or limits.idle_seconds) if expire_idle else None
         registry: SiteRegistry[T] = SiteRegistry(
-            create, idle_seconds=limits.idle_seconds if expire_idle else None, max_sites=limits.max_sites,
-            close=close, busy=in_use,
-        )
+            create, idle_seconds=idle, max_sites=max_sites or limits.max_sites, close=close, busy=in_use)
         self._site_registries.append(registry)
         return registry
+
+    async def _expire_sites(self) -> None:
+        """Free idle site state also while no message comes (``use`` only looks when a site is used)."""
+        while True:
+            idle = [r.idle_seconds for r in self._site_registries if r.idle_seconds is not None]
+            await asyncio.sleep(min([SITE_SWEEP_SECONDS, *(i / 2 for i in idle)]))
+            for registry in self._site_registries:
+                try:
+                    registry.expire()
+                except Exception:  # noqa: BLE001 - a failing close hook must not stop the sweeping
+                    self.log.exception("freeing idle site state failed")
 
     async def publish(self, message: HermesMessage, *, retain: bool = False) -> None:
         """Publish a Hermes message (waits for the connection if the broker is being reconnected)."""
@@ -285,12 +302,12 @@ class HermesService(Generic[S]):
         """Log an error and publish it as this component's Hermes error message."""
         text = str(error) if isinstance(error, ServiceError) else f"{type(error).__name__}: {error}"
         if isinstance(error, ServiceError):
-            self.log.error("%s (on %s)", text, topic or "-")
+            self.log.log(error.log_level, "%s (on %s)", text, topic or "-")
         else:
             self.log.error("unexpected error while handling %s", topic or "-", exc_info=error)
         if self.error_class is None:
             return
-        site = (origin.get_site_id() if origin else None) or self.common.own_site_id
+        site = (origin.get_site_id() if origin else None) or getattr(error, "site_id", None) or self.common.own_site_id
         session = origin.get_session_id() if origin else None
         context = getattr(error, "context", None) or topic
         try:
@@ -308,6 +325,7 @@ class HermesService(Generic[S]):
     async def run(self) -> None:
         """Set up, then stay connected until ``stop()``: a lost broker is retried with capped backoff."""
         await self.setup()
+        self.spawn(self._expire_sites())
         delay = RECONNECT_FIRST_DELAY
         stop_task = asyncio.create_task(self._stopping.wait())
         try:
@@ -468,7 +486,12 @@ class HermesService(Generic[S]):
         ``via`` names the filters this copy was delivered for: handlers run only for a copy of a handler filter
         and each raw listener only for a copy of its own filter, so overlapping filters never double a message.
         """
-        data = bytes(payload) if isinstance(payload, bytes | bytearray) else str(payload or "").encode()
+        data = payload if isinstance(payload, bytes | bytearray) else str(payload or "").encode()
+        kind, cap = cap_of_topic(topic)
+        if len(data) > cap:  # before any copy or parse: an oversized payload costs nothing more
+            self._drop_oversized(topic, kind or "unknown-topic", len(data), cap)
+            return
+        data = bytes(data)
         for_handlers = via is None or not via.isdisjoint(self._handler_filters)
         for listener in self._raw_listeners:
             if listener.topic_filter in via if via is not None else aiomqtt.Topic(topic).matches(listener.topic_filter):
@@ -514,6 +537,16 @@ class HermesService(Generic[S]):
             if not route.all_sites and site is not None and not self.serves_site(site):
                 continue
             self._enqueue(site or "", route, message, topic)
+
+    def _drop_oversized(self, topic: str, kind: str, size: int, cap: int) -> None:
+        count = self.oversize.drop(kind)
+        if not count:
+            return
+        since = f" ({count} such payloads since the last report)" if count > 1 else ""
+        error = PayloadTooLarge(
+            f"dropped a payload of {size:,} bytes on {topic}: {kind} messages are capped at {cap:,} bytes "
+            f"(services/runtime/payload_caps.py){since}", topic=topic, site_id=_site_in_topic(topic))
+        self.spawn(self.report_error(error, None, topic))
 
     def _enqueue(self, site: str, route: _Route, message: HermesMessage, topic: str) -> None:
         queue = self._site_queues.get(site)
@@ -563,6 +596,12 @@ class HermesService(Generic[S]):
                 await self._publish_reply(item)
         else:
             raise TypeError(f"a handler yielded {type(reply).__name__}, not a Hermes message")
+
+
+def _site_in_topic(topic: str) -> str | None:
+    with contextlib.suppress(HermesProtocolError):
+        return (message_class_for(topic).parse_topic(topic) or {}).get("site_id")
+    return None
 
 
 class Expectation(Generic[M]):

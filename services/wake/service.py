@@ -1,9 +1,9 @@
 """``hermesh wake``: audio frames of every site in, hermes/hotword/<wakewordId>/detected out.
 
 Each site gets its own detector (created on its first frame) and its own set of toggle-off reasons. Site ids
-come and go (each Wyoming connection has one), so a site's state is freed when the site is released, unused for
-``site_state.idle_seconds`` or pushed out by ``site_state.max_sites``; its detector is reset and kept for the
-next new site (up to SPARE_DETECTORS), since building a pocketsphinx decoder costs ~7 MB and tens of ms.
+come and go (each Wyoming connection has one), so a site's state is freed when the site is released, sends no
+frame for ``wake.site_idle_seconds`` or is pushed out by ``wake.max_sites``; its detector is reset and kept for
+the next new site (up to SPARE_DETECTORS), since building a pocketsphinx decoder costs ~7 MB and tens of ms.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from .toggles import ToggleReasons
 # so a dead engine produces one error now and then instead of one per frame.
 ENGINE_RETRY_SECONDS = 5.0
 # Freed detectors kept for reuse: enough for the few Wyoming detect connections open at once.
-SPARE_DETECTORS = 2
+SPARE_DETECTORS = 4
 
 
 def _reason(value: Any) -> str:
@@ -58,7 +58,9 @@ class WakeService(HermesService[WakeSettings]):
     async def setup(self) -> None:
         self._spare_detectors: list[WakeDetector] = []
         # A site paused by a toggle (a dialogue session in progress) keeps its reasons however long it is quiet.
-        self._sites = self.site_registry(_Site, close=self._free_site, busy=lambda _, site: not site.toggles.enabled)
+        self._sites = self.site_registry(
+            _Site, close=self._free_site, busy=lambda _, site: not site.toggles.enabled,
+            idle_seconds=self.settings.site_idle_seconds, max_sites=self.settings.max_sites)
         self.engine: WakeEngine = await self.run_blocking(create_wake_engine, self.settings, self.profile)
         words = ", ".join(f"{m.wakeword_id} ({m.words!r})" for m in self.engine.models)
         self.log.info("listening for %s with %s", words, self.settings.engine)
