@@ -74,8 +74,11 @@ SESSION_FRAME = pcm_to_wav(quiet_noise(CHUNK_SAMPLES / RATE, 3))
 class SoakMesh:
     """Mosquitto and every base service as its own process, on a fresh default profile."""
 
-    def __init__(self, work_dir: Path) -> None:
+    def __init__(self, work_dir: Path, wake_idle_seconds: float | None = None, asr_idle_decoders: int | None = None
+                 ) -> None:
         self.work_dir = work_dir
+        self.wake_idle_seconds = wake_idle_seconds
+        self.asr_idle_decoders = asr_idle_decoders
         self.profile = work_dir / "profile"
         self.procs = procs.Processes(work_dir)
         self.wyoming_port = 0
@@ -88,6 +91,10 @@ class SoakMesh:
         settings = json.loads((self.profile / "profile.json").read_text())
         # No grace after audio-stop: quiet noise never holds a late detection, and it keeps the run short.
         settings["wyoming"] = {"detect_grace": 0.0}
+        if self.wake_idle_seconds is not None:
+            settings["wake"] = {"site_idle_seconds": self.wake_idle_seconds}
+        if self.asr_idle_decoders is not None:
+            settings["asr"] = {"max_idle_decoders": self.asr_idle_decoders}
         (self.profile / "profile.json").write_text(json.dumps(settings))
         train_profile(self.profile)
         self.procs.start_broker()
@@ -98,6 +105,13 @@ class SoakMesh:
             self.procs.start_service(name, self.profile, *extra)
         asyncio.run(self._wait_online(set(SERVICES)))
         procs.wait_port(self.wyoming_port, 30)
+
+    @property
+    def settle_seconds(self) -> float:
+        """How long after a round its state is surely freed: the wake's idle limit (5 s by default) and a sweep
+        (every half of it) for the detectors of the MQTT sessions' sites, which nobody releases, and a margin."""
+        idle = self.wake_idle_seconds or 5.0
+        return idle * 1.5 + 1.0
 
     @property
     def broker_port(self) -> int:
@@ -243,7 +257,7 @@ def _split(total: int, rounds: int, index: int) -> int:
 
 
 async def soak(mesh: SoakMesh, detect: int, transcribe: int, sessions: int, rounds: int, concurrency: int,
-               settle: float = 2.0, on_checkpoint: Callable[[Checkpoint], None] | None = None) -> list[Checkpoint]:
+               on_checkpoint: Callable[[Checkpoint], None] | None = None) -> list[Checkpoint]:
     """Run the workload in ``rounds`` rounds; a checkpoint (with every service's RSS) after each round."""
     checkpoints = []
     done = Checkpoint(0, 0, 0, 0.0)
@@ -256,8 +270,8 @@ async def soak(mesh: SoakMesh, detect: int, transcribe: int, sessions: int, roun
                 _many(n_transcribe, concurrency, lambda: wyoming_transcribe(mesh.wyoming_port)),
                 _many(n_sessions, concurrency, sessions_client.session),
             )
-            # Let the last messages of the round be handled (and site releases arrive) before measuring.
-            await asyncio.sleep(settle)
+            # Let the last messages of the round be handled and idle state be freed before measuring.
+            await asyncio.sleep(mesh.settle_seconds)
             done = Checkpoint(done.detect + n_detect, done.transcribe + n_transcribe, done.sessions + n_sessions,
                               time.monotonic() - begin, mesh.rss_mib())
             checkpoints.append(done)
@@ -289,6 +303,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10, help="rounds, each followed by a checkpoint (default 10)")
     parser.add_argument("--concurrency", type=int, default=4, help="requests of each kind at once (default 4)")
     parser.add_argument("--json", type=Path, help="also write the checkpoints to this file")
+    parser.add_argument("--wake-idle", type=float, help="wake.site_idle_seconds (default: the service's, 5 s)")
+    parser.add_argument("--asr-idle-decoders", type=int,
+                        help="asr.max_idle_decoders (default: the service's, 4; each is ~20 MB kept after a peak)")
     parser.add_argument("--keep-logs", type=Path, help="write the services' logs here instead of a temporary dir")
     args = parser.parse_args()
     if args.rounds < 2:
@@ -297,7 +314,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="hermesh-soak-") as tmp:
         work = args.keep_logs or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        mesh = SoakMesh(work)
+        mesh = SoakMesh(work, args.wake_idle, args.asr_idle_decoders)
         try:
             mesh.start()
             print(f"{'detect':>6s} {'transc':>6s} {'session':>7s} {'time':>8s}  RSS MiB per service", flush=True)

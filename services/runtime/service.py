@@ -35,6 +35,7 @@ from hermes.status import ServiceRestart, ServiceState, ServiceStatus, SiteRelea
 from services.config import CommonSettings, SettingsModel
 
 from .errors import PayloadTooLarge, ServiceError, ServiceTimeout
+from .free_memory import release_free_memory, use_one_malloc_arena
 from .mqtt import client_kwargs
 from .payload_caps import OversizeReports, cap_of_topic
 from .site_registry import SiteRegistry
@@ -209,7 +210,8 @@ class HermesService(Generic[S]):
         return registry
 
     async def _expire_sites(self) -> None:
-        """Free idle site state also while no message comes (``use`` only looks when a site is used)."""
+        """Free idle site state also while no message comes (``use`` only looks when a site is used), and give
+        what engines freed back to the OS (see free_memory.py), so the RSS follows what is really in use."""
         while True:
             idle = [r.idle_seconds for r in self._site_registries if r.idle_seconds is not None]
             await asyncio.sleep(min([SITE_SWEEP_SECONDS, *(i / 2 for i in idle)]))
@@ -218,6 +220,7 @@ class HermesService(Generic[S]):
                     registry.expire()
                 except Exception:  # noqa: BLE001 - a failing close hook must not stop the sweeping
                     self.log.exception("freeing idle site state failed")
+            release_free_memory()
 
     async def publish(self, message: HermesMessage, *, retain: bool = False) -> None:
         """Publish a Hermes message (waits for the connection if the broker is being reconnected)."""
@@ -324,6 +327,7 @@ class HermesService(Generic[S]):
     # ---- the main loop ---------------------------------------------------------------------------------------
     async def run(self) -> None:
         """Set up, then stay connected until ``stop()``: a lost broker is retried with capped backoff."""
+        use_one_malloc_arena()  # before any engine starts a thread (see free_memory.py)
         await self.setup()
         self.spawn(self._expire_sites())
         delay = RECONNECT_FIRST_DELAY
