@@ -61,8 +61,8 @@ async def test_fresh_sites_leave_no_state_in_any_service(mqtt_broker: MosquittoB
     async with running(wake), running(asr), running(dialogue), running(bridge):
         async with memory_soak.SessionClient(mqtt_broker.port) as sessions:
             await asyncio.gather(
-                memory_soak._many(30, 3, lambda: memory_soak.wyoming_detect(wyoming_port)),
-                memory_soak._many(30, 3, lambda: memory_soak.wyoming_transcribe(wyoming_port)),
+                memory_soak._many(20, 3, lambda: memory_soak.wyoming_detect(wyoming_port)),
+                memory_soak._many(20, 3, lambda: memory_soak.wyoming_transcribe(wyoming_port)),
                 memory_soak._many(3 * MAX_SITES, 3, sessions.session),
             )
         assert bridge.wyoming is not None
@@ -87,8 +87,10 @@ def test_the_rss_of_every_service_stops_growing(tmp_path: Path) -> None:
     mesh = memory_soak.SoakMesh(tmp_path, wake_idle_seconds=1.0, asr_idle_decoders=1)
     try:
         mesh.start()
-        # Round 1 (100 detect, 50 transcribe, 200 sessions) is the reference; round 2 does it all again.
-        checkpoints = asyncio.run(memory_soak.soak(mesh, detect=200, transcribe=100, sessions=400, rounds=2,
+        # Round 1 (100 detect, 30 transcribe, 150 sessions) is the reference; round 2 does it all again. A detect
+        # connection cost 7.4 MB before its site was freed, so 100 more of them fail this test by far; the few KB
+        # per transcribe or session are checked by the test above, by what the services hold.
+        checkpoints = asyncio.run(memory_soak.soak(mesh, detect=200, transcribe=60, sessions=300, rounds=2,
                                                    concurrency=4))
     finally:
         mesh.stop()
