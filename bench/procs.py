@@ -17,6 +17,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from services.runtime.payload_caps import BROKER_MAX_PACKET_SIZE, BROKER_MESSAGE_SIZE_LIMIT  # noqa: E402
+
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
 
@@ -84,7 +88,8 @@ class Processes:
         self.broker_port = free_port()
         conf = self.log_dir / "mosquitto.conf"
         conf.write_text(f"listener {self.broker_port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-                        f"message_size_limit 0\n{'set_tcp_nodelay true' + chr(10) if tcp_nodelay else ''}")
+                        f"message_size_limit {BROKER_MESSAGE_SIZE_LIMIT}\nmax_packet_size {BROKER_MAX_PACKET_SIZE}\n"
+                        f"{'set_tcp_nodelay true' + chr(10) if tcp_nodelay else ''}")
         self.children["mosquitto"] = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdin=subprocess.DEVNULL,
                                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_port(self.broker_port)

@@ -42,6 +42,7 @@ from hermes.audioserver import AudioFrame  # noqa: E402
 from hermes.hotword import GetHotwords, HotwordDetected, Hotwords  # noqa: E402
 from hermes.status import ServiceStatus  # noqa: E402
 from hermes.wav import pcm_to_wav  # noqa: E402
+from services.runtime.payload_caps import BROKER_MESSAGE_SIZE_LIMIT  # noqa: E402
 from services.wake.engine import create_wake_engine  # noqa: E402
 from services.wake.settings import WakeSettings  # noqa: E402
 from tests.wake.speech import VOICES, build_stream, espeak_pcm, silence  # noqa: E402
@@ -211,7 +212,8 @@ async def run_sites(n: int, variants: list[Variant], port: int, profile: Path) -
 def start_broker(directory: Path) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     conf = directory / "mosquitto.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmessage_size_limit 0\n")
+    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+                    f"message_size_limit {BROKER_MESSAGE_SIZE_LIMIT}\n")
     mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     broker = subprocess.Popen([mosquitto, "-c", str(conf)], stderr=subprocess.DEVNULL)
     for _ in range(100):

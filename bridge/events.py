@@ -18,6 +18,7 @@ from hermes.hotword import HotwordDetected
 from hermes.nlu import NluIntent, NluIntentNotRecognized
 from hermes.rhasspy_json import not_recognized_to_rhasspy, websocket_intent
 from hermes.status import ServiceState, ServiceStatus
+from services.runtime.site_registry import SiteRegistry
 
 QUEUE_SIZE = 256
 
@@ -109,6 +110,9 @@ class EnergyMeter:
     def reset(self) -> None:
         self.extremes.clear()
 
+    def forget(self, site: str) -> None:
+        self.extremes.pop(site, None)
+
     def frame(self, site: str, energy: float) -> dict[str, float]:
         low, high = self.extremes.get(site, (energy, energy))
         low, high = min(low, energy), max(high, energy)
@@ -142,11 +146,19 @@ class SiteStates:
         "session_ended": "idle",
     }
 
-    def __init__(self) -> None:
-        self.sites: dict[str, SiteState] = {}
+    def __init__(self, max_sites: int = 1000) -> None:
+        # No idle expiry (a quiet room still has a state to show), but released sites go and the cap bounds the
+        # rest: every Wyoming connection and any MQTT client can bring a new site id.
+        self.sites: SiteRegistry[SiteState] = SiteRegistry(SiteState, idle_seconds=None, max_sites=max_sites)
+
+    def forget(self, site: str) -> None:
+        self.sites.release(site)
 
     def feed(self, event: str, site: str, session: str | None, now: float, **details: Any) -> SiteState:
-        state = self.sites.setdefault(site, SiteState(since=now))
+        known = site in self.sites
+        state = self.sites.use(site)
+        if not known:
+            state.since = now
         new = self.TRANSITIONS.get(event)
         if new is None:
             return state

@@ -69,7 +69,7 @@ class BridgeService(HermesService[BridgeSettings]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.hub = EventHub()
-        self.site_states = SiteStates()
+        self.site_states = SiteStates(self.common.site_state.max_sites)
         self.energy = EnergyMeter()
         self.registry = ServiceRegistry()
         self.started_at = time.time()
@@ -231,6 +231,10 @@ class BridgeService(HermesService[BridgeSettings]):
     @handles(ServiceStatus, all_sites=True)
     async def on_status(self, status: ServiceStatus) -> None:
         self.registry.update(status)
+
+    async def on_site_released(self, site_id: str) -> None:
+        self.site_states.forget(site_id)
+        self.energy.forget(site_id)
 
     @handles(NluIntent)
     async def on_intent(self, intent: NluIntent) -> None:

@@ -34,3 +34,13 @@ class ServiceRestart(HermesMessage):
     # Required, so an empty or garbled payload can never restart anything; [] means every service.
     services: list[str]
     reason: str | None = None
+
+
+class SiteReleased(HermesMessage):
+    """``hermesh/control/siteReleased``: this site id will not be used again, so every service frees what it keeps
+    for it (a wake detector, a message queue, a status line). The bridge sends it when a Wyoming connection, which
+    has a site id of its own, closes. Releasing a site that speaks again is harmless: its state is rebuilt."""
+
+    TOPIC = "hermesh/control/siteReleased"
+    site_id: str
+    reason: str | None = None

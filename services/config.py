@@ -56,6 +56,15 @@ class HttpSettings(SettingsModel):
     wyoming_port: int = Field(10300, ge=1, le=65535)
 
 
+class SiteStateSettings(SettingsModel):
+    """How long a quiet site's state is kept, and how many sites at most (services/runtime/site_registry.py)."""
+
+    idle_seconds: float = Field(
+        300.0, gt=0, description="state of a site unused this long is freed (it is rebuilt when the site speaks)"
+    )
+    max_sites: int = Field(1000, ge=1, description="sites tracked at most; beyond, the least recently used goes")
+
+
 class CommonSettings(SettingsModel):
     """What every process shares: where the profile and the broker are, and which sites it serves."""
 
@@ -66,6 +75,7 @@ class CommonSettings(SettingsModel):
     instance: str | None = Field(None, description="instance name in the status topic (default: the host name)")
     mqtt: MqttSettings = Field(default_factory=lambda: MqttSettings())
     http: HttpSettings = Field(default_factory=lambda: HttpSettings())
+    site_state: SiteStateSettings = Field(default_factory=lambda: SiteStateSettings())
 
     @field_validator("site_ids", mode="before")
     @classmethod

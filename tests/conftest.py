@@ -22,10 +22,13 @@ from services.config import CommonSettings, MqttSettings
 from services.profile import ensure_profile
 from services.runtime import HermesService
 from services.runtime.mqtt import client_kwargs
+from services.runtime.payload_caps import BROKER_MAX_PACKET_SIZE, BROKER_MESSAGE_SIZE_LIMIT
 
 M = TypeVar("M", bound=HermesMessage)
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+# The broker refuses what no service would accept, as mosquitto/*.conf does.
+BROKER_LIMITS = f"message_size_limit {BROKER_MESSAGE_SIZE_LIMIT}\nmax_packet_size {BROKER_MAX_PACKET_SIZE}\n"
 
 
 def free_port() -> int:
@@ -55,7 +58,8 @@ class MosquittoBroker:
         self.conf = directory / "mosquitto.conf"
         self.conf.write_text(
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-            "log_dest stderr\nlog_type error\nmessage_size_limit 0\nset_tcp_nodelay true\n"  # as mosquitto/*.conf
+            "log_dest stderr\nlog_type error\nset_tcp_nodelay true\n"
+            f"{BROKER_LIMITS}"  # as mosquitto/*.conf
         )
         self.process: subprocess.Popen[bytes] | None = None
 

@@ -22,6 +22,7 @@ from wyoming.wake import Detect
 
 from hermes.audioserver import AudioPlayBytes, AudioPlayFinished
 from hermes.base import HermesMessage
+from hermes.status import SiteReleased
 
 from .audio import AudioFormatError
 from .router import Mailbox
@@ -178,4 +179,8 @@ class WyomingConnection(AsyncEventHandler):
             assert isinstance(sound, AudioPlayBytes)
             with contextlib.suppress(Exception):
                 await self.publish(AudioPlayFinished(id=sound.request_id, site_id=self.site_id))
+        # This connection's site id is never used again: every service may free what it keeps for it (a wake
+        # detector, a queue, a status line). Sent after the connection's last frames, so it is handled after them;
+        # in the background, so a broker being reconnected does not hold the closing connection.
+        self.server.service.spawn(self.publish(SiteReleased(site_id=self.site_id, reason="Wyoming connection closed")))
         self.server.connections.discard(self)

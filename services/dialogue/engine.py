@@ -4,7 +4,10 @@
 never reads a clock and never touches the broker, so every transition and timeout is tested by feeding it
 messages and times. ``next_deadline()`` tells the service when to call ``tick``.
 
-One active session per site, a FIFO queue per site, any number of sites at once. Every wait (feedback sound,
+One active session per site, a FIFO queue per site, any number of sites at once. A site's state is dropped
+as soon as it is back to the defaults (no session, nothing queued, no configure, sound on), so the fresh site
+ids of Wyoming connections and MQTT clients cost nothing once their sessions end; configured sites are kept,
+at most ``max_sites`` of them (the least recently used goes first). Every wait (feedback sound,
 speech, transcript, NLU answer, handler answer) has a deadline; feedback and speech waits move on when they
 expire, the others end the session with reason ``timeout``, so a session can never hang.
 
@@ -69,6 +72,7 @@ from hermes.errors import AsrError, DialogueError, NluError
 from hermes.hotword import HotwordDetected, HotwordToggleOff, HotwordToggleOn
 from hermes.nlu import NluIntent, NluIntentNotRecognized, NluQuery
 from hermes.tts import TtsSay, TtsSayFinished
+from services.runtime.site_registry import SiteRegistry
 
 from .settings import DialogueSettings
 
@@ -131,6 +135,13 @@ class _Site:
     intents: dict[str, bool] = field(default_factory=dict)  # from configure
     sound_on: bool = True
 
+    def busy(self) -> bool:
+        return self.active is not None or bool(self.queue)
+
+    def is_default(self) -> bool:
+        """Nothing here that a fresh site would not have: forgetting it changes nothing."""
+        return not self.busy() and self.sound_on and all(self.intents.values())
+
 
 class DialogueEngine:
     """Session state machine for all sites. Not thread-safe; one caller feeds it in order."""
@@ -141,14 +152,17 @@ class DialogueEngine:
         sounds: dict[str, Sound] | None = None,
         new_id: Callable[[], str] | None = None,
         known_intents: Iterable[str] = (),
+        max_sites: int = 1000,
     ) -> None:
         self.settings = settings or DialogueSettings()
         self.sounds = dict(sounds or {})
         self.new_id = new_id or (lambda: str(uuid.uuid4()))
         self.known_intents: frozenset[str] = frozenset(known_intents)
-        self._sites: dict[str, _Site] = {}
-        self._sessions: dict[str, Session] = {}  # active and queued, by id
         self._now = 0.0
+        # No idle expiry: what is left after a session is a setting (configure, feedback sound), not a cache.
+        self._sites: SiteRegistry[_Site] = SiteRegistry(
+            _Site, idle_seconds=None, max_sites=max_sites, busy=lambda _, site: site.busy(), clock=lambda: self._now)
+        self._sessions: dict[str, Session] = {}  # active and queued, by id
 
     # ---- queries ----------------------------------------------------------------------------------------------
     def active_session(self, site_id: str) -> Session | None:
@@ -158,6 +172,11 @@ class DialogueEngine:
     def queued_sessions(self, site_id: str) -> list[Session]:
         site = self._sites.get(site_id)
         return list(site.queue) if site else []
+
+    @property
+    def site_count(self) -> int:
+        """Sites whose state is kept (busy or configured)."""
+        return len(self._sites)
 
     def session(self, session_id: str) -> Session | None:
         return self._sessions.get(session_id)
@@ -200,6 +219,13 @@ class DialogueEngine:
     def set_feedback_sound(self, site_id: str, enabled: bool) -> None:
         """Snips' hermes/feedback/sound/toggleOn|Off for one site."""
         self._site(site_id).sound_on = enabled
+        self._forget_if_default(site_id)
+
+    def forget_site(self, site_id: str) -> None:
+        """The site will not be used again: drop its settings now; a session still running ends as usual."""
+        site = self._sites.get(site_id)
+        if site is not None and not site.busy():
+            self._sites.release(site_id)
 
     # ---- message handlers -------------------------------------------------------------------------------------
     def _on_detected(self, detected: HotwordDetected) -> Out:
@@ -341,6 +367,7 @@ class DialogueEngine:
         intents = self._site(configure.site_id).intents
         for item in configure.intents:
             intents[item.intent_id] = item.enable
+        self._forget_if_default(configure.site_id)
         return []
 
     def _on_service_error(self, error: AsrError | NluError) -> Out:
@@ -367,10 +394,12 @@ class DialogueEngine:
 
     # ---- session life -----------------------------------------------------------------------------------------
     def _site(self, site_id: str) -> _Site:
+        return self._sites.use(site_id)
+
+    def _forget_if_default(self, site_id: str) -> None:
         site = self._sites.get(site_id)
-        if site is None:
-            site = self._sites[site_id] = _Site()
-        return site
+        if site is not None and site.is_default():
+            self._sites.release(site_id)
 
     def _begin_or_preempt(self, session: Session) -> Out:
         """Start now; a session already active on the site is aborted and this one goes first."""
@@ -445,6 +474,7 @@ class DialogueEngine:
         if site.queue:
             return out + self._activate(site.queue.popleft())
         out.append(HotwordToggleOn(site_id=session.site_id, reason=ToggleReason.DIALOGUE_SESSION))
+        self._forget_if_default(session.site_id)
         return out
 
     def _unknown_session(self, session_id: str, what: str) -> Out:

@@ -57,7 +57,8 @@ class DialogueService(HermesService[DialogueSettings]):
             sounds = load_sounds(self.settings, self.profile)
         except SoundError as err:
             raise ServiceError(str(err)) from err
-        self.engine = DialogueEngine(self.settings, sounds, known_intents=profile_intent_names(self.profile))
+        self.engine = DialogueEngine(self.settings, sounds, known_intents=profile_intent_names(self.profile),
+                                     max_sites=self.common.site_state.max_sites)
         self._deadline_changed = asyncio.Event()
         self.spawn(self._timer())
 
@@ -84,6 +85,9 @@ class DialogueService(HermesService[DialogueSettings]):
         out = self.engine.handle(message, asyncio.get_running_loop().time())
         self._deadline_changed.set()
         return out
+
+    async def on_site_released(self, site_id: str) -> None:
+        self.engine.forget_site(site_id)
 
     def _feedback_sound(self, topic: str, payload: bytes) -> None:
         try:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 
 class ServiceError(Exception):
     """An expected failure with a message a user can act on; ``context`` overrides the error's context field."""
+
+    log_level = logging.ERROR
 
     def __init__(self, message: str, *, context: str | None = None) -> None:
         super().__init__(message)
@@ -13,3 +17,13 @@ class ServiceError(Exception):
 
 class ServiceTimeout(ServiceError, TimeoutError):
     """A reply that did not arrive in time; the message names the service that should have sent it."""
+
+
+class PayloadTooLarge(ServiceError):
+    """A received payload over its topic's cap (services/runtime/payload_caps.py): dropped unread."""
+
+    log_level = logging.WARNING  # the service is fine; the sender is not
+
+    def __init__(self, message: str, *, topic: str, site_id: str | None) -> None:
+        super().__init__(message, context=topic)
+        self.site_id = site_id

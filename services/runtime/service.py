@@ -4,7 +4,10 @@ A service subclass declares handlers with ``@handles(MessageClass)``. The base s
 (per site where the topic carries the site id), parses each payload once, drops malformed ones with a
 warning, filters by site, and calls the handlers: in order for one site, concurrently across sites. A handler
 may ``yield`` reply messages (they are published) or return nothing. Any exception from a handler becomes
-exactly one ``hermes/error/<component>`` message and one log line, here and nowhere else.
+exactly one ``hermes/error/<component>`` message and one log line, here and nowhere else; so does a payload over
+its topic's cap (payload_caps.py), dropped unread. Nothing lives for ever per site: a site's worker ends when its
+queue is empty, and per-site state kept with ``site_registry()`` is freed when the site is released, idle or
+over the cap (site_registry.py).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import os
 import socket
 import ssl
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
@@ -29,19 +33,25 @@ from pydantic import BaseModel
 
 from hermes.base import HermesMessage, HermesProtocolError
 from hermes.common import DEFAULT_SITE, HermesErrorMessage
-from hermes.status import ServiceRestart, ServiceState, ServiceStatus
+from hermes.registry import message_class_for
+from hermes.status import ServiceRestart, ServiceState, ServiceStatus, SiteReleased
 from services.config import CommonSettings, SettingsModel
 
-from .errors import ServiceError, ServiceTimeout
+from .errors import PayloadTooLarge, ServiceError, ServiceTimeout
+from .free_memory import release_free_memory, use_one_malloc_arena
 from .mqtt import client_kwargs
+from .payload_caps import OversizeReports, cap_of_topic
+from .site_registry import SiteRegistry
 
 S = TypeVar("S", bound=BaseModel)
 M = TypeVar("M", bound=HermesMessage)
+T = TypeVar("T")
 
 VERSION = "0.1.0"
 RESTART_EXIT_CODE = 75  # "restart me": the supervisor starts such a service again at once
 RECONNECT_FIRST_DELAY = 0.2
 RECONNECT_MAX_DELAY = 2.0  # a restarted broker is found again within ~2 s
+SITE_SWEEP_SECONDS = 5.0  # at most this long between looks for idle site state (sooner for short idle limits)
 
 
 class NoSettings(SettingsModel):
@@ -129,9 +139,11 @@ class HermesService(Generic[S]):
         self._filter_ids: dict[str, int] = {}
         self._raw_listeners: list[_RawListener] = []
         self._waiters: list[_Waiter] = []
-        self._site_queues: dict[str, asyncio.Queue[tuple[_Route, HermesMessage, str]]] = {}
+        self._site_queues: dict[str, deque[tuple[_Route, HermesMessage, str]]] = {}
         self._site_workers: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._site_registries: list[SiteRegistry[Any]] = []
+        self.oversize = OversizeReports()  # payloads dropped for their size, per kind (``oversize.dropped``)
         self._started_at = time.time()
         self.connections = 0
         self.restart_requested = False
@@ -155,6 +167,17 @@ class HermesService(Generic[S]):
         self.restart_requested = True
         self.stop()
 
+    @handles(SiteReleased, all_sites=True)
+    async def on_site_released_message(self, message: SiteReleased) -> None:
+        """Free the released site's state. It arrives in the site's own queue, after the site's earlier messages,
+        so nothing of the site is being handled while its state goes."""
+        for registry in self._site_registries:
+            registry.release(message.site_id)
+        await self.on_site_released(message.site_id)
+
+    async def on_site_released(self, site_id: str) -> None:
+        """Free per-site state a subclass keeps outside ``site_registry()``."""
+
     # ---- public API for handlers ---------------------------------------------------------------------------
     @property
     def status_topic(self) -> str:
@@ -162,6 +185,45 @@ class HermesService(Generic[S]):
 
     def serves_site(self, site_id: str | None) -> bool:
         return not self.site_ids or (site_id or DEFAULT_SITE) in self.site_ids
+
+    def site_registry(
+        self,
+        create: Callable[[], T],
+        *,
+        close: Callable[[str, T], None] | None = None,
+        busy: Callable[[str, T], bool] | None = None,
+        expire_idle: bool = True,
+        idle_seconds: float | None = None,
+        max_sites: int | None = None,
+    ) -> SiteRegistry[T]:
+        """Per-site state freed when the site is released (``SiteReleased``), unused for ``idle_seconds``
+        (default ``site_state.idle_seconds``; never when ``expire_idle`` is False: state that is a setting, not a
+        cache) or pushed out by ``max_sites`` (default ``site_state.max_sites``). A site whose messages are being
+        handled is never freed by age or cap, nor is one that ``busy`` says is in use. Idle sites are freed
+        within a second or so even when no message arrives."""
+        limits = self.common.site_state
+
+        def in_use(site_id: str, value: T) -> bool:
+            return self.site_busy(site_id) or (busy is not None and busy(site_id, value))
+
+        idle = (idle_seconds or limits.idle_seconds) if expire_idle else None
+        registry: SiteRegistry[T] = SiteRegistry(
+            create, idle_seconds=idle, max_sites=max_sites or limits.max_sites, close=close, busy=in_use)
+        self._site_registries.append(registry)
+        return registry
+
+    async def _expire_sites(self) -> None:
+        """Free idle site state also while no message comes (``use`` only looks when a site is used), and give
+        what engines freed back to the OS (see free_memory.py), so the RSS follows what is really in use."""
+        while True:
+            idle = [r.idle_seconds for r in self._site_registries if r.idle_seconds is not None]
+            await asyncio.sleep(min([SITE_SWEEP_SECONDS, *(i / 2 for i in idle)]))
+            for registry in self._site_registries:
+                try:
+                    registry.expire()
+                except Exception:  # noqa: BLE001 - a failing close hook must not stop the sweeping
+                    self.log.exception("freeing idle site state failed")
+            release_free_memory()
 
     async def publish(self, message: HermesMessage, *, retain: bool = False) -> None:
         """Publish a Hermes message (waits for the connection if the broker is being reconnected)."""
@@ -246,12 +308,12 @@ class HermesService(Generic[S]):
         """Log an error and publish it as this component's Hermes error message."""
         text = str(error) if isinstance(error, ServiceError) else f"{type(error).__name__}: {error}"
         if isinstance(error, ServiceError):
-            self.log.error("%s (on %s)", text, topic or "-")
+            self.log.log(error.log_level, "%s (on %s)", text, topic or "-")
         else:
             self.log.error("unexpected error while handling %s", topic or "-", exc_info=error)
         if self.error_class is None:
             return
-        site = (origin.get_site_id() if origin else None) or self.common.own_site_id
+        site = (origin.get_site_id() if origin else None) or getattr(error, "site_id", None) or self.common.own_site_id
         session = origin.get_session_id() if origin else None
         context = getattr(error, "context", None) or topic
         try:
@@ -268,7 +330,9 @@ class HermesService(Generic[S]):
     # ---- the main loop ---------------------------------------------------------------------------------------
     async def run(self) -> None:
         """Set up, then stay connected until ``stop()``: a lost broker is retried with capped backoff."""
+        use_one_malloc_arena()  # before any engine starts a thread (see free_memory.py)
         await self.setup()
+        self.spawn(self._expire_sites())
         delay = RECONNECT_FIRST_DELAY
         stop_task = asyncio.create_task(self._stopping.wait())
         try:
@@ -297,9 +361,10 @@ class HermesService(Generic[S]):
         finally:
             stop_task.cancel()
             self._mark_disconnected()
-            for task in list(self._tasks) + list(self._site_workers.values()):
+            workers = list(self._site_workers.values())
+            for task in list(self._tasks) + workers:
                 task.cancel()
-            await asyncio.gather(*self._tasks, *self._site_workers.values(), return_exceptions=True)
+            await asyncio.gather(*self._tasks, *workers, return_exceptions=True)
             await self.teardown()
 
     def _broker(self) -> tuple[str, int]:
@@ -428,7 +493,12 @@ class HermesService(Generic[S]):
         ``via`` names the filters this copy was delivered for: handlers run only for a copy of a handler filter
         and each raw listener only for a copy of its own filter, so overlapping filters never double a message.
         """
-        data = bytes(payload) if isinstance(payload, bytes | bytearray) else str(payload or "").encode()
+        data = payload if isinstance(payload, bytes | bytearray) else str(payload or "").encode()
+        kind, cap = cap_of_topic(topic)
+        if len(data) > cap:  # before any copy or parse: an oversized payload costs nothing more
+            self._drop_oversized(topic, kind or "unknown-topic", len(data), cap)
+            return
+        data = bytes(data)
         for_handlers = via is None or not via.isdisjoint(self._handler_filters)
         for listener in self._raw_listeners:
             if listener.topic_filter in via if via is not None else aiomqtt.Topic(topic).matches(listener.topic_filter):
@@ -475,22 +545,44 @@ class HermesService(Generic[S]):
                 continue
             self._enqueue(site or "", route, message, topic)
 
+    def _drop_oversized(self, topic: str, kind: str, size: int, cap: int) -> None:
+        count = self.oversize.drop(kind)
+        if not count:
+            return
+        since = f" ({count} such payloads since the last report)" if count > 1 else ""
+        error = PayloadTooLarge(
+            f"dropped a payload of {size:,} bytes on {topic}: {kind} messages are capped at {cap:,} bytes "
+            f"(services/runtime/payload_caps.py){since}", topic=topic, site_id=_site_in_topic(topic))
+        self.spawn(self.report_error(error, None, topic))
+
     def _enqueue(self, site: str, route: _Route, message: HermesMessage, topic: str) -> None:
         queue = self._site_queues.get(site)
         if queue is None:
-            queue = self._site_queues[site] = asyncio.Queue()
-            self._site_workers[site] = asyncio.create_task(self._site_worker(queue))
-        queue.put_nowait((route, message, topic))
+            queue = self._site_queues[site] = deque()
+            self._site_workers[site] = asyncio.create_task(self._site_worker(site, queue))
+        queue.append((route, message, topic))
 
-    async def _site_worker(self, queue: asyncio.Queue[tuple[_Route, HermesMessage, str]]) -> None:
-        while True:
-            route, message, topic = await queue.get()
-            try:
-                await self._call(route, message)
-            except asyncio.CancelledError:
-                raise
-            except Exception as err:  # noqa: BLE001 - the one place errors become Hermes errors
-                await self.report_error(err, message, topic)
+    async def _site_worker(self, site: str, queue: deque[tuple[_Route, HermesMessage, str]]) -> None:
+        """Handle one site's messages in order, then end: a site that has nothing queued costs nothing (site ids
+        are not a fixed set; a worker per site ever seen was a leak). The next message starts a new worker."""
+        try:
+            while queue:
+                route, message, topic = queue.popleft()
+                try:
+                    await self._call(route, message)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as err:  # noqa: BLE001 - the one place errors become Hermes errors
+                    await self.report_error(err, message, topic)
+        finally:
+            # No await between the empty check and here, so no message can have been queued in between.
+            if self._site_queues.get(site) is queue:
+                del self._site_queues[site]
+                del self._site_workers[site]
+
+    def site_busy(self, site_id: str) -> bool:
+        """True while a message of the site is being handled (its state must not be freed under it)."""
+        return site_id in self._site_workers
 
     async def _call(self, route: _Route, message: HermesMessage) -> None:
         result = route.handler(message)
@@ -511,6 +603,12 @@ class HermesService(Generic[S]):
                 await self._publish_reply(item)
         else:
             raise TypeError(f"a handler yielded {type(reply).__name__}, not a Hermes message")
+
+
+def _site_in_topic(topic: str) -> str | None:
+    with contextlib.suppress(HermesProtocolError):
+        return (message_class_for(topic).parse_topic(topic) or {}).get("site_id")
+    return None
 
 
 class Expectation(Generic[M]):

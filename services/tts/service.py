@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import dataclass, field
 
 from hermes.audioserver import AudioPlayBytes, AudioPlayFinished
 from hermes.errors import TtsError
@@ -19,6 +20,14 @@ from .engine import TtsEngine, TtsEngineError, create_tts_engine, scale_volume
 from .settings import TtsSettings
 
 
+@dataclass
+class _SiteLock:
+    """Sentences of one site are spoken one after another; ``pending`` counts the says holding or awaiting it."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    pending: int = 0
+
+
 class TtsService(HermesService[TtsSettings]):
     name = "tts"
     settings_model = TtsSettings
@@ -26,7 +35,9 @@ class TtsService(HermesService[TtsSettings]):
 
     async def setup(self) -> None:
         self.engine: TtsEngine = await self.run_blocking(create_tts_engine, self.settings, self.profile)
-        self._site_locks: dict[str, asyncio.Lock] = {}
+        # One lock per site with a say pending, dropped with its last say: site ids come and go (Wyoming
+        # connections mint them), so a lock per site ever seen would grow for ever.
+        self._site_locks: dict[str, _SiteLock] = {}
         # Every playFinished, so a reply is never missed between publishing playBytes and waiting.
         await self.subscribe_extra(AudioPlayFinished.subscribe_filter())
 
@@ -36,17 +47,23 @@ class TtsService(HermesService[TtsSettings]):
         self.spawn(self._say(say), origin=say)
 
     async def _say(self, say: TtsSay) -> None:
-        lock = self._site_locks.setdefault(say.site_id, asyncio.Lock())
-        async with lock:
-            try:
-                await self._speak(say)
-            except ServiceError as err:
-                await self.report_error(err, say, say.topic())
-            finally:
+        site_lock = self._site_locks.setdefault(say.site_id, _SiteLock())
+        site_lock.pending += 1
+        try:
+            async with site_lock.lock:
                 try:
-                    await self.publish(TtsSayFinished(site_id=say.site_id, id=say.id, session_id=say.session_id))
-                except ServiceError as err:  # broker gone while stopping: nothing left to tell
-                    self.log.warning("could not send sayFinished for %s: %s", say.id, err)
+                    await self._speak(say)
+                except ServiceError as err:
+                    await self.report_error(err, say, say.topic())
+                finally:
+                    try:
+                        await self.publish(TtsSayFinished(site_id=say.site_id, id=say.id, session_id=say.session_id))
+                    except ServiceError as err:  # broker gone while stopping: nothing left to tell
+                        self.log.warning("could not send sayFinished for %s: %s", say.id, err)
+        finally:
+            site_lock.pending -= 1
+            if site_lock.pending == 0 and self._site_locks.get(say.site_id) is site_lock:
+                del self._site_locks[say.site_id]
 
     async def _speak(self, say: TtsSay) -> None:
         context = say.id or say.text[:40]

@@ -1,6 +1,9 @@
 """``hermesh wake``: audio frames of every site in, hermes/hotword/<wakewordId>/detected out.
 
-Each site gets its own detector (created on its first frame) and its own set of toggle-off reasons.
+Each site gets its own detector (created on its first frame) and its own set of toggle-off reasons. Site ids
+come and go (each Wyoming connection has one), so a site's state is freed when the site is released, sends no
+frame for ``wake.site_idle_seconds`` or is pushed out by ``wake.max_sites``; its detector is reset and kept for
+the next new site (up to SPARE_DETECTORS), since building a pocketsphinx decoder costs ~7 MB and tens of ms.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from .toggles import ToggleReasons
 # After an engine failure on a site, frames are dropped for this long before the detector is rebuilt,
 # so a dead engine produces one error now and then instead of one per frame.
 ENGINE_RETRY_SECONDS = 5.0
+# Freed detectors kept for reuse: enough for the few Wyoming detect connections open at once.
+SPARE_DETECTORS = 4
 
 
 def _reason(value: Any) -> str:
@@ -51,19 +56,44 @@ class WakeService(HermesService[WakeSettings]):
     error_class = HotwordError
 
     async def setup(self) -> None:
-        self._sites: dict[str, _Site] = {}
+        self._spare_detectors: list[WakeDetector] = []
+        # A site paused by a toggle (a dialogue session in progress) keeps its reasons however long it is quiet.
+        self._sites = self.site_registry(
+            _Site, close=self._free_site, busy=lambda _, site: not site.toggles.enabled,
+            idle_seconds=self.settings.site_idle_seconds, max_sites=self.settings.max_sites)
         self.engine: WakeEngine = await self.run_blocking(create_wake_engine, self.settings, self.profile)
         words = ", ".join(f"{m.wakeword_id} ({m.words!r})" for m in self.engine.models)
         self.log.info("listening for %s with %s", words, self.settings.engine)
 
     async def teardown(self) -> None:
-        for site in self._sites.values():
-            if site.detector is not None:
-                await self.run_blocking(site.detector.close)
+        self._sites.clear()
+        for detector in self._spare_detectors:
+            await self.run_blocking(detector.close)
+        self._spare_detectors.clear()
         await self.run_blocking(self.engine.close)
 
     def _site(self, site_id: str) -> _Site:
-        return self._sites.setdefault(site_id, _Site())
+        return self._sites.use(site_id)
+
+    def _free_site(self, site_id: str, site: _Site) -> None:
+        """Called by the registry when a site goes; never while the site's frames are being processed."""
+        detector, site.detector = site.detector, None
+        if detector is None:
+            return
+        try:
+            if len(self._spare_detectors) < SPARE_DETECTORS:
+                detector.reset()  # the next site must not complete a phrase half heard here
+                self._spare_detectors.append(detector)
+                return
+            detector.close()
+        except Exception as err:  # noqa: BLE001 - a detector that cannot be reset is dropped, never reused
+            self.log.warning("could not reset the detector of site %s: %s", site_id, err)
+
+    async def _new_detector(self) -> WakeDetector:
+        if self._spare_detectors:
+            return self._spare_detectors.pop()
+        detector: WakeDetector = await self.run_blocking(self.engine.new_detector)
+        return detector
 
     @handles(AudioFrame)
     async def on_audio_frame(self, frame: AudioFrame) -> AsyncIterator[HotwordDetected]:
@@ -80,7 +110,7 @@ class WakeService(HermesService[WakeSettings]):
             return
         try:
             if site.detector is None:
-                site.detector = await self.run_blocking(self.engine.new_detector)
+                site.detector = await self._new_detector()
             detections = await self.run_blocking(site.detector.process, pcm)
         except WakeEngineError as err:
             site.retry_at = loop.time() + ENGINE_RETRY_SECONDS

@@ -50,3 +50,9 @@ class WakeSettings(SettingsModel):
     # Settings passed to a user engine class.
     custom: dict[str, Any] = Field(default_factory=dict)
     lang: str | None = None  # copied into hotword/detected (session language)
+    # A detector (~7 MB for pocketsphinx) is per site, and site ids come and go: a site that sent no frame for
+    # this long gives its detector back (a phrase cannot span such a gap, and the next frame gets a spare one
+    # at once). A site paused by a toggle keeps its state. Shorter than site_state.idle_seconds on purpose.
+    site_idle_seconds: float = Field(default=5.0, gt=0.0)
+    # Sites with a detector at most; beyond, the least recently heard one gives its detector back.
+    max_sites: int = Field(default=64, ge=1)

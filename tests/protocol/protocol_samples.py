@@ -689,6 +689,7 @@ SAMPLES: list[Sample] = [
         },
     ),
     Sample(status.ServiceRestart, None, "full", {"services": ["asr", "nlu"], "reason": "POST /api/restart"}),
+    Sample(status.SiteReleased, None, "full", {"site_id": "wyoming-0123456789", "reason": "connection closed"}),
 ]
 
 FULL_SAMPLES = [sample for sample in SAMPLES if sample.variant.startswith("full")]

@@ -157,6 +157,7 @@ NOT_IN_ORACLE: dict[type[HermesMessage], str] = {
     snips.TtsRegisterSound: "Snips-only",
     status.ServiceStatus: "Hermesh: retained service status",
     status.ServiceRestart: "Hermesh: restart request to the services",
+    status.SiteReleased: "Hermesh: a site id that will not be used again",
 }
 
 # Subscribe filters that deliberately differ from the oracle's ``Cls.topic()`` without arguments. The oracle
