@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from hermes.audio_stream import PcmStream
 from hermes.audioserver import AudioFrame
 from hermes.errors import HotwordError
 from hermes.hotword import (
@@ -24,7 +25,7 @@ from hermes.hotword import (
     HotwordToggleOff,
     HotwordToggleOn,
 )
-from hermes.wav import WavFormatError, to_pcm16k_mono
+from hermes.wav import WavFormatError
 from services.runtime import HermesService, ServiceError, handles
 
 from .engine import WakeDetector, WakeEngine, WakeEngineError, create_wake_engine
@@ -46,6 +47,9 @@ def _reason(value: Any) -> str:
 class _Site:
     toggles: ToggleReasons = field(default_factory=ToggleReasons)
     detector: WakeDetector | None = None
+    # the site's audio, converted as one stream: resampling each 64 ms frame on its own adds an edge at every
+    # border (a 44.1 kHz or 8 kHz microphone)
+    converter: PcmStream = field(default_factory=PcmStream)
     retry_at: float = 0.0
     bad_audio_reported: bool = False
 
@@ -102,7 +106,7 @@ class WakeService(HermesService[WakeSettings]):
         if not site.toggles.enabled or loop.time() < site.retry_at:
             return
         try:
-            pcm = to_pcm16k_mono(frame.wav_bytes)
+            pcm = site.converter.wav(frame.wav_bytes)
         except WavFormatError as err:
             if not site.bad_audio_reported:  # once per site: a broken microphone sends 16 frames a second
                 site.bad_audio_reported = True

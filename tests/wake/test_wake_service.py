@@ -7,12 +7,14 @@ import sys
 import uuid
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from hermes.audioserver import AudioFrame
 from hermes.errors import HotwordError
 from hermes.hotword import GetHotwords, HotwordDetected, Hotwords, HotwordToggleOff, HotwordToggleOn
-from hermes.wav import wav_chunks
+from hermes.resample import resample
+from hermes.wav import g711_wav, pcm_to_wav, wav_chunks
 from services.wake.engine import WakeConfigError
 from services.wake.service import WakeService
 from services.wake.settings import (
@@ -70,6 +72,25 @@ async def test_one_detection_per_utterance_and_none_for_other_speech_on_two_site
     assert first.model_id == "bumblebee"
     assert (first.model_type, first.current_sensitivity, first.lang, first.session_id) == ("personal", 1.0, "en", None)
     assert detections(mqtt_client, other_site) == []
+
+
+async def test_telephony_and_hifi_microphones_are_heard_as_streams(run_service, mqtt_client):
+    """8 kHz μ-law in 20 ms packets and 44.1 kHz stereo frames: each site's audio is converted as one stream."""
+    phone, hifi = f"phone-{uuid.uuid4().hex[:6]}", f"hifi-{uuid.uuid4().hex[:6]}"
+    samples = np.frombuffer(wake_utterances("bumblebee", VOICES[:4]).pcm, dtype=np.int16)
+    pcm8k = resample(samples, 16000, 8000).tobytes()
+    stereo = np.repeat(resample(samples, 16000, 44100)[:, None], 2, axis=1).tobytes()
+    await mqtt_client.subscribe(HotwordDetected.subscribe_filter(), Hotwords.subscribe_filter())
+    async with run_service(WakeService, settings=BUMBLEBEE):
+        for i in range(0, len(pcm8k), 320):
+            await mqtt_client.publish(AudioFrame(site_id=phone, wav_bytes=g711_wav(pcm8k[i : i + 320], "mulaw")))
+        for i in range(0, len(stereo), 4 * 2048):
+            await mqtt_client.publish(AudioFrame(site_id=hifi, wav_bytes=pcm_to_wav(
+                stereo[i : i + 4 * 2048], rate=44100, channels=2)))
+        await barrier(mqtt_client, phone)
+        await barrier(mqtt_client, hifi)
+    assert len(detections(mqtt_client, phone)) == 4
+    assert len(detections(mqtt_client, hifi)) == 4
 
 
 async def test_toggle_reasons_per_site_and_reset_on_toggle_off(run_service, mqtt_client, site_id):
