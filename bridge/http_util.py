@@ -258,6 +258,8 @@ def api_doc(
                   "content": {"text/plain": {}}},
             429: {"description": "too many failed logins from this address; wait Retry-After seconds",
                   "content": {"text/plain": {}}},
+            502: {"description": "a mesh service answered with an error (message names the service and why)",
+                  "content": {"text/plain": {}}},
             503: {"description": "a needed service is not running (message names it)",
                   "content": {"text/plain": {}}},
             **({415: {"description": "the body must be sent with Content-Type: application/json",

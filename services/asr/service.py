@@ -101,6 +101,8 @@ class AsrService(HermesService[AsrSettings]):
             await self.run_blocking(self._train_from_profile)
         except (AsrEngineError, FsgError, PronunciationError) as err:
             self.log.warning("not trained yet: %s", err)
+        except Exception:  # noqa: BLE001 - a profile must never keep the ASR from starting (crash loop)
+            self.log.exception("not trained yet: training from the profile failed unexpectedly")
 
     async def teardown(self) -> None:
         for live in list(self.sessions.values()):
@@ -176,9 +178,14 @@ class AsrService(HermesService[AsrSettings]):
                 **self._training_options(),
             )
             await self.run_blocking(self._train, data)
-        except (AsrEngineError, FsgError, PronunciationError) as err:  # the train id goes in sessionId (§1.3)
-            self.log.error("training failed: %s", err)
-            await self.publish(AsrError(error=f"training failed: {err}", site_id=message.site_id,
+        except Exception as err:  # the train id goes in sessionId (§1.3): the trainer waits for it
+            if isinstance(err, AsrEngineError | FsgError | PronunciationError):
+                self.log.error("training failed: %s", err)
+                text = f"training failed: {err}"
+            else:
+                self.log.exception("training failed unexpectedly")
+                text = f"training failed: {type(err).__name__}: {err}"
+            await self.publish(AsrError(error=text, site_id=message.site_id,
                                         session_id=message.id, context=message.topic()))
             return
         yield AsrTrainSuccess(id=message.id, site_id=message.site_id)
