@@ -9,8 +9,9 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
+from hermes.site_ids import site_id_problem
+
 from .auth import ANONYMOUS_ADMIN, Principal
-from .site_ids import site_id_problem
 
 # Deeper JSON than this is refused before anything walks it (profiles nest about five levels).
 MAX_JSON_DEPTH = 64

@@ -13,8 +13,10 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
+
+from .site_ids import check_site_id
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
@@ -41,7 +43,7 @@ def describe_validation_error(err: ValidationError) -> str:
     parts = []
     for problem in err.errors():
         where = ".".join(str(p) for p in problem["loc"]) or "payload"
-        parts.append(f"{where}: {problem['msg']}")
+        parts.append(f"{where}: {problem['msg'].removeprefix('Value error, ')}")
     return "; ".join(parts)
 
 
@@ -74,6 +76,13 @@ class HermesMessage(HermesModel):
     BINARY: ClassVar[bool] = False
     # Placeholders that may span several topic levels (only intent names, as in Rhasspy: ``hermes/intent/(.+)``).
     MULTI_LEVEL: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("site_id", check_fields=False)
+    @classmethod
+    def _site_id_is_a_topic_level(cls, value: Any) -> Any:
+        """Every message's siteId, from the payload or the topic, obeys the one site id rule: a received
+        message with 'a/#' or a 10 kB site id is refused when parsed, and none can be built to be published."""
+        return check_site_id(value) if isinstance(value, str) else value
 
     # ---- topic: one template, three uses ---------------------------------------------------------------
     @classmethod

@@ -25,6 +25,7 @@ from hermes.base import HermesMessage
 
 from .audio import AudioFormatError
 from .router import Mailbox
+from .settings import CONNECTION_SUFFIX_CHARS
 from .speech_flows import DetectFlow, FlowError, TranscribeFlow
 from .text_flows import Speaker, SynthesizeStream, handle_intent, handle_transcript, recognize, run_handle
 
@@ -40,7 +41,7 @@ class WyomingConnection(AsyncEventHandler):
         super().__init__(reader, writer)
         self.server = server
         self.settings = server.settings
-        self.site_id = f"{self.settings.site_prefix}-{uuid.uuid4().hex[:10]}"
+        self.site_id = f"{self.settings.site_prefix}-{uuid.uuid4().hex[:CONNECTION_SUFFIX_CHARS]}"
         self.mailbox = server.router.add(Mailbox(self.site_id))
         self.peer = writer.get_extra_info("peername")
         self.audio_flow: TranscribeFlow | DetectFlow | None = None
