@@ -24,6 +24,7 @@ from hermes.audioserver import AudioPlayBytes, AudioPlayFinished
 from hermes.base import HermesMessage
 
 from .audio import AudioFormatError
+from .framing import FrameError, read_frame
 from .router import Mailbox
 from .settings import CONNECTION_SUFFIX_CHARS
 from .speech_flows import DetectFlow, FlowError, TranscribeFlow
@@ -88,6 +89,32 @@ class WyomingConnection(AsyncEventHandler):
         return task
 
     # ---- events ------------------------------------------------------------------------------------------
+    async def run(self) -> None:
+        """The library's loop, with frames read by ``read_frame``: a broken frame or a failure inside is one
+        error event and the end of the connection, never an exception escaping the connection's task (the
+        library's server task is never awaited, so asyncio would log "Task exception was never retrieved")."""
+        self._is_running = True
+        try:
+            while self._is_running:
+                try:
+                    event = await read_frame(self.reader)
+                except FrameError as err:
+                    await self.send_error(str(err), err.code)
+                    break
+                if event is None or not await self.handle_event(event):
+                    break
+        except ConnectionError as err:  # reset by the peer: nobody left to tell
+            LOG.debug("wyoming %s went away: %r", self.peer, err)
+        except Exception as err:  # noqa: BLE001 - the last line of defence of one connection
+            LOG.exception("wyoming connection from %s failed", self.peer)
+            await self.send_error(f"{type(err).__name__}: {err}", "internal-error")
+        finally:
+            try:
+                await self.disconnect()
+            except Exception:  # noqa: BLE001
+                LOG.exception("wyoming connection from %s: cleaning up failed", self.peer)
+            self.writer.close()
+
     async def handle_event(self, event: Event) -> bool:
         try:
             await self._dispatch(event)
