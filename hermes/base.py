@@ -16,7 +16,8 @@ from typing import Any, ClassVar, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
-from .site_ids import check_site_id
+from .mqtt_text import mqtt_text_problem
+from .site_ids import check_session_id, check_site_id
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
@@ -84,6 +85,13 @@ class HermesMessage(HermesModel):
         message with 'a/#' or a 10 kB site id is refused when parsed, and none can be built to be published."""
         return check_site_id(value) if isinstance(value, str) else value
 
+    @field_validator("session_id", check_fields=False)
+    @classmethod
+    def _session_id_is_a_topic_level(cls, value: Any) -> Any:
+        """A sessionId becomes a topic level of other messages (audioCaptured): refused here, not when a
+        service later fails to publish the reply."""
+        return check_session_id(value) if isinstance(value, str) and value else value
+
     # ---- topic: one template, three uses ---------------------------------------------------------------
     @classmethod
     def topic_params(cls) -> list[str]:
@@ -105,6 +113,9 @@ class HermesMessage(HermesModel):
                 raise HermesProtocolError(f"{cls.__name__}: {name} {value!r} must not contain '/'")
             if any(c in value for c in "+#"):
                 raise HermesProtocolError(f"{cls.__name__}: {name} {value!r} must not contain MQTT wildcards")
+            problem = mqtt_text_problem(value)
+            if problem:  # the broker would drop our connection for it
+                raise HermesProtocolError(f"{cls.__name__}: {name} {value[:40]!r} must not contain a {problem}")
             return value
 
         return _PLACEHOLDER.sub(fill, cls.TOPIC)

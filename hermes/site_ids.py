@@ -7,6 +7,8 @@ asks it.
 
 from __future__ import annotations
 
+from .mqtt_text import mqtt_text_problem
+
 SITE_ID_MAX_CHARS = 64
 
 
@@ -20,8 +22,9 @@ def site_id_problem(site: object) -> str | None:
         return f"site id {site[:20]!r}... is longer than {SITE_ID_MAX_CHARS} characters"
     if any(c in site for c in "/+#"):
         return f"site id {site!r} must not contain '/', '+' or '#'"
-    if any(ord(c) < 32 or ord(c) == 127 for c in site):
-        return f"site id {site!r} must not contain control characters"
+    problem = mqtt_text_problem(site)
+    if problem:
+        return f"site id {site!r} must not contain a {problem}"
     return None
 
 
@@ -31,3 +34,23 @@ def check_site_id(site: str) -> str:
     if problem:
         raise ValueError(problem)
     return site
+
+
+def session_id_problem(session: object) -> str | None:
+    """Why ``session`` cannot be a session id (it is a topic level of audioSessionFrame and audioCaptured), or
+    None when it can. No length bound beyond the topic's: other Hermes clients choose their own."""
+    if not isinstance(session, str):
+        return f"session id {session!r} must be a string"
+    if any(c in session for c in "/+#"):
+        return f"session id {session[:40]!r} must not contain '/', '+' or '#'"
+    problem = mqtt_text_problem(session)
+    if problem:
+        return f"session id {session[:40]!r} must not contain a {problem}"
+    return None
+
+
+def check_session_id(session: str) -> str:
+    problem = session_id_problem(session)
+    if problem:
+        raise ValueError(problem)
+    return session
