@@ -54,6 +54,21 @@ def _plain_pcm_header(wav_bytes: bytes) -> bytes:
     return wav_bytes
 
 
+# Sample rates and channel counts any real audio has. Outside them a header is hostile or broken: 600 bytes
+# "at 1 Hz" are ten minutes of sound once resampled, and would hold a speaker (or a decoder) that long.
+MIN_RATE, MAX_RATE = 1_000, 768_000
+MAX_CHANNELS = 64
+
+
+def wav_format_problem(rate: int, channels: int) -> str | None:
+    """Why a WAV header's rate and channel count cannot be real audio, or None."""
+    if not MIN_RATE <= rate <= MAX_RATE:
+        return f"invalid WAV header: a sample rate of {rate} Hz (accepted: {MIN_RATE} to {MAX_RATE} Hz)"
+    if not 1 <= channels <= MAX_CHANNELS:
+        return f"invalid WAV header: {channels} channels (accepted: 1 to {MAX_CHANNELS})"
+    return None
+
+
 def read_wav(wav_bytes: bytes) -> tuple[WavInfo, bytes]:
     """(format, raw frames) of a WAV file; raises WavFormatError for anything else."""
     try:
@@ -64,8 +79,9 @@ def read_wav(wav_bytes: bytes) -> tuple[WavInfo, bytes]:
         raise WavFormatError(f"not a PCM WAV file ({str(err) or 'too short'}); send a RIFF/WAVE PCM file") from err
     if width not in (1, 2, 3, 4):
         raise WavFormatError(f"unsupported sample width {width} bytes")
-    if rate <= 0 or channels <= 0:
-        raise WavFormatError(f"invalid WAV header: rate {rate}, channels {channels}")
+    problem = wav_format_problem(rate, channels)
+    if problem:
+        raise WavFormatError(problem)
     # Streamed WAVs (espeak-ng --stdout, sox to a pipe) declare a huge data size, and a cut-off file may end
     # mid-frame: what counts is the whole frames actually present.
     frame_size = width * channels

@@ -10,6 +10,8 @@ import struct
 
 import numpy as np
 
+from hermes.wav import wav_format_problem
+
 _PCM = 1
 _FLOAT = 3
 _EXTENSIBLE = 0xFFFE
@@ -45,8 +47,9 @@ def decode_wav(data: bytes) -> tuple[np.ndarray, int]:
 
 
 def _samples(body: bytes, tag: int, channels: int, rate: int, bits: int) -> tuple[np.ndarray, int]:
-    if channels < 1 or rate < 1:
-        raise WavDecodeError(f"invalid WAV format: {channels} channels at {rate} Hz")
+    problem = wav_format_problem(rate, channels)
+    if problem:
+        raise WavDecodeError(problem)
     width = bits // 8
     body = body[: len(body) - len(body) % (width * channels or 1)]
     if tag == _PCM and bits == 8:

@@ -175,6 +175,8 @@ GARBAGE = {
     "a-law": riff(6, 1, 8000, 1, b"\xd5" * 100),
     "zero-rate": riff(1, 1, 0, 2, b"\x00\x00" * 10),
     "zero-channels": riff(1, 0, 16000, 2, b"\x00\x00" * 10),
+    "one-hertz": riff(1, 1, 1, 2, b"\x00\x00" * 600),  # ten minutes of sound once resampled
+    "65-channels": riff(1, 65, 16000, 2, b"\x00\x00" * 65),
     "extensible-float": riff(0xFFFE, 1, 16000, 4, b"\x00" * 16, extra=(
         struct.pack("<HHI", 22, 32, 4) + bytes.fromhex("0300000000001000800000aa00389b71"))),
     "truncated-header": python_wav(16000, 2, 1)[:30],
