@@ -158,7 +158,7 @@ class HermesMessage(HermesModel):
     @classmethod
     def from_payload(cls, payload: bytes | str, topic_params: Mapping[str, str] | None = None) -> Self:
         """Build the message from a JSON payload; parameters from the topic fill topic-only fields."""
-        params = dict(topic_params or {})
+        params = _checked_topic_params(cls, topic_params)
         topic = cls.format_topic(**params) if params else cls.TOPIC
         try:
             data = json.loads(payload) if payload not in (b"", "") else {}
@@ -209,12 +209,22 @@ class BinaryMessage(HermesMessage):
 
     @classmethod
     def from_payload(cls, payload: bytes | str, topic_params: Mapping[str, str] | None = None) -> Self:
-        data: dict[str, Any] = dict(topic_params or {})
+        data: dict[str, Any] = _checked_topic_params(cls, topic_params)
         data["wav_bytes"] = payload.encode() if isinstance(payload, str) else bytes(payload)
         try:
             return cls.model_validate(data)
         except ValidationError as err:
             raise MessageParseError(cls.TOPIC, describe_validation_error(err)) from err
+
+
+def _checked_topic_params(cls: type[HermesMessage], params: Mapping[str, str] | None) -> dict[str, Any]:
+    """Topic parameters of a received message; one the broker could never carry in a topic we publish is a
+    MessageParseError here, so whatever parses can be published again."""
+    for name, value in (params or {}).items():
+        problem = mqtt_text_problem(str(value))
+        if problem:
+            raise MessageParseError(cls.TOPIC, f"{name} {str(value)[:40]!r} contains a {problem}")
+    return dict(params or {})
 
 
 @cache
