@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from hermes.site_ids import site_id_problem
+from hermes.site_ids import session_id_problem, site_id_problem
 
 from .auth import ANONYMOUS_ADMIN, Principal
 
@@ -102,6 +102,15 @@ def check_site_id(site: object) -> str:
         raise bad_request(problem)
     assert isinstance(site, str)
     return site
+
+
+def qsession(request: Request, name: str = "sessionId") -> str | None:
+    """A session id from the query (None when absent): it becomes a topic level, so it obeys that rule."""
+    value = request.query_params.get(name) or None
+    problem = session_id_problem(value) if value is not None else None
+    if problem:
+        raise bad_request(f"query parameter {name}: {problem}")
+    return value
 
 
 def qint(request: Request, name: str, default: int) -> int:
@@ -224,8 +233,10 @@ def api_doc(
     responses: dict[str, str] | None = None,
     description: str = "",
     params: list[tuple[str, str]] | None = None,
+    errors: dict[int, str] | None = None,
 ) -> dict[str, Any]:
-    """Keyword arguments for a FastAPI route: the raw body's media type and the response media types."""
+    """Keyword arguments for a FastAPI route: the raw body's media type and the response media types;
+    ``errors``: statuses of this route beyond the common ones (plain-text messages)."""
     extra: dict[str, Any] = {}
     json_only = body == "application/json" and not also_accepts
     if body:
@@ -265,6 +276,7 @@ def api_doc(
                   "content": {"text/plain": {}}},
             **({415: {"description": "the body must be sent with Content-Type: application/json",
                       "content": {"text/plain": {}}}} if json_only else {}),
+            **{status: {"description": what, "content": {"text/plain": {}}} for status, what in (errors or {}).items()},
         },
         "response_class": Response,
     }
