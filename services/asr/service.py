@@ -33,6 +33,7 @@ from hermes.audioserver import AudioFrame, AudioSessionFrame
 from hermes.common import ToggleReason
 from hermes.errors import AsrError, G2pError
 from hermes.g2p import G2pPhonemes, G2pPronounce, G2pPronunciation
+from hermes.site_ids import session_id_problem
 from hermes.wav import WavFormatError, pcm_to_wav
 from services.config import ConfigError, SettingsModel
 from services.runtime import HermesService, ServiceError, handles
@@ -185,8 +186,10 @@ class AsrService(HermesService[AsrSettings]):
             else:
                 self.log.exception("training failed unexpectedly")
                 text = f"training failed: {type(err).__name__}: {err}"
+            # the train id goes back as sessionId (Rhasspy's convention), if it can be one
+            train_id = message.id if message.id and session_id_problem(message.id) is None else None
             await self.publish(AsrError(error=text, site_id=message.site_id,
-                                        session_id=message.id, context=message.topic()))
+                                        session_id=train_id, context=message.topic()))
             return
         yield AsrTrainSuccess(id=message.id, site_id=message.site_id)
 
@@ -308,7 +311,10 @@ class AsrService(HermesService[AsrSettings]):
         info = session.info
         await self.publish(AsrRecordingFinished(site_id=info.site_id, session_id=info.session_id or None))
         await self.publish(self._text_captured(info, transcript))
-        if info.send_audio_captured:
+        if info.send_audio_captured and not info.session_id:
+            # audioCaptured's topic names the session: without one there is nowhere to send the audio
+            self.log.warning("sendAudioCaptured without a sessionId on site %s: no audioCaptured sent", info.site_id)
+        elif info.send_audio_captured:
             await self.publish(AsrAudioCaptured(site_id=info.site_id, session_id=info.session_id,
                                                 wav_bytes=pcm_to_wav(session.captured_audio())))
 
