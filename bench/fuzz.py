@@ -92,7 +92,8 @@ async def fuzz_hermes(broker: MosquittoBroker, profile: Path, per_topic: int, se
                     while any(not q.empty() for q in service._site_queues.values()):
                         await asyncio.sleep(0.05)
                 try:
-                    await answers_a_normal_request(name, service, client.publish_raw, expect_with(client))
+                    await answers_a_normal_request(name, service, client.publish_raw, expect_with(client),
+                                                    client.subscribe)
                 except (AssertionError, TimeoutError) as err:
                     one.failures.append(f"no answer to an ordinary request afterwards: {err!r}")
             gc.collect()

@@ -45,16 +45,25 @@ def fuzzed_classes(service: HermesService[Any]) -> list[type[HermesMessage]]:
 
 
 Send = Callable[[str, bytes], Awaitable[None]]
+REPLIES: dict[str, tuple[type[HermesMessage], ...]] = {
+    "nlu": (NluIntent, NluIntentNotRecognized), "asr": (G2pPhonemes,), "wake": (Hotwords,), "tts": (Voices,),
+    "audio-input": (AudioDevices,), "audio-output": (AudioDevices,), "dialogue": (DialogueSessionStarted,),
+    "intent-handler": (HandleError,),
+}
 Received = Callable[[type[HermesMessage], Callable[[Any], bool]], Awaitable[HermesMessage]]
 
 
-async def answers_a_normal_request(name: str, service: HermesService[Any], send: Send, expect: Received) -> str:
+async def answers_a_normal_request(name: str, service: HermesService[Any], send: Send, expect: Received,
+                                   subscribe: Callable[[str], Awaitable[None]]) -> str:
     """Send the service one ordinary request and wait for its ordinary answer; returns what was checked."""
     key = uuid.uuid4().hex[:8]
     site = f"probe-{key}"
 
     async def publish(message: HermesMessage) -> None:
         await send(message.topic(), message.payload())
+
+    for reply in REPLIES.get(name, ()):  # subscribed before asking: a fast reply must not be missed
+        await subscribe(reply.subscribe_filter())
     if name == "nlu":
         await publish(NluQuery(input="what time is it", id=key, site_id=site))
         await expect(NluIntent | NluIntentNotRecognized, lambda m: m.id == key)  # type: ignore[arg-type]

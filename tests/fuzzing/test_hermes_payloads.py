@@ -78,7 +78,8 @@ async def test_hypothesis_payloads_on_every_subscribed_topic(name, mqtt_broker, 
                 await mqtt_client.publish_raw(topics[(number + index) % len(topics)], payload)
                 tried += 1
         await drain(service)
-        checked = await answers_a_normal_request(name, service, mqtt_client.publish_raw, expecter(mqtt_client))
+        checked = await answers_a_normal_request(name, service, mqtt_client.publish_raw, expecter(mqtt_client),
+                                                 mqtt_client.subscribe)
         await drain(service)
         assert service._online.is_set()
     gc.collect()  # an unretrieved task exception is only logged when the task is collected
