@@ -9,8 +9,9 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
+from hermes.site_ids import session_id_problem, site_id_problem
+
 from .auth import ANONYMOUS_ADMIN, Principal
-from .site_ids import site_id_problem
 
 # Deeper JSON than this is refused before anything walks it (profiles nest about five levels).
 MAX_JSON_DEPTH = 64
@@ -101,6 +102,15 @@ def check_site_id(site: object) -> str:
         raise bad_request(problem)
     assert isinstance(site, str)
     return site
+
+
+def qsession(request: Request, name: str = "sessionId") -> str | None:
+    """A session id from the query (None when absent): it becomes a topic level, so it obeys that rule."""
+    value = request.query_params.get(name) or None
+    problem = session_id_problem(value) if value is not None else None
+    if problem:
+        raise bad_request(f"query parameter {name}: {problem}")
+    return value
 
 
 def qint(request: Request, name: str, default: int) -> int:
@@ -223,8 +233,10 @@ def api_doc(
     responses: dict[str, str] | None = None,
     description: str = "",
     params: list[tuple[str, str]] | None = None,
+    errors: dict[int, str] | None = None,
 ) -> dict[str, Any]:
-    """Keyword arguments for a FastAPI route: the raw body's media type and the response media types."""
+    """Keyword arguments for a FastAPI route: the raw body's media type and the response media types;
+    ``errors``: statuses of this route beyond the common ones (plain-text messages)."""
     extra: dict[str, Any] = {}
     json_only = body == "application/json" and not also_accepts
     if body:
@@ -258,10 +270,13 @@ def api_doc(
                   "content": {"text/plain": {}}},
             429: {"description": "too many failed logins from this address; wait Retry-After seconds",
                   "content": {"text/plain": {}}},
+            502: {"description": "a mesh service answered with an error (message names the service and why)",
+                  "content": {"text/plain": {}}},
             503: {"description": "a needed service is not running (message names it)",
                   "content": {"text/plain": {}}},
             **({415: {"description": "the body must be sent with Content-Type: application/json",
                       "content": {"text/plain": {}}}} if json_only else {}),
+            **{status: {"description": what, "content": {"text/plain": {}}} for status, what in (errors or {}).items()},
         },
         "response_class": Response,
     }

@@ -11,6 +11,7 @@ import re
 import zipfile
 from pathlib import Path
 
+from services.nlu.compiler import read_template_text
 from services.profile import resolve_inside, write_atomic
 
 SENTENCES_INI = "sentences.ini"
@@ -78,42 +79,55 @@ def safe_path(profile: Path, folder: str, name: str) -> Path:
 
 
 # ---- sentences ----------------------------------------------------------------------------------------------
-def sentence_files(profile: Path) -> dict[str, str]:
-    """{relative path: text} of sentences.ini and intents/*.ini (recursive), sorted."""
-    files: dict[str, str] = {}
+def sentence_files(profile: Path, *, strict: bool = False) -> dict[str, str]:
+    """{relative path: text} of sentences.ini and intents/*.ini (recursive), sorted.
+
+    For reading (the editor) a file with bytes that are not UTF-8 is shown with U+FFFD in their place, so the
+    user can see and fix it. ``strict`` (training) instead raises TemplateError naming the file and line, and
+    refuses a folder named like a sentence file, as the NLU does when it trains from the profile itself."""
+    candidates: list[Path] = []
     main = profile / SENTENCES_INI
-    if main.is_file():
-        files[SENTENCES_INI] = main.read_text(encoding="utf-8")
+    if main.exists():
+        candidates.append(main)
     intents = profile / INTENTS_DIR
     if intents.is_dir():
-        for path in sorted(intents.rglob("*.ini")):
-            if path.is_file() and not any(p.startswith(".") for p in path.relative_to(profile).parts):
-                files[path.relative_to(profile).as_posix()] = path.read_text(encoding="utf-8")
+        candidates.extend(path for path in sorted(intents.rglob("*.ini"))
+                          if not any(p.startswith(".") for p in path.relative_to(profile).parts))
+    files: dict[str, str] = {}
+    for path in candidates:
+        relpath = path.relative_to(profile).as_posix()
+        if strict:
+            files[relpath] = read_template_text(path, relpath)
+        elif path.is_file():
+            files[relpath] = path.read_bytes().decode("utf-8", errors="replace")
     return files
 
 
-def sentence_path(profile: Path, relpath: str) -> Path:
-    """Only sentences.ini and .ini files below intents/ can be written through the API."""
+def sentence_path(profile: Path, relpath: str, *, deleting: bool = False) -> Path:
+    """Only sentences.ini and .ini files below intents/ can be written through the API (and deleted, even
+    below a folder named '.ini' that was made on disk, so whatever GET /api/sentences lists can be removed)."""
     if relpath == SENTENCES_INI:
         return profile / SENTENCES_INI
     if not relpath.startswith(INTENTS_DIR + "/") or not relpath.endswith(".ini"):
         raise ProfileFileError(f"{relpath!r}: sentence files are 'sentences.ini' or 'intents/<name>.ini'")
-    if any(part.endswith(".ini") for part in relpath.split("/")[1:-1]):
+    if not deleting and any(part.endswith(".ini") for part in relpath.split("/")[1:-1]):
         raise ProfileFileError(f"{relpath!r}: a folder name must not end in '.ini' (it would look like a file)")
     return safe_path(profile, INTENTS_DIR, relpath[len(INTENTS_DIR) + 1 :])
 
 
 def write_sentence_files(profile: Path, files: dict[str, str]) -> list[str]:
     """Write (or, for blank text, delete) several sentence files; all names are checked before any write."""
-    targets = [(relpath, sentence_path(profile, relpath), text) for relpath, text in files.items()]
+    for relpath, text in files.items():
+        if not isinstance(text, str):
+            raise ProfileFileError(f"{relpath!r}: the file's text must be a string")
+    targets = [(relpath, sentence_path(profile, relpath, deleting=not text.strip()), text)
+               for relpath, text in files.items()]
     intents = (profile / INTENTS_DIR).resolve()
 
     def base_of(relpath: str) -> Path:
         return profile.resolve() if relpath == SENTENCES_INI else intents
 
-    for relpath, path, text in targets:
-        if not isinstance(text, str):
-            raise ProfileFileError(f"{relpath!r}: the file's text must be a string")
+    for relpath, path, _text in targets:
         check_writable(path, base_of(relpath), relpath)
     written = []
     for relpath, path, text in targets:
@@ -126,18 +140,21 @@ def write_sentence_files(profile: Path, files: dict[str, str]) -> list[str]:
 
 
 # ---- slots --------------------------------------------------------------------------------------------------
-def _read_lines(path: Path) -> list[str]:
-    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+def _read_lines(path: Path, strict: bool = False, name: str | None = None) -> list[str]:
+    """A slot file's values; bytes that are not UTF-8 read as U+FFFD, or (``strict``) a TemplateError."""
+    text = read_template_text(path, name) if strict else path.read_bytes().decode("utf-8", errors="replace")
+    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-def all_slots(profile: Path) -> dict[str, list[str]]:
+def all_slots(profile: Path, *, strict: bool = False) -> dict[str, list[str]]:
+    """{name: values} of every slot file; ``strict`` (training) as for sentence_files."""
     slots_dir = profile / SLOTS_DIR
     result: dict[str, list[str]] = {}
     if slots_dir.is_dir():
         for path in sorted(slots_dir.rglob("*")):
             rel = path.relative_to(slots_dir)
             if path.is_file() and not any(p.startswith(".") for p in rel.parts):
-                result[rel.as_posix()] = _read_lines(path)
+                result[rel.as_posix()] = _read_lines(path, strict, f"{SLOTS_DIR}/{rel.as_posix()}")
     return result
 
 

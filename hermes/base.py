@@ -13,8 +13,11 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
+
+from .mqtt_text import mqtt_text_problem
+from .site_ids import check_session_id, check_site_id
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
@@ -41,7 +44,7 @@ def describe_validation_error(err: ValidationError) -> str:
     parts = []
     for problem in err.errors():
         where = ".".join(str(p) for p in problem["loc"]) or "payload"
-        parts.append(f"{where}: {problem['msg']}")
+        parts.append(f"{where}: {problem['msg'].removeprefix('Value error, ')}")
     return "; ".join(parts)
 
 
@@ -75,6 +78,20 @@ class HermesMessage(HermesModel):
     # Placeholders that may span several topic levels (only intent names, as in Rhasspy: ``hermes/intent/(.+)``).
     MULTI_LEVEL: ClassVar[frozenset[str]] = frozenset()
 
+    @field_validator("site_id", check_fields=False)
+    @classmethod
+    def _site_id_is_a_topic_level(cls, value: Any) -> Any:
+        """Every message's siteId, from the payload or the topic, obeys the one site id rule: a received
+        message with 'a/#' or a 10 kB site id is refused when parsed, and none can be built to be published."""
+        return check_site_id(value) if isinstance(value, str) else value
+
+    @field_validator("session_id", check_fields=False)
+    @classmethod
+    def _session_id_is_a_topic_level(cls, value: Any) -> Any:
+        """A sessionId becomes a topic level of other messages (audioCaptured): refused here, not when a
+        service later fails to publish the reply."""
+        return check_session_id(value) if isinstance(value, str) and value else value
+
     # ---- topic: one template, three uses ---------------------------------------------------------------
     @classmethod
     def topic_params(cls) -> list[str]:
@@ -96,6 +113,9 @@ class HermesMessage(HermesModel):
                 raise HermesProtocolError(f"{cls.__name__}: {name} {value!r} must not contain '/'")
             if any(c in value for c in "+#"):
                 raise HermesProtocolError(f"{cls.__name__}: {name} {value!r} must not contain MQTT wildcards")
+            problem = mqtt_text_problem(value)
+            if problem:  # the broker would drop our connection for it
+                raise HermesProtocolError(f"{cls.__name__}: {name} {value[:40]!r} must not contain a {problem}")
             return value
 
         return _PLACEHOLDER.sub(fill, cls.TOPIC)
@@ -138,7 +158,7 @@ class HermesMessage(HermesModel):
     @classmethod
     def from_payload(cls, payload: bytes | str, topic_params: Mapping[str, str] | None = None) -> Self:
         """Build the message from a JSON payload; parameters from the topic fill topic-only fields."""
-        params = dict(topic_params or {})
+        params = _checked_topic_params(cls, topic_params)
         topic = cls.format_topic(**params) if params else cls.TOPIC
         try:
             data = json.loads(payload) if payload not in (b"", "") else {}
@@ -189,12 +209,22 @@ class BinaryMessage(HermesMessage):
 
     @classmethod
     def from_payload(cls, payload: bytes | str, topic_params: Mapping[str, str] | None = None) -> Self:
-        data: dict[str, Any] = dict(topic_params or {})
+        data: dict[str, Any] = _checked_topic_params(cls, topic_params)
         data["wav_bytes"] = payload.encode() if isinstance(payload, str) else bytes(payload)
         try:
             return cls.model_validate(data)
         except ValidationError as err:
             raise MessageParseError(cls.TOPIC, describe_validation_error(err)) from err
+
+
+def _checked_topic_params(cls: type[HermesMessage], params: Mapping[str, str] | None) -> dict[str, Any]:
+    """Topic parameters of a received message; one the broker could never carry in a topic we publish is a
+    MessageParseError here, so whatever parses can be published again."""
+    for name, value in (params or {}).items():
+        problem = mqtt_text_problem(str(value))
+        if problem:
+            raise MessageParseError(cls.TOPIC, f"{name} {str(value)[:40]!r} contains a {problem}")
+    return dict(params or {})
 
 
 @cache

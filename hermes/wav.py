@@ -30,10 +30,6 @@ class WavFormatError(ValueError):
 FORMAT_PCM, FORMAT_FLOAT, FORMAT_ALAW, FORMAT_MULAW, FORMAT_EXTENSIBLE = 1, 3, 6, 7, 0xFFFE
 ENCODINGS = {FORMAT_PCM: "pcm", FORMAT_FLOAT: "float", FORMAT_ALAW: "alaw", FORMAT_MULAW: "mulaw"}
 _BITS = {FORMAT_PCM: (8, 16, 24, 32), FORMAT_FLOAT: (32, 64), FORMAT_ALAW: (8,), FORMAT_MULAW: (8,)}
-MAX_CHANNELS = 32
-# Beyond any audio interface (384 kHz) a rate is a broken or hostile header; the resampler's filter grows with
-# the ratio of the rates, so such a header would cost memory rather than give sound.
-MAX_RATE = 384_000
 
 
 @dataclass(frozen=True)
@@ -98,14 +94,31 @@ def _parse(wav_bytes: bytes) -> _Riff:
 
 
 def _checked(riff: _Riff) -> _Riff:
-    if not 0 < riff.rate <= MAX_RATE or not 0 < riff.channels <= MAX_CHANNELS:
-        raise WavFormatError(f"invalid WAV header: rate {riff.rate}, channels {riff.channels}")
+    problem = wav_format_problem(riff.rate, riff.channels)
+    if problem:
+        raise WavFormatError(problem)
     if riff.tag not in _BITS:
         raise WavFormatError(f"unsupported WAV encoding (format tag {riff.tag:#x}); send PCM, float, "
                              "μ-law or A-law")
     if riff.bits not in _BITS[riff.tag]:
         raise WavFormatError(f"unsupported WAV encoding: {riff.encoding} with {riff.bits} bits per sample")
     return riff
+
+
+# Sample rates and channel counts any real audio has. Outside them a header is hostile or broken: 600 bytes
+# "at 1 Hz" are ten minutes of sound once resampled, and would hold a speaker (or a decoder) that long; and the
+# resampler's filter grows with the ratio of the rates.
+MIN_RATE, MAX_RATE = 1_000, 768_000
+MAX_CHANNELS = 64
+
+
+def wav_format_problem(rate: int, channels: int) -> str | None:
+    """Why a WAV header's rate and channel count cannot be real audio, or None."""
+    if not MIN_RATE <= rate <= MAX_RATE:
+        return f"invalid WAV header: a sample rate of {rate} Hz (accepted: {MIN_RATE} to {MAX_RATE} Hz)"
+    if not 1 <= channels <= MAX_CHANNELS:
+        return f"invalid WAV header: {channels} channels (accepted: 1 to {MAX_CHANNELS})"
+    return None
 
 
 def read_wav(wav_bytes: bytes) -> tuple[WavInfo, bytes]:

@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from hermes.site_ids import check_site_id
+
 ENV_PREFIX = "HERMESH_"
 PROFILE_FILE = "profile.json"
 
@@ -87,10 +89,7 @@ class CommonSettings(SettingsModel):
     @field_validator("site_ids")
     @classmethod
     def _check_site_ids(cls, value: list[str]) -> list[str]:
-        for site in value:
-            if not site or any(c in site for c in "/+#"):
-                raise ValueError(f"site id {site!r} must be non-empty and contain no '/', '+' or '#'")
-        return value
+        return [check_site_id(site) for site in value]
 
     @field_validator("log_level")
     @classmethod

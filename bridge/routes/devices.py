@@ -144,7 +144,7 @@ def read_profile_wav(profile: Path, name: str) -> bytes:
     body_description="a WAV file (Content-Type audio/wav); otherwise the path of a WAV inside the profile",
     responses={"text/plain": "OK"}, params=[("siteId", "comma list of sites (default: own)")],
     description="Paths are limited to the profile directory and URLs are refused (Rhasspy 2.5 fetched any path "
-                "or URL)."))
+                "or URL).", errors={404: "no such file in the profile"}))
 async def play_wav_route(request: Request) -> Response:
     sites = target_sites(request)
     body = await request.body()
@@ -168,7 +168,8 @@ async def get_recording(request: Request) -> Response:
 
 
 @router.post("/api/play-recording", **api_doc("Play the last recorded voice command on the own site",
-                                              responses={"text/plain": "OK"}))
+                                              responses={"text/plain": "OK"},
+                                              errors={404: "nothing was recorded yet"}))
 async def post_recording(request: Request) -> Response:
     require_admin(request, "playing the last recording")
     bridge = get_bridge(request)

@@ -17,6 +17,8 @@ import aiomqtt
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import Response
 
+from hermes.mqtt_text import mqtt_text_problem
+
 from ..http_util import BridgeHTTPError, api_doc, bad_request, json_response, parse_json, text
 from .common import get_bridge, require_admin
 
@@ -33,19 +35,27 @@ def decode_json(payload: bytes) -> Any:
         return _NOT_JSON
 
 
+def _check_text(topic: str) -> None:
+    problem = mqtt_text_problem(topic)
+    if problem:  # the broker would not refuse it politely: it would drop the bridge's connection
+        raise bad_request(f"invalid MQTT topic {topic[:80]!r}: it contains a {problem}")
+
+
 def check_filter(topic: str) -> str:
     if not topic:
         raise bad_request("empty topic")
+    _check_text(topic)
     try:
         aiomqtt.Wildcard(topic)
     except ValueError as err:
-        raise bad_request(f"invalid MQTT topic filter {topic!r}: {err}") from err
+        raise bad_request(f"invalid MQTT topic filter {topic[:80]!r}: {err}") from err
     return topic
 
 
 def check_topic(topic: str) -> str:
     if not topic or "+" in topic or "#" in topic:
-        raise bad_request(f"cannot publish to {topic!r}: a topic must be non-empty and contain no wildcards")
+        raise bad_request(f"cannot publish to {topic[:80]!r}: a topic must be non-empty and contain no wildcards")
+    _check_text(topic)
     return topic
 
 
@@ -63,7 +73,8 @@ async def mqtt_publish(request: Request, topic: str) -> Response:
 @router.get("/api/mqtt/{topic:path}", **api_doc(
     "Wait for the next JSON message on a topic (filter)", responses={"application/json": "{topic, payload}"},
     description="Escape # as %23 and + as %2B. Binary messages are skipped; gives up with 504 after "
-                "bridge.mqtt_poll_timeout seconds (Rhasspy 2.5 waited forever)."))
+                "bridge.mqtt_poll_timeout seconds (Rhasspy 2.5 waited forever).",
+    errors={504: "no JSON message arrived on the topic within bridge.mqtt_poll_timeout seconds"}))
 async def mqtt_poll(request: Request, topic: str) -> Response:
     require_admin(request, "reading MQTT messages")
     check_filter(topic)

@@ -203,7 +203,7 @@ async def get_profile(request: Request) -> Response:
                 "Unknown keys are a 422 naming them. Settings that run programs (any *.command, argv lists, "
                 "engines given as class paths) change only with an admin token, else only in profile.json on "
                 "disk (403); paths must stay inside the profile (400). Services pick the change up after "
-                "POST /api/restart."))
+                "POST /api/restart.", errors={422: "unknown setting(s), named"}))
 async def post_profile(request: Request) -> Response:
     require_admin(request, "writing the profile")
     bridge = get_bridge(request)

@@ -15,12 +15,13 @@ from pydantic import ValidationError
 from hermes.asr import AsrStartListening, AsrStopListening, AsrTextCaptured
 from hermes.audioserver import AudioToggleOff, AudioToggleOn
 from hermes.base import describe_validation_error
-from hermes.dialogue import DialogueAction, DialogueSessionStarted, DialogueStartSession
+from hermes.dialogue import DialogueAction, DialogueEndSession, DialogueSessionStarted, DialogueStartSession
 from hermes.errors import AsrError, DialogueError, NluError
 from hermes.handle import HandleToggleOff, HandleToggleOn
 from hermes.hotword import HotwordDetected
 from hermes.nlu import NluIntent, NluIntentNotRecognized, Slot
 from hermes.rhasspy_json import intent_to_rhasspy, not_recognized_to_rhasspy
+from hermes.tts import GetVoices, Voices
 from hermes.wav import WavFormatError, to_pcm16k_mono
 
 from ..http_util import (
@@ -37,6 +38,7 @@ from ..http_util import (
     qbool,
     qfloat,
     qlist,
+    qsession,
     qtimeout,
     request_json,
     text,
@@ -185,7 +187,7 @@ async def speech_to_intent(request: Request) -> Response:
 async def listen_for_command(request: Request) -> Response:
     bridge = get_bridge(request)
     site = target_site(request)
-    session_id = request.query_params.get("sessionId") or None
+    session_id = qsession(request)
     model_id = request.query_params.get("modelId") or "default"
     lang = request.query_params.get("lang") or None
     intent_filter = qlist(request, "intentFilter")
@@ -219,15 +221,23 @@ async def listen_for_command(request: Request) -> Response:
     else:
         trigger = HotwordDetected(wakeword_id=model_id, model_id=model_id, site_id=site, session_id=session_id,
                                   lang=lang, custom_entities=custom, current_sensitivity=1.0)
+    begin = time.perf_counter()
     try:
         async with handling_off(request, site):
-            begin = time.perf_counter()
             reply = await first_reply(
                 bridge, [trigger],
                 [(NluIntent, ours), (NluIntentNotRecognized, ours),
                  (NluError, lambda m: m.site_id == site and known["session"] in (None, m.session_id)),
                  (DialogueError, lambda m: m.site_id == site)],
                 service="dialogue", timeout=timeout)
+    except ServiceUnavailable:
+        if not bridge.registry.online("dialogue"):
+            raise
+        # The dialogue is there; nobody spoke a command within the client's timeout. That is "nothing
+        # recognised" (as a silent utterance is), not a missing service; the session it opened is ended.
+        if known["session"]:
+            await bridge.publish(DialogueEndSession(session_id=known["session"]))
+        reply = NluIntentNotRecognized(input="", site_id=site, session_id=known["session"])
     finally:
         learner.cancel()
         started.cancel()
@@ -253,7 +263,8 @@ async def start_recording(request: Request) -> Response:
 
 @router.post("/api/stop-recording", **api_doc(
     "Stop a recording and recognise its intent", responses=INTENT_RESPONSE,
-    params=[("name", "label given to start-recording"), *INTENT_PARAMS]))
+    params=[("name", "label given to start-recording"), *INTENT_PARAMS],
+    errors={404: "no recording of that name was started"}))
 async def stop_recording(request: Request) -> Response:
     require_admin(request, "stop-recording")
     bridge = get_bridge(request)
@@ -269,6 +280,24 @@ async def stop_recording(request: Request) -> Response:
     async with handling_off(request, site):
         recognition = await recognize_text(bridge, reply.text, site)
     return intent_response(request, recognition, raw_text=reply.text, speech_confidence=reply.likelihood)
+
+
+async def check_voice(bridge: Any, site: str, voice: str) -> None:
+    """A voice or language the TTS does not have is the client's mistake (400), not the TTS failing (502).
+    Matched as espeak-ng does: case-insensitively, a region variant by its language ("en-GB" -> "en")."""
+    request_id = new_id()
+    try:
+        reply = await first_reply(bridge, [GetVoices(site_id=site, id=request_id)],
+                                  [(Voices, lambda m: m.id == request_id)], service="tts",
+                                  timeout=bridge.settings.reply_timeout)
+    except ServiceUnavailable:
+        return  # the speaking below reports the missing TTS
+    assert isinstance(reply, Voices)
+    known = {v.voice_id.lower() for v in reply.voices}
+    wanted = voice.lower()
+    if known and wanted not in known and wanted.split("-")[0] not in known:
+        some = ", ".join(sorted(known)[:12])
+        raise bad_request(f"the TTS has no voice or language {voice[:40]!r} (GET /api/tts-voices lists them: {some}, ...)")
 
 
 @router.post("/api/text-to-speech", **api_doc(
@@ -294,9 +323,11 @@ async def text_to_speech(request: Request) -> Response:
             raise bad_request("empty body: send the text to speak")
     bridge.last_spoken = sentence
     lang = request.query_params.get("language") or request.query_params.get("voice") or None
+    if lang:
+        await check_voice(bridge, sites[0], lang)
     volume = check_volume(qfloat(request, "volume", 1.0), "query parameter volume")
     play = qbool(request, "play", default=True)
-    session = request.query_params.get("sessionId") or None
+    session = qsession(request)
     wavs: list[bytes] = []
     for site in sites:
         if not play:

@@ -125,7 +125,7 @@ async def get_config(request: Request) -> Response:
     description="Validated, persisted to profile.json atomically, and applied at once where possible "
                 "(bridge timeouts, limits, tokens, log_level); other keys need the service restarted. Unknown "
                 "keys are a 422 naming them; settings that run programs need an admin token (403) and paths "
-                "must stay inside the profile (400)."))
+                "must stay inside the profile (400).", errors={422: "unknown setting(s), named"}))
 async def patch_config(request: Request) -> Response:
     require_admin(request, "changing the configuration")
     bridge = get_bridge(request)

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from hermes.asr import AsrTrain, AsrTrainSuccess
 from hermes.errors import AsrError, NluError
 from hermes.nlu import NluTrain, NluTrainSuccess
+from services.nlu.errors import TemplateError
 
 from ..http_util import BridgeHTTPError, api_doc, text
 from ..mesh import ServiceFailed, ServiceUnavailable, first_reply, new_id
@@ -31,8 +32,11 @@ async def train(request: Request) -> Response:
     require_admin(request, "training")
     bridge = get_bridge(request)
     profile = bridge.profile
-    sentences = await asyncio.to_thread(sentence_files, profile)
-    slots = await asyncio.to_thread(all_slots, profile)
+    try:  # a file the NLU could not read (not UTF-8, a folder named x.ini) fails here, naming file and line
+        sentences = await asyncio.to_thread(sentence_files, profile, strict=True)
+        slots = await asyncio.to_thread(all_slots, profile, strict=True)
+    except TemplateError as err:
+        raise BridgeHTTPError(400, f"Training failed: {err}") from err
     if not sentences:
         raise BridgeHTTPError(400, f"no sentences to train: write {profile / 'sentences.ini'} or intents/*.ini")
     site = bridge.common.own_site_id

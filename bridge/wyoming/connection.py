@@ -25,7 +25,9 @@ from hermes.base import HermesMessage
 from hermes.status import SiteReleased
 
 from .audio import AudioFormatError
+from .framing import FrameError, read_frame
 from .router import Mailbox
+from .settings import CONNECTION_SUFFIX_CHARS
 from .speech_flows import DetectFlow, FlowError, TranscribeFlow
 from .text_flows import Speaker, SynthesizeStream, handle_intent, handle_transcript, recognize, run_handle
 
@@ -41,7 +43,7 @@ class WyomingConnection(AsyncEventHandler):
         super().__init__(reader, writer)
         self.server = server
         self.settings = server.settings
-        self.site_id = f"{self.settings.site_prefix}-{uuid.uuid4().hex[:10]}"
+        self.site_id = f"{self.settings.site_prefix}-{uuid.uuid4().hex[:CONNECTION_SUFFIX_CHARS]}"
         self.mailbox = server.router.add(Mailbox(self.site_id))
         self.peer = writer.get_extra_info("peername")
         self.audio_flow: TranscribeFlow | DetectFlow | None = None
@@ -88,6 +90,32 @@ class WyomingConnection(AsyncEventHandler):
         return task
 
     # ---- events ------------------------------------------------------------------------------------------
+    async def run(self) -> None:
+        """The library's loop, with frames read by ``read_frame``: a broken frame or a failure inside is one
+        error event and the end of the connection, never an exception escaping the connection's task (the
+        library's server task is never awaited, so asyncio would log "Task exception was never retrieved")."""
+        self._is_running = True
+        try:
+            while self._is_running:
+                try:
+                    event = await read_frame(self.reader)
+                except FrameError as err:
+                    await self.send_error(str(err), err.code)
+                    break
+                if event is None or not await self.handle_event(event):
+                    break
+        except ConnectionError as err:  # reset by the peer: nobody left to tell
+            LOG.debug("wyoming %s went away: %r", self.peer, err)
+        except Exception as err:  # noqa: BLE001 - the last line of defence of one connection
+            LOG.exception("wyoming connection from %s failed", self.peer)
+            await self.send_error(f"{type(err).__name__}: {err}", "internal-error")
+        finally:
+            try:
+                await self.disconnect()
+            except Exception:  # noqa: BLE001
+                LOG.exception("wyoming connection from %s: cleaning up failed", self.peer)
+            self.writer.close()
+
     async def handle_event(self, event: Event) -> bool:
         try:
             await self._dispatch(event)

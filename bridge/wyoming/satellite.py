@@ -45,6 +45,7 @@ from hermes.base import HermesMessage
 from hermes.common import HermesErrorMessage
 from hermes.dialogue import DialogueAction, DialogueSessionEnded, DialogueSessionStarted, DialogueStartSession
 from hermes.hotword import HotwordDetected
+from hermes.site_ids import SITE_ID_MAX_CHARS
 from hermes.tts import TtsSay
 
 from .audio import AudioFormatError, InputStream, wav_seconds, wav_to_events
@@ -76,7 +77,9 @@ async def wait_event(event: asyncio.Event, timeout: float) -> bool:
 
 
 def site_from_name(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "satellite"
+    """A site id from a satellite's self-chosen name (or address): it must obey the site id rule however
+    long or odd the name is (what a satellite says about itself is input like any other)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_")[:SITE_ID_MAX_CHARS].strip("_") or "satellite"
 
 
 class SatelliteClient:

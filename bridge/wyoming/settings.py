@@ -6,9 +6,11 @@ from urllib.parse import urlparse
 
 from pydantic import Field, field_validator, model_validator
 
+from hermes.site_ids import check_site_id
 from services.config import SettingsModel, load_section
 
 SECTION = "wyoming"
+CONNECTION_SUFFIX_CHARS = 10  # a server connection speaks as <site_prefix>-<10 hex digits>
 
 
 def check_tcp_uri(uri: str) -> str:
@@ -33,9 +35,7 @@ class SatelliteConfig(SettingsModel):
     @field_validator("site_id")
     @classmethod
     def _check_site(cls, value: str | None) -> str | None:
-        if value is not None and (not value or any(c in value for c in "/+#")):
-            raise ValueError(f"site id {value!r} must be non-empty and contain no '/', '+' or '#'")
-        return value
+        return None if value is None else check_site_id(value)
 
 
 class WyomingSettings(SettingsModel):
@@ -49,6 +49,12 @@ class WyomingSettings(SettingsModel):
     not_understood_text: str = Field("Sorry, I did not understand that.", description="not-handled text")
     info_refresh: float = Field(30.0, gt=0, description="seconds after which voices and wake words are asked again")
     satellites: list[SatelliteConfig] = Field(default_factory=list)
+
+    @field_validator("site_prefix")
+    @classmethod
+    def _check_prefix(cls, value: str) -> str:
+        check_site_id(value + "-" + "0" * CONNECTION_SUFFIX_CHARS)  # what a connection's site id will be
+        return value
     satellite_ping_interval: float = Field(2.0, gt=0)
     satellite_ping_timeout: float = Field(5.0, gt=0, description="drop a satellite silent for this long")
     satellite_describe_timeout: float = Field(3.0, gt=0)

@@ -208,7 +208,10 @@ def guess_pronunciations(words: Iterable[str], voice: str = "en-us") -> dict[str
 
 def guess_pronunciation(word: str, voice: str = "en-us") -> list[str]:
     """Guess the phones of one word with espeak-ng (no dictionary look-up)."""
-    return guess_pronunciations([word], voice)[normalize_word(word)]
+    guessed = guess_pronunciations([word], voice).get(normalize_word(word))
+    if guessed is None:  # a blank word (a g2p request can carry anything): nothing to say, not a crash
+        raise PronunciationError(f"cannot guess a pronunciation for {word!r}: it has no letters to speak")
+    return guessed
 
 
 def pronounce(

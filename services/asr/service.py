@@ -34,6 +34,7 @@ from hermes.audioserver import AudioFrame, AudioSessionFrame
 from hermes.common import ToggleReason
 from hermes.errors import AsrError, G2pError
 from hermes.g2p import G2pPhonemes, G2pPronounce, G2pPronunciation
+from hermes.site_ids import session_id_problem
 from hermes.wav import WavFormatError, pcm_to_wav
 from services.config import ConfigError, SettingsModel
 from services.runtime import HermesService, ServiceError, handles
@@ -101,6 +102,8 @@ class AsrService(HermesService[AsrSettings]):
             await self.run_blocking(self._train_from_profile)
         except (AsrEngineError, FsgError, PronunciationError) as err:
             self.log.warning("not trained yet: %s", err)
+        except Exception:  # noqa: BLE001 - a profile must never keep the ASR from starting (crash loop)
+            self.log.exception("not trained yet: training from the profile failed unexpectedly")
 
     async def teardown(self) -> None:
         for live in list(self.sessions.values()):
@@ -176,10 +179,17 @@ class AsrService(HermesService[AsrSettings]):
                 **self._training_options(),
             )
             await self.run_blocking(self._train, data)
-        except (AsrEngineError, FsgError, PronunciationError) as err:  # the train id goes in sessionId (§1.3)
-            self.log.error("training failed: %s", err)
-            await self.publish(AsrError(error=f"training failed: {err}", site_id=message.site_id,
-                                        session_id=message.id, context=message.topic()))
+        except Exception as err:  # the train id goes in sessionId (§1.3): the trainer waits for it
+            if isinstance(err, AsrEngineError | FsgError | PronunciationError):
+                self.log.error("training failed: %s", err)
+                text = f"training failed: {err}"
+            else:
+                self.log.exception("training failed unexpectedly")
+                text = f"training failed: {type(err).__name__}: {err}"
+            # the train id goes back as sessionId (Rhasspy's convention), if it can be one
+            train_id = message.id if message.id and session_id_problem(message.id) is None else None
+            await self.publish(AsrError(error=text, site_id=message.site_id,
+                                        session_id=train_id, context=message.topic()))
             return
         yield AsrTrainSuccess(id=message.id, site_id=message.site_id)
 
@@ -307,7 +317,10 @@ class AsrService(HermesService[AsrSettings]):
         info = session.info
         await self.publish(AsrRecordingFinished(site_id=info.site_id, session_id=info.session_id or None))
         await self.publish(self._text_captured(info, transcript))
-        if info.send_audio_captured:
+        if info.send_audio_captured and not info.session_id:
+            # audioCaptured's topic names the session: without one there is nowhere to send the audio
+            self.log.warning("sendAudioCaptured without a sessionId on site %s: no audioCaptured sent", info.site_id)
+        elif info.send_audio_captured:
             await self.publish(AsrAudioCaptured(site_id=info.site_id, session_id=info.session_id,
                                                 wav_bytes=pcm_to_wav(session.captured_audio())))
 

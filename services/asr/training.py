@@ -53,7 +53,12 @@ def training_data_from_graph(
     report_guesses(prons.guessed, profile)
 
     def fsg_for_intents(intents: Sequence[str]) -> str:
-        return graph.to_fsg_text(intent_filter=list(intents))
+        # Names the graph does not have are left out; a filter with none it has gets the whole grammar (the
+        # NLU applies the same filter and answers not-recognized), as an empty grammar cannot be decoded.
+        known = [name for name in intents if name in graph.intents]
+        if not known:
+            LOG.warning("the intent filter %s names no trained intent; listening with every intent", list(intents))
+        return graph.to_fsg_text(intent_filter=known or None)
 
     return AsrTrainingData(
         vocabulary=vocabulary,

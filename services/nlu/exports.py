@@ -87,6 +87,8 @@ def to_fsg_text(graph: IntentGraph, intent_filter: Iterable[str] | None = None, 
     final = words.num_states
     lines = [f"FSG_BEGIN {name}", f"NUM_STATES {final + 1}", f"START_STATE {words.start}", f"FINAL_STATE {final}"]
     for s, out in enumerate(words.arcs):
+        if not out and s not in words.accepting:
+            continue  # the start state of a graph with no sentence at all ("[Intent]" and nothing under it)
         p = f"{1.0 / (len(out) + (s in words.accepting)):.6g}"
         lines.extend(f"TRANSITION {s} {t} {p} {w}" for w, t in out.items())
         if s in words.accepting:

@@ -92,11 +92,17 @@ def split_converters(text: str) -> tuple[str, list[str]]:
     return head, [c.strip() for c in convs if c.strip()]
 
 
+# Groups nested deeper than this are refused: parsing and compiling recurse once per level, and no real
+# sentence nests more than a handful ("(((((...)))))" from a careless or hostile file must not crash training).
+MAX_NESTING = 100
+
+
 class _Parser:
     def __init__(self, text: str, where: Where) -> None:
         self.text = text
         self.i = 0
         self.where = where
+        self.depth = 0
 
     def error(self, message: str, index: int | None = None) -> TemplateError:
         idx = self.i if index is None else index
@@ -112,10 +118,14 @@ class _Parser:
 
     # alternatives := sequence ('|' sequence)*
     def parse_alt(self, end: str | None, opened_at: int | None) -> Node:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise self.error(f"groups nest deeper than {MAX_NESTING} levels", opened_at)
         branches: list[Node] = [self.parse_seq(end)]
         while self.peek() == "|":
             self.i += 1
             branches.append(self.parse_seq(end))
+        self.depth -= 1
         if end is not None:
             if self.peek() != end:
                 raise self.error(f"expected '{end}' to close the '{ {')': '(', ']': '[', '>': '<'}[end]}' "

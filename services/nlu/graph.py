@@ -38,6 +38,8 @@ SOURCE = 6  # slot list the entity came from
 
 Action = tuple[int, str]
 Acts = tuple[Action, ...]
+# A rule or slot used inside another is compiled recursively; real profiles nest a few levels.
+MAX_REFERENCE_DEPTH = 100
 NO_ACTS: Acts = ()
 
 # A word transition: (target state, actions before the word, output word or None, template word, outputs,
@@ -212,6 +214,7 @@ class GraphCompiler:
         if key in self.in_progress:
             raise TemplateError(f"rule <{intent}.{name}> refers to itself", where.file, where.line, where.column,
                                 where.text)
+        self._check_reference_depth(where)
         self.in_progress.add(key)
         body, body_where = self.rule_templates[key]
         fid = self._fragment(f"{intent}.{name}", "rule")
@@ -221,11 +224,19 @@ class GraphCompiler:
         self.rule_frags[key] = fid
         return fid
 
+    def _check_reference_depth(self, where: Where) -> None:
+        """Each rule or slot being compiled inside another is a level of recursion: refuse absurd chains with
+        the file and line of the reference instead of exhausting the stack."""
+        if len(self.in_progress) >= MAX_REFERENCE_DEPTH:
+            raise TemplateError(f"rules and slots refer to each other more than {MAX_REFERENCE_DEPTH} levels deep",
+                                where.file, where.line, where.column, where.text)
+
     def slot_fragment(self, key: str, where: Where) -> int:
         if key in self.slot_frags:
             return self.slot_frags[key]
         if ("$", key) in self.in_progress:
             raise TemplateError(f"slot ${key} refers to itself", where.file, where.line, where.column, where.text)
+        self._check_reference_depth(where)
         self.in_progress.add(("$", key))
         fid = self._fragment(key, "slot")
         start = self.fragments[fid].start

@@ -6,6 +6,7 @@ sentence and slot *texts* and retrains in place; a failed training keeps the pre
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -32,6 +33,7 @@ from .training import (
     compile_texts,
     load_trained_profile,
     recognizer_for,
+    save_trained,
     sources_newer_than_training,
     train_profile,
 )
@@ -77,6 +79,8 @@ class NluService(HermesService[NluSettings]):
                 return trained
             except NluError as err:
                 self.log.error("training failed, serving the previous model if there is one: %s", err)
+            except Exception:  # noqa: BLE001 - a profile must never keep the NLU from starting (crash loop)
+                self.log.exception("training failed unexpectedly, serving the previous model if there is one")
         previous = load_trained_profile(profile, self.settings)
         if previous is None:
             self.log.error("no trained model in %s: fix the templates, then run 'hermesh train'", profile)
@@ -126,6 +130,10 @@ class NluService(HermesService[NluSettings]):
             engine = await self.run_blocking(self._train_texts, train.sentences, train.slots or {})
         except NluError as err:
             raise ServiceError(f"training failed, the previous model keeps serving: {err}", context=train.id) from err
+        except Exception as err:  # the trainer waits for an error carrying its id, so say which training failed
+            self.log.exception("training from a train message failed unexpectedly")
+            raise ServiceError(f"training failed, the previous model keeps serving: {type(err).__name__}: {err}",
+                               context=train.id) from err
         self.engine = engine
         for warning in engine.warnings:
             self.log.warning("%s", warning)
@@ -133,5 +141,13 @@ class NluService(HermesService[NluSettings]):
         yield NluTrainSuccess(id=train.id, site_id=train.site_id)
 
     def _train_texts(self, sentences: dict[str, str], slots: dict[str, list[str]]) -> TrainedProfile:
+        started = time.perf_counter()
         graph = compile_texts(sentences, slots, self.profile, self.settings)
-        return recognizer_for(graph, self.profile, self.settings)
+        trained = recognizer_for(graph, self.profile, self.settings, time.perf_counter() - started)
+        # Kept on disk as the last good model: a restart with templates broken since then serves it.
+        try:
+            save_trained(graph, self.profile, self.settings, trained.seconds, started)
+            self._graph_mtime = self._trained_mtime()
+        except OSError as err:
+            self.log.warning("trained, but could not keep the model in %s: %s", self.profile / TRAINED_DIR, err)
+        return trained

@@ -75,9 +75,11 @@ class SlotSource:
 
 
 def _file_lines(path: Path) -> list[SlotLine]:
+    from .compiler import read_template_text  # compiler imports this module
+
     origin = str(path)
     return [(line, origin, number) for number, line in
-            enumerate((raw.strip() for raw in path.read_text(encoding="utf-8").splitlines()), start=1) if line]
+            enumerate((raw.strip() for raw in read_template_text(path).splitlines()), start=1) if line]
 
 
 def _non_empty(key: str, lines: list[SlotLine]) -> list[SlotLine]:
@@ -85,6 +87,11 @@ def _non_empty(key: str, lines: list[SlotLine]) -> list[SlotLine]:
     if not lines:
         raise SlotError(key, "the slot list is empty")
     return lines
+
+
+# A number range makes one graph path per value (about 10 us each to compile): 0..100000000 would hold the
+# trainer for a quarter of an hour and gigabytes of memory, so ranges are capped well above any spoken use.
+MAX_RANGE_VALUES = 100_000
 
 
 def _builtin(name: str, args: list[str]) -> list[str] | None:
@@ -98,6 +105,8 @@ def _builtin(name: str, args: list[str]) -> list[str] | None:
             raise SlotError(name, f"the step of a number range must be positive (got {step})")
         if lo > hi:
             raise SlotError(name, f"empty number range {lo}..{hi}")
+        if (hi - lo) // step + 1 > MAX_RANGE_VALUES:
+            raise SlotError(name, f"the number range {lo}..{hi} has more than {MAX_RANGE_VALUES:,} values")
         return [str(i) for i in range(lo, hi + 1, step)]
     if name == "rhasspy/days":
         return list(_DAYS)

@@ -164,22 +164,29 @@ def train_profile(profile_dir: Path, progress: Progress | None = None,
     report("compiling templates", 0.0)
     graph = compile_profile(profile_dir, settings)
     compiled = time.perf_counter() - started
-    report("writing grammars", 0.4)
-    texts = export_texts(graph, settings)
-    report("saving artefacts", 0.9)
-    trained = profile_dir / TRAINED_DIR
-    manifest = {"trained_at": time.time(), "compile_seconds": round(compiled, 4),
-                "seconds": round(time.perf_counter() - started, 4), "intents": list(graph.intents),
-                "states": graph.num_states, "vocabulary": len(texts["vocabulary.txt"].splitlines()),
-                "warnings": graph.warnings}
-    texts["training.json"] = json.dumps(manifest, indent=1) + "\n"
-    paths = write_artefacts(trained, {GRAPH_FILE: pickle.dumps(graph, protocol=pickle.HIGHEST_PROTOCOL),
-                                      **{k: v.encode("utf-8") for k, v in texts.items()}})
+    paths = save_trained(graph, profile_dir, settings, compiled, started, report)
     seconds = time.perf_counter() - started
     report("done", 1.0)
     result = recognizer_for(graph, profile_dir, settings, seconds)
     result.artefacts = paths
     return result
+
+
+def save_trained(graph: IntentGraph, profile_dir: Path, settings: NluSettings, compiled: float,
+                 started: float, progress: Progress | None = None) -> dict[str, Path]:
+    """Write a compiled graph's artefacts into `<profile>/trained/` (what a restart serves as the last good model)."""
+    report = progress or (lambda _step, _fraction: None)
+    report("writing grammars", 0.4)
+    texts = export_texts(graph, settings)
+    report("saving artefacts", 0.9)
+    manifest = {"trained_at": time.time(), "compile_seconds": round(compiled, 4),
+                "seconds": round(time.perf_counter() - started, 4), "intents": list(graph.intents),
+                "states": graph.num_states, "vocabulary": len(texts["vocabulary.txt"].splitlines()),
+                "warnings": graph.warnings}
+    texts["training.json"] = json.dumps(manifest, indent=1) + "\n"
+    return write_artefacts(Path(profile_dir) / TRAINED_DIR,
+                           {GRAPH_FILE: pickle.dumps(graph, protocol=pickle.HIGHEST_PROTOCOL),
+                            **{k: v.encode("utf-8") for k, v in texts.items()}})
 
 
 def export_texts(graph: IntentGraph, settings: NluSettings | None = None) -> dict[str, str]:

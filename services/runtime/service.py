@@ -507,6 +507,7 @@ class HermesService(Generic[S]):
                 except Exception:  # noqa: BLE001
                     self.log.exception("raw listener for %s failed", listener.topic_filter)
         parsed: dict[type[HermesMessage], HermesMessage | None] = {}
+        refused: dict[type[HermesMessage], HermesProtocolError] = {}
 
         def message_for(cls: type[HermesMessage]) -> HermesMessage | None:
             if cls not in parsed:
@@ -517,8 +518,10 @@ class HermesService(Generic[S]):
                     try:
                         parsed[cls] = cls.from_payload(data, params)
                     except HermesProtocolError as err:
-                        self.log.warning("dropped a malformed message on %s: %s", topic, err)
+                        # a topic can be 64 kB long: the log line names its start
+                        self.log.warning("dropped a malformed message on %s: %s", topic[:200], str(err)[:1000])
                         parsed[cls] = None
+                        refused[cls] = err
             return parsed[cls]
 
         for waiter in list(self._waiters):
@@ -539,6 +542,10 @@ class HermesService(Generic[S]):
         for route in self._routes:
             message = message_for(route.message_class)
             if message is None:
+                error = refused.pop(route.message_class, None)
+                if error is not None:  # a message this service handles, refused: say so where errors go
+                    self._report_refused(topic, error)
+                    refused.clear()  # one report per received message
                 continue
             site = message.get_site_id()
             if not route.all_sites and site is not None and not self.serves_site(site):
@@ -554,6 +561,23 @@ class HermesService(Generic[S]):
             f"dropped a payload of {size:,} bytes on {topic}: {kind} messages are capped at {cap:,} bytes "
             f"(services/runtime/payload_caps.py){since}", topic=topic, site_id=_site_in_topic(topic))
         self.spawn(self.report_error(error, None, topic))
+
+    def _report_refused(self, topic: str, error: HermesProtocolError) -> None:
+        """A refused message gets a Hermes error on this component's topic, under our own site id: the sender's
+        site id may be the very thing that was wrong (and must never become a topic level)."""
+        if self.error_class is None:
+            return
+        reply = self.error_class(error=f"refused a message: {str(error)[:500]}", site_id=self.common.own_site_id,
+                                 context=topic[:200])
+        task = asyncio.create_task(self._publish_refusal(reply))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _publish_refusal(self, reply: HermesErrorMessage) -> None:
+        try:
+            await self.publish(reply)
+        except Exception as err:  # noqa: BLE001 - a lost error report must not become an unhandled task error
+            self.log.warning("could not publish the error message: %s", err)
 
     def _enqueue(self, site: str, route: _Route, message: HermesMessage, topic: str) -> None:
         queue = self._site_queues.get(site)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from hermes.audioserver import AudioPlayBytes, AudioPlayFinished
 from hermes.errors import TtsError
+from hermes.site_ids import session_id_problem
 from hermes.tts import GetVoices, TtsSay, TtsSayFinished, Voice, Voices
 from hermes.wav import WavFormatError, wav_info
 from services.runtime import HermesService, ServiceError, ServiceTimeout, handles
@@ -76,7 +77,9 @@ class TtsService(HermesService[TtsSettings]):
             seconds = wav_info(wav).seconds
         except (TtsEngineError, WavFormatError) as err:
             raise ServiceError(f"could not speak {say.text[:60]!r}: {err}", context=context) from err
-        request_id = say.id or uuid.uuid4().hex
+        # The say's id names the playBytes topic; one that cannot be a topic level gets an id of our own
+        # (sayFinished still echoes the caller's in its payload).
+        request_id = say.id if say.id and session_id_problem(say.id) is None else uuid.uuid4().hex
         finished = self.expect(
             AudioPlayFinished, match=lambda m: m.id == request_id and m.site_id == say.site_id
         )

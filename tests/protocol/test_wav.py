@@ -178,9 +178,10 @@ GARBAGE = {
     "zero-channels": riff(1, 0, 16000, 2, b"\x00\x00" * 10),
     "extensible-adpcm": riff(0xFFFE, 1, 16000, 4, b"\x00" * 16, extra=(
         struct.pack("<HHI", 22, 32, 4) + bytes.fromhex("0200000000001000800000aa00389b71"))),
-    "too-many-channels": riff(1, 1000, 16000, 2, b"\x00" * 4000),
     "absurd-rate": riff(1, 1, 2_000_000_000, 1, b"\x00" * 40),
     "data-before-fmt": b"RIFF\x1c\x00\x00\x00WAVEdata\x04\x00\x00\x00\x00\x00\x00\x00fmt \x02\x00\x00\x00\x01\x00",
+    "one-hertz": riff(1, 1, 1, 2, b"\x00\x00" * 600),  # ten minutes of sound once resampled
+    "65-channels": riff(1, 65, 16000, 2, b"\x00\x00" * 65),
     "truncated-header": python_wav(16000, 2, 1)[:30],
 }
 

@@ -73,3 +73,23 @@ def test_satellites_are_given_as_addresses_or_objects() -> None:
         WyomingSettings(satellites=["http://10.0.0.5"])
     with pytest.raises(ValueError, match="two satellites"):
         WyomingSettings(satellites=[{"uri": "tcp://a:1", "site_id": "x"}, {"uri": "tcp://b:1", "site_id": "x"}])
+
+
+def test_site_ids_from_wyoming_obey_the_one_site_id_rule():
+    """What a satellite calls itself, the satellites' site_id and the server's site_prefix (issue 19)."""
+    from pydantic import ValidationError
+
+    from bridge.wyoming.satellite import site_from_name
+    from bridge.wyoming.settings import SatelliteConfig, WyomingSettings
+    from hermes.site_ids import site_id_problem
+
+    for name in ["x" * 500, "kitchen/#", "a\u0085b", "+", "", "\u00e9t\u00e9 ~ room"]:
+        assert site_id_problem(site_from_name(name)) is None, name
+    for bad in ["a/b", "x" * 65, "tab\there", "#"]:
+        with pytest.raises(ValidationError):
+            SatelliteConfig(uri="tcp://127.0.0.1:10700", site_id=bad)
+    with pytest.raises(ValidationError):
+        WyomingSettings(site_prefix="wy/oming")
+    with pytest.raises(ValidationError):
+        WyomingSettings(site_prefix="w" * 60)  # <prefix>-<10 hex digits> would pass 64 characters
+    assert WyomingSettings(site_prefix="w" * 53).site_prefix == "w" * 53

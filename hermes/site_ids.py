@@ -1,0 +1,56 @@
+"""What a site id may look like, wherever it comes from (HTTP, MQTT payloads, Wyoming, the profile).
+
+A site id becomes an MQTT topic level (``hermes/audioServer/<siteId>/...``), so '/', '+' and '#' would change
+the topic's meaning (another level, or a wildcard in a subscription). This is the one rule; every entry point
+asks it.
+"""
+
+from __future__ import annotations
+
+from .mqtt_text import mqtt_text_problem
+
+SITE_ID_MAX_CHARS = 64
+
+
+def site_id_problem(site: object) -> str | None:
+    """Why ``site`` cannot be a site id, or None when it can."""
+    if not isinstance(site, str):
+        return f"site id {site!r} must be a string"
+    if not site:
+        return "site id must not be empty"
+    if len(site) > SITE_ID_MAX_CHARS:
+        return f"site id {site[:20]!r}... is longer than {SITE_ID_MAX_CHARS} characters"
+    if any(c in site for c in "/+#"):
+        return f"site id {site!r} must not contain '/', '+' or '#'"
+    problem = mqtt_text_problem(site)
+    if problem:
+        return f"site id {site!r} must not contain a {problem}"
+    return None
+
+
+def check_site_id(site: str) -> str:
+    """``site`` itself, or ValueError saying what is wrong with it (for pydantic validators)."""
+    problem = site_id_problem(site)
+    if problem:
+        raise ValueError(problem)
+    return site
+
+
+def session_id_problem(session: object) -> str | None:
+    """Why ``session`` cannot be a session id (it is a topic level of audioSessionFrame and audioCaptured), or
+    None when it can. No length bound beyond the topic's: other Hermes clients choose their own."""
+    if not isinstance(session, str):
+        return f"session id {session!r} must be a string"
+    if any(c in session for c in "/+#"):
+        return f"session id {session[:40]!r} must not contain '/', '+' or '#'"
+    problem = mqtt_text_problem(session)
+    if problem:
+        return f"session id {session[:40]!r} must not contain a {problem}"
+    return None
+
+
+def check_session_id(session: str) -> str:
+    problem = session_id_problem(session)
+    if problem:
+        raise ValueError(problem)
+    return session
