@@ -60,3 +60,21 @@ async def test_listen_for_command_with_nobody_speaking_is_not_recognized(mqtt_br
                                   headers={"Accept": "application/json"})
     assert reply.status_code == 200, reply.text
     assert reply.json()["intent"]["name"] == ""
+
+
+async def test_a_wake_word_id_that_cannot_be_a_topic_level_is_a_400(mqtt_broker, profile_dir):
+    """modelId becomes hermes/hotword/<modelId>/detected (found by bench/fuzz.py: a 500)."""
+    async with run_bridge(mqtt_broker, profile_dir) as bridge, http(bridge) as client:
+        replies = [await client.post("/api/listen-for-command", params={"modelId": bad, "timeout": "1"})
+                   for bad in ("a/b", "w#", "x\u0096")]
+    for reply in replies:
+        assert reply.status_code == 400 and "modelId" in reply.text, reply.text
+
+
+@pytest.mark.parametrize("path", ["/api/lookup", "/api/pronounce"])
+async def test_a_nul_character_for_espeak_is_a_400(mqtt_broker, profile_dir, path):
+    """The text goes into espeak-ng's argument list, which cannot hold a NUL (found by bench/fuzz.py: a 500)."""
+    async with run_bridge(mqtt_broker, profile_dir) as bridge, http(bridge) as client:
+        reply = await client.post(path, content=b"E\x01u\x00x", params={"download": "true"},
+                                  headers={"Content-Type": "text/plain"})
+    assert reply.status_code == 400 and "NUL" in reply.text, reply.text
