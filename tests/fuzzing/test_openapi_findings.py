@@ -78,3 +78,19 @@ async def test_a_nul_character_for_espeak_is_a_400(mqtt_broker, profile_dir, pat
         reply = await client.post(path, content=b"E\x01u\x00x", params={"download": "true"},
                                   headers={"Content-Type": "text/plain"})
     assert reply.status_code == 400 and "NUL" in reply.text, reply.text
+
+
+async def test_custom_words_the_asr_would_refuse_are_a_400_and_lookups_keep_working(mqtt_broker, profile_dir):
+    """A custom_words.txt with unknown phones, once written, failed every later lookup with a 502."""
+    from services.asr.service import AsrService, AsrSettings
+
+    async with running(AsrService(make_common(mqtt_broker, profile_dir), AsrSettings())), \
+            run_bridge(mqtt_broker, profile_dir) as bridge, http(bridge) as client:
+        written = await client.post("/api/custom-words", content='[true, {"a": 1}]',
+                                    headers={"Content-Type": "text/plain"})
+        good = await client.post("/api/custom-words", content="hermesh HH ER M EH SH",
+                                 headers={"Content-Type": "text/plain"})
+        lookup = await client.post("/api/lookup", content="hermesh", headers={"Content-Type": "text/plain"})
+    assert written.status_code == 400 and "line 1" in written.text, written.text
+    assert good.status_code == 200, good.text
+    assert lookup.status_code == 200 and lookup.json()["pronunciations"] == ["HH ER M EH SH"], lookup.text
