@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from hermes.site_ids import session_id_problem, site_id_problem
+from hermes.site_ids import session_id_problem, site_id_problem, topic_level_problem
 
 from .auth import ANONYMOUS_ADMIN, Principal
 
@@ -110,6 +110,15 @@ def qsession(request: Request, name: str = "sessionId") -> str | None:
     problem = session_id_problem(value) if value is not None else None
     if problem:
         raise bad_request(f"query parameter {name}: {problem}")
+    return value
+
+
+def qlevel(request: Request, name: str, default: str) -> str:
+    """A query value that becomes a topic level (a wake word id in hermes/hotword/<id>/detected)."""
+    value = request.query_params.get(name) or default
+    problem = topic_level_problem(value, f"query parameter {name}")
+    if problem:
+        raise bad_request(problem)
     return value
 
 

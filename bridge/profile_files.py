@@ -227,6 +227,14 @@ def read_text_file(profile: Path, relpath: str) -> str:
 
 def write_custom_words(profile: Path, relpath: str, text: str) -> tuple[Path, int]:
     parse_custom_words(text)
+    # The ASR reads the file with every phone checked against its phone set: a file it would refuse, written
+    # here, made every later lookup and training fail (found by the OpenAPI fuzzer), so refuse it now.
+    from services.asr.pronunciations import PronunciationDictionary, PronunciationError
+
+    try:
+        PronunciationDictionary().merge_text(text, relpath, check=True)
+    except PronunciationError as err:
+        raise ProfileFileError(str(err)) from err
     path = safe_path(profile, "", relpath)
     check_writable(path, profile.resolve(), relpath)
     lines = [line for line in text.splitlines() if line.strip()]

@@ -36,17 +36,22 @@ def check_site_id(site: str) -> str:
     return site
 
 
-def session_id_problem(session: object) -> str | None:
-    """Why ``session`` cannot be a session id (it is a topic level of audioSessionFrame and audioCaptured), or
-    None when it can. No length bound beyond the topic's: other Hermes clients choose their own."""
-    if not isinstance(session, str):
-        return f"session id {session!r} must be a string"
-    if any(c in session for c in "/+#"):
-        return f"session id {session[:40]!r} must not contain '/', '+' or '#'"
-    problem = mqtt_text_problem(session)
+def topic_level_problem(value: object, what: str) -> str | None:
+    """Why ``value`` cannot be one topic level (a session id, a wake word id, a request id), or None when it
+    can. No length bound beyond the topic's: other Hermes clients choose their own."""
+    if not isinstance(value, str):
+        return f"{what} {value!r} must be a string"
+    if any(c in value for c in "/+#"):
+        return f"{what} {value[:40]!r} must not contain '/', '+' or '#'"
+    problem = mqtt_text_problem(value)
     if problem:
-        return f"session id {session[:40]!r} must not contain a {problem}"
+        return f"{what} {value[:40]!r} must not contain a {problem}"
     return None
+
+
+def session_id_problem(session: object) -> str | None:
+    """Why ``session`` cannot be a session id (a topic level of audioSessionFrame and audioCaptured)."""
+    return topic_level_problem(session, "session id")
 
 
 def check_session_id(session: str) -> str:

@@ -232,6 +232,8 @@ async def audio_summaries(request: Request) -> Response:
 
 # ---- pronunciations -----------------------------------------------------------------------------------------
 async def espeak(*args: str) -> bytes:
+    if any("\x00" in arg for arg in args):  # a program argument cannot hold one (ValueError from exec)
+        raise bad_request("the text must not contain a NUL character")
     program = shutil.which("espeak-ng") or shutil.which("espeak")
     if program is None:
         raise BridgeHTTPError(503, "espeak-ng is not installed (apt-get install espeak-ng)")
@@ -252,6 +254,8 @@ async def lookup(request: Request) -> Response:
     word = body_text(await request.body()).strip().lower()
     if not word or len(word.split()) != 1:
         raise bad_request("send exactly one word to look up")
+    if "\x00" in word:  # it also goes to espeak-ng as an argument
+        raise bad_request("the text must not contain a NUL character")
     bridge = get_bridge(request)
     request_id = new_id()
     site = bridge.common.own_site_id

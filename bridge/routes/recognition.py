@@ -37,6 +37,7 @@ from ..http_util import (
     prefers_json,
     qbool,
     qfloat,
+    qlevel,
     qlist,
     qsession,
     qtimeout,
@@ -188,7 +189,7 @@ async def listen_for_command(request: Request) -> Response:
     bridge = get_bridge(request)
     site = target_site(request)
     session_id = qsession(request)
-    model_id = request.query_params.get("modelId") or "default"
+    model_id = qlevel(request, "modelId", "default")
     lang = request.query_params.get("lang") or None
     intent_filter = qlist(request, "intentFilter")
     timeout = qtimeout(request, "timeout", bridge.settings.reply_timeout)

@@ -60,3 +60,37 @@ async def test_listen_for_command_with_nobody_speaking_is_not_recognized(mqtt_br
                                   headers={"Accept": "application/json"})
     assert reply.status_code == 200, reply.text
     assert reply.json()["intent"]["name"] == ""
+
+
+async def test_a_wake_word_id_that_cannot_be_a_topic_level_is_a_400(mqtt_broker, profile_dir):
+    """modelId becomes hermes/hotword/<modelId>/detected (found by bench/fuzz.py: a 500)."""
+    async with run_bridge(mqtt_broker, profile_dir) as bridge, http(bridge) as client:
+        replies = [await client.post("/api/listen-for-command", params={"modelId": bad, "timeout": "1"})
+                   for bad in ("a/b", "w#", "x\u0096")]
+    for reply in replies:
+        assert reply.status_code == 400 and "modelId" in reply.text, reply.text
+
+
+@pytest.mark.parametrize("path", ["/api/lookup", "/api/pronounce"])
+async def test_a_nul_character_for_espeak_is_a_400(mqtt_broker, profile_dir, path):
+    """The text goes into espeak-ng's argument list, which cannot hold a NUL (found by bench/fuzz.py: a 500)."""
+    async with run_bridge(mqtt_broker, profile_dir) as bridge, http(bridge) as client:
+        reply = await client.post(path, content=b"E\x01u\x00x", params={"download": "true"},
+                                  headers={"Content-Type": "text/plain"})
+    assert reply.status_code == 400 and "NUL" in reply.text, reply.text
+
+
+async def test_custom_words_the_asr_would_refuse_are_a_400_and_lookups_keep_working(mqtt_broker, profile_dir):
+    """A custom_words.txt with unknown phones, once written, failed every later lookup with a 502."""
+    from services.asr.service import AsrService, AsrSettings
+
+    async with running(AsrService(make_common(mqtt_broker, profile_dir), AsrSettings())), \
+            run_bridge(mqtt_broker, profile_dir) as bridge, http(bridge) as client:
+        written = await client.post("/api/custom-words", content='[true, {"a": 1}]',
+                                    headers={"Content-Type": "text/plain"})
+        good = await client.post("/api/custom-words", content="hermesh HH ER M EH SH",
+                                 headers={"Content-Type": "text/plain"})
+        lookup = await client.post("/api/lookup", content="hermesh", headers={"Content-Type": "text/plain"})
+    assert written.status_code == 400 and "line 1" in written.text, written.text
+    assert good.status_code == 200, good.text
+    assert lookup.status_code == 200 and lookup.json()["pronunciations"] == ["HH ER M EH SH"], lookup.text
