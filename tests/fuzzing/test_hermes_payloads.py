@@ -41,9 +41,10 @@ def service_for(name: str, broker: Any, profile: Any) -> Any:
 
 
 async def drain(service: Any, timeout: float = 60.0) -> None:
-    """Wait until every per-site queue of the service is empty (the fuzz messages were all handled)."""
+    """Wait until every per-site worker of the service has finished (the fuzz messages were all handled): a
+    site's queue is removed when its worker ends with nothing left to do."""
     async with asyncio.timeout(timeout):
-        while any(not q.empty() for q in service._site_queues.values()):
+        while service._site_queues:
             await asyncio.sleep(0.02)
 
 
