@@ -8,11 +8,14 @@ sounddevice then sees PulseAudio through the ALSA ``pulse`` plugin (devices ``pu
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import subprocess
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -137,3 +140,30 @@ class SpeakerRecorder:
             self._process.wait(5)
         if self._thread is not None:
             self._thread.join(5)
+
+
+@contextlib.contextmanager
+def virtual_sound_card(prefix: str) -> Iterator[PulseAudio]:
+    """A private PulseAudio server that sounddevice in this process uses until the block ends; the previous
+    ``PULSE_SERVER`` (another fixture's card) is restored afterwards."""
+    from services.audio.devices import refresh_devices
+
+    for tool in ("pulseaudio", "pactl", "pacat", "parec"):
+        if shutil.which(tool) is None:
+            pytest.fail(f"{tool} is missing: apt-get install pulseaudio pulseaudio-utils libasound2-plugins")
+    base = Path(tempfile.mkdtemp(prefix=prefix))
+    pulse = PulseAudio(base)
+    pulse.start()
+    previous = os.environ.get("PULSE_SERVER")
+    os.environ["PULSE_SERVER"] = pulse.server
+    refresh_devices()  # PortAudio lists devices only when it starts
+    try:
+        yield pulse
+    finally:
+        pulse.stop()
+        if previous is None:
+            os.environ.pop("PULSE_SERVER", None)
+        else:
+            os.environ["PULSE_SERVER"] = previous
+        refresh_devices()
+        shutil.rmtree(base, ignore_errors=True)

@@ -8,37 +8,15 @@ sounddevice then sees PulseAudio through the ALSA ``pulse`` plugin (devices ``pu
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from services.audio.devices import refresh_devices
-from tests.pulse import PulseAudio, SpeakerRecorder  # noqa: F401 - re-exported for the audio tests
+from tests.pulse import PulseAudio, SpeakerRecorder, virtual_sound_card  # noqa: F401 - SpeakerRecorder re-exported
 
 
 @pytest.fixture(scope="session")
 def pulseaudio() -> Iterator[PulseAudio]:
     """The virtual sound card for the whole session; sounddevice in this process sees it."""
-    for tool in ("pulseaudio", "pactl", "pacat", "parec"):
-        if shutil.which(tool) is None:
-            pytest.fail(f"{tool} is missing: apt-get install pulseaudio pulseaudio-utils libasound2-plugins")
-    base = Path(tempfile.mkdtemp(prefix="hermesh-pulse-"))
-    pulse = PulseAudio(base)
-    pulse.start()
-    previous = os.environ.get("PULSE_SERVER")
-    os.environ["PULSE_SERVER"] = pulse.server
-    refresh_devices()  # PortAudio lists devices only when it starts
-    try:
+    with virtual_sound_card("hermesh-pulse-") as pulse:
         yield pulse
-    finally:
-        pulse.stop()
-        if previous is None:
-            os.environ.pop("PULSE_SERVER", None)
-        else:
-            os.environ["PULSE_SERVER"] = previous
-        refresh_devices()
-        shutil.rmtree(base, ignore_errors=True)
