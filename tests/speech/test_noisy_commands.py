@@ -21,12 +21,12 @@ from .voices import sd
 
 pytestmark = pytest.mark.timeout(300)
 
-SAMPLE = 12
+SAMPLE = 8
 SNR_DB = 6.0
 
 
 def noisy_sample() -> list[sd.Utterance]:
-    """Every 25th command of the sorted set, with the benchmark's seeded kitchen noise at 6 dB."""
+    """Every 37th command of the sorted set, with the benchmark's seeded kitchen noise at 6 dB."""
     return sd.noisy_coffee(sd.sample(sd.coffee_utterances(), SAMPLE), SNR_DB)
 
 
@@ -38,9 +38,10 @@ async def test_noisy_commands_over_http_are_heard_as_the_whole_file_decode(
         best = await asyncio.to_thread(voices.reference_texts, mqtt_broker, profile, chosen)
         got = await through_http(bridge, chosen)
     ruling = voices.rule(profile, chosen, best, got)
+    print(f"coffee at {SNR_DB} dB via http: {ruling.equal}/{len(chosen)} equal, {ruling.accepted} accepted")
     assert not ruling.lost, "\n".join(ruling.lost)
-    # the floor, a little under what it measures (6/12 on this sample: 6 dB is hard; 85 % on the dev half)
-    assert ruling.accepted >= 5, f"only {ruling.accepted}/{len(chosen)} noisy commands understood"
+    # the floor, a little under what it measures (8/8 on this sample; 85 % on the dev half, 84 % on all 300)
+    assert ruling.accepted >= 6, f"only {ruling.accepted}/{len(chosen)} noisy commands understood"
 
 
 def test_noisy_utterances_get_the_wide_beams_and_clean_ones_do_not(mqtt_broker: MosquittoBroker, tmp_path: Path) -> None:
