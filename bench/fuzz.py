@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import gc
-import json
 import logging
 import shutil
 import sys
@@ -24,17 +22,21 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from services import catalog  # noqa: E402
 from services.profile import ensure_profile  # noqa: E402
-from tests.bridge.ha_standin import home_assistant  # noqa: E402
 from tests.bridge.harness import run_bridge  # noqa: E402
 from tests.conftest import HermesTestClient, MosquittoBroker, free_port, make_common, running  # noqa: E402
-from tests.fuzzing.hermes_targets import answers_a_normal_request, fuzzed_classes, make_service  # noqa: E402
+from tests.fuzzing.hermes_targets import (  # noqa: E402
+    answers_a_normal_request,
+    expecter,
+    fuzzed_classes,
+    make_service,
+    whole_mesh,
+)
 from tests.fuzzing.openapi_run import run as run_openapi  # noqa: E402
 from tests.fuzzing.strategies import draw, payloads, topic_for, wyoming_sessions  # noqa: E402
 from tests.fuzzing.wyoming_clients import play  # noqa: E402
@@ -92,7 +94,7 @@ async def fuzz_hermes(broker: MosquittoBroker, profile: Path, per_topic: int, se
                     while any(not q.empty() for q in service._site_queues.values()):
                         await asyncio.sleep(0.05)
                 try:
-                    await answers_a_normal_request(name, service, client.publish_raw, expect_with(client),
+                    await answers_a_normal_request(name, service, client.publish_raw, expecter(client),
                                                     client.subscribe)
                 except (AssertionError, TimeoutError) as err:
                     one.failures.append(f"no answer to an ordinary request afterwards: {err!r}")
@@ -101,19 +103,7 @@ async def fuzz_hermes(broker: MosquittoBroker, profile: Path, per_topic: int, se
             client.clear()
 
 
-def expect_with(client: HermesTestClient):  # type: ignore[no-untyped-def]
-    async def expect(cls: Any, where: Any) -> Any:
-        classes = getattr(cls, "__args__", (cls,))
-        for one in classes:
-            await client.subscribe(one.subscribe_filter())
-        async with asyncio.timeout(20):
-            while True:
-                for one in classes:
-                    if found := client.received(one, where):
-                        return found[0]
-                await asyncio.sleep(0.02)
 
-    return expect
 
 
 async def fuzz_wyoming(broker: MosquittoBroker, profile: Path, sessions: int, seed: int, crashes: CrashLog,
@@ -152,21 +142,7 @@ async def fuzz_openapi(broker: MosquittoBroker, profile: Path, per_operation: in
                        tally: dict[str, Tally]) -> None:
     one = tally.setdefault("openapi", Tally())
     before = len(crashes.lines)
-    settings = json.loads((profile / "profile.json").read_text())
-    settings["tts"] = {"play_finished_margin": 60.0}  # one speaker for every site: see tests/fuzzing/test_openapi.py
-    (profile / "profile.json").write_text(json.dumps(settings))
-    async with contextlib.AsyncExitStack() as stack:
-        common = make_common(broker, profile)
-        for name in sorted(set(catalog.SERVICES) - {"bridge"}):
-            await stack.enter_async_context(running(make_service(name, common), timeout=60))
-        url, _ = await stack.enter_async_context(home_assistant("ha-token"))
-        bridge = await stack.enter_async_context(run_bridge(broker, profile, mqtt_poll_timeout=1.0,
-                                                            home_assistant_url=url, home_assistant_token="ha-token"))
-        import httpx
-
-        async with httpx.AsyncClient(base_url=bridge.base_url, timeout=60) as client:
-            await client.post("/api/train")
-            spec = (await client.get("/openapi.json")).json()
+    async with whole_mesh(broker, profile) as (bridge, spec):
         # restart and shutdown go last and end this mesh; every round starts its own
         report = await asyncio.to_thread(run_openapi, spec, bridge.base_url, per_operation, seed=seed)
     one.tried += sum(report.tried.values())

@@ -1,11 +1,13 @@
 """Every catalog service as a fuzz target: start it on the test broker, a normal request it must still answer.
 
-Used by tests/fuzzing/test_hermes_payloads.py (short, in CI) and bench/fuzz.py (long).
+Used by tests/fuzzing/test_hermes_payloads.py and test_openapi.py (short, in CI) and bench/fuzz.py (long): the
+whole mesh the OpenAPI fuzzer talks to, and the wait for a reply, are here once for both.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from collections.abc import Awaitable, Callable
@@ -26,6 +28,9 @@ from services import catalog
 from services.config import CommonSettings, load_section, service_section
 from services.runner import load_class
 from services.runtime import HermesService
+from tests.bridge.ha_standin import home_assistant
+from tests.bridge.harness import run_bridge
+from tests.conftest import HermesTestClient, make_common, running
 
 # A valid message here means "exit now" by design (the broker's ACL decides who may send it): fuzzing it
 # would only prove that restarts work.
@@ -105,3 +110,44 @@ async def answers_a_normal_request(name: str, service: HermesService[Any], send:
         assert reply.status_code == 200, reply.text
         return "status -> registry; GET /api/version"
     raise AssertionError(f"no probe for {name}")
+
+
+def expecter(client: HermesTestClient):  # type: ignore[no-untyped-def]
+    async def expect(cls: Any, where: Any) -> HermesMessage:
+        classes = getattr(cls, "__args__", (cls,))
+        for one in classes:
+            await client.subscribe(one.subscribe_filter())
+        async with asyncio.timeout(20):
+            while True:
+                for one in classes:
+                    found = client.received(one, where)
+                    if found:
+                        return found[0]
+                await asyncio.sleep(0.02)
+
+    return expect
+
+
+@contextlib.asynccontextmanager
+async def whole_mesh(broker, profile):  # type: ignore[no-untyped-def]
+    """Every catalog service as ``hermesh up`` builds it, then the bridge, trained."""
+    settings = json.loads((profile / "profile.json").read_text())
+    # One speaker plays every site's sounds in turn (the fuzzer names many sites, the dialogue adds its
+    # feedback sounds), so a say can wait behind others longer than its own length plus 3 s; the TTS
+    # would then report it failed (502). The margin itself is tested in tests/tts.
+    settings["tts"] = {"play_finished_margin": 60.0}
+    (profile / "profile.json").write_text(json.dumps(settings))
+    async with contextlib.AsyncExitStack() as stack:
+        common = make_common(broker, profile)
+        for name in sorted(set(catalog.SERVICES) - {"bridge"}):
+            await stack.enter_async_context(running(make_service(name, common), timeout=60))
+        # Home Assistant is outside the mesh: its stand-in answers the conversation API (tests/bridge).
+        url, _ = await stack.enter_async_context(home_assistant("ha-token"))
+        # GET /api/mqtt/<topic> waits this long for a message the fuzzer's random topics never get
+        bridge = await stack.enter_async_context(run_bridge(broker, profile, mqtt_poll_timeout=1.0,
+                                                            home_assistant_url=url, home_assistant_token="ha-token"))
+        async with httpx.AsyncClient(base_url=bridge.base_url, timeout=60) as client:
+            trained = await client.post("/api/train")
+            assert trained.status_code == 200, trained.text
+            spec = (await client.get("/openapi.json")).json()
+        yield bridge, spec

@@ -20,7 +20,7 @@ from hermes.site_ids import SITE_ID_MAX_CHARS
 from services import catalog
 from tests.conftest import HermesTestClient, free_port, make_common, running
 
-from .hermes_targets import answers_a_normal_request, fuzzed_classes, make_service
+from .hermes_targets import answers_a_normal_request, expecter, fuzzed_classes, make_service
 from .strategies import BAD_SITE_IDS, draw, payloads, topic_for, valid_payloads
 
 CASES_PER_TOPIC = 8  # CI budget: about 1,300 messages over the nine services
@@ -46,22 +46,6 @@ async def drain(service: Any, timeout: float = 60.0) -> None:
     async with asyncio.timeout(timeout):
         while service._site_queues:
             await asyncio.sleep(0.02)
-
-
-def expecter(client: HermesTestClient):  # type: ignore[no-untyped-def]
-    async def expect(cls: Any, where: Any) -> HermesMessage:
-        classes = getattr(cls, "__args__", (cls,))
-        for one in classes:
-            await client.subscribe(one.subscribe_filter())
-        async with asyncio.timeout(20):
-            while True:
-                for one in classes:
-                    found = client.received(one, where)
-                    if found:
-                        return found[0]
-                await asyncio.sleep(0.02)
-
-    return expect
 
 
 @pytest.mark.parametrize("name", sorted(catalog.SERVICES))
