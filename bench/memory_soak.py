@@ -103,7 +103,7 @@ class SoakMesh:
         if self.wake_idle_seconds is not None:
             settings["wake"] = {"site_idle_seconds": self.wake_idle_seconds}
         if self.asr_idle_decoders is not None:
-            settings["asr"] = {"max_idle_decoders": self.asr_idle_decoders}
+            settings.setdefault("asr", {})["max_idle_decoders"] = self.asr_idle_decoders
         (self.profile / "profile.json").write_text(json.dumps(settings))
         train_profile(self.profile)
         self.procs.start_broker()

@@ -87,14 +87,11 @@ class AsrStream(ABC):
         self.finish()
 
 
-class PooledStream(AsrStream):
-    """The bookkeeping every decoder-pool engine shares: decode timing, audio length, one finish, and giving the
-    decoder back to the pool. Engines implement ``_decode`` (one chunk) and ``_end`` (tokens and likelihood)."""
+class TimedStream(AsrStream):
+    """The bookkeeping every engine's stream shares: decode timing, audio length and one finish. Engines
+    implement ``_decode`` (one chunk) and ``_end`` (tokens and likelihood); ``_close`` runs after the end."""
 
-    def __init__(self, pooled: Any, generation: int, release: Callable[[Any, int], None]) -> None:
-        self._pooled = pooled
-        self._generation = generation
-        self._release = release
+    def __init__(self) -> None:
         self._samples = 0
         self._decode_seconds = 0.0
         self._open = True
@@ -105,11 +102,14 @@ class PooledStream(AsrStream):
 
     @abstractmethod
     def _decode(self, pcm: bytes) -> None:
-        """Feed one chunk of 16 kHz mono s16le audio to ``self._pooled``."""
+        """Take one chunk of 16 kHz mono s16le audio."""
 
     @abstractmethod
     def _end(self) -> tuple[list[Token], float]:
-        """End the utterance on ``self._pooled``: the recognised tokens and the likelihood (0..1)."""
+        """End the utterance: the recognised tokens and the likelihood (0..1)."""
+
+    def _close(self) -> None:  # noqa: B027 - optional hook: most streams hold nothing once ended
+        """Release what the stream holds (called once, after ``_end``, even when it failed)."""
 
     def feed(self, pcm: bytes) -> None:
         if not self._open or not pcm:
@@ -127,7 +127,7 @@ class PooledStream(AsrStream):
             tokens, likelihood = self._end()
         finally:
             self._open = False
-            self._release(self._pooled, self._generation)
+            self._close()
         decode_seconds = self._decode_seconds + time.perf_counter() - started
         if not tokens:
             return Transcript("", 0.0, [], self.audio_seconds, decode_seconds)
@@ -136,6 +136,20 @@ class PooledStream(AsrStream):
     def cancel(self) -> None:
         if self._open:
             self.finish()
+
+
+class PooledStream(TimedStream):
+    """A stream that decodes as the audio comes, on a decoder it holds from open to finish and then gives back
+    to the pool."""
+
+    def __init__(self, pooled: Any, generation: int, release: Callable[[Any, int], None]) -> None:
+        super().__init__()
+        self._pooled = pooled
+        self._generation = generation
+        self._release = release
+
+    def _close(self) -> None:
+        self._release(self._pooled, self._generation)
 
 
 class AsrEngine(ABC):
@@ -191,26 +205,46 @@ def create_engine(spec: str, config: AsrEngineConfig) -> AsrEngine:
 
 
 class ObjectPool:
-    """Idle decoder objects to reuse across streams; ``generation`` drops those built before a retrain."""
+    """Idle decoder objects to reuse across streams; ``generation`` drops those built before a retrain.
 
-    def __init__(self, factory: Callable[[], Any], max_idle: int = 4) -> None:
+    ``max_live`` caps the objects out at once: ``take`` waits for one to come back. Decoding is CPU-bound, so
+    more decodes at once than cores only share the same cores, at about 20 MB per extra decoder."""
+
+    def __init__(self, factory: Callable[[], Any], max_idle: int = 4, max_live: int | None = None) -> None:
         self._factory = factory
-        self._max_idle = max_idle
+        self._max_live = max_live
+        self._max_idle = max_idle if max_live is None else min(max_idle, max_live)
         self._idle: list[Any] = []
-        self._lock = threading.Lock()
+        self._live = 0  # taken and not given back (an object lost to an error is forgotten: see ``lost``)
+        self._lock = threading.Condition()
         self.generation = 0
 
     def take(self) -> tuple[Any, int]:
         with self._lock:
+            while self._max_live is not None and self._live >= self._max_live:
+                self._lock.wait()
+            self._live += 1
             generation, factory = self.generation, self._factory
             if self._idle:
                 return self._idle.pop(), generation
-        return factory(), generation
+        try:
+            return factory(), generation
+        except BaseException:
+            self.lost()
+            raise
 
     def give_back(self, item: Any, generation: int) -> None:
         with self._lock:
+            self._live -= 1
             if generation == self.generation and len(self._idle) < self._max_idle:
                 self._idle.append(item)
+            self._lock.notify()
+
+    def lost(self) -> None:
+        """A taken object will not come back (its state is unknown after an error): make room for a new one."""
+        with self._lock:
+            self._live -= 1
+            self._lock.notify()
 
     def reset(self, factory: Callable[[], Any] | None = None) -> None:
         """Forget idle objects (after retraining); objects in use are dropped when given back."""

@@ -16,6 +16,7 @@ before. With the minimal grammar it costs about 1/120 of the audio's duration, o
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from .engine import (
     AsrStream,
     AsrTrainingData,
     ObjectPool,
-    PooledStream,
+    TimedStream,
     Token,
 )
 from .fsg import Fsg, FsgError, check_words, parse_fsg
@@ -79,6 +80,7 @@ class _Model:
 class PocketsphinxAsrEngine(AsrEngine):
     """Options: ``mode`` (grammar | ngram | dictation), ``acoustic_model`` (dir, default: bundled en-us),
     ``dictation_lm`` / ``dictation_dictionary`` (default: bundled), ``max_idle_decoders`` (default 4),
+    ``max_decoders`` decoding at once per kind, clean or noisy (default: the CPU count; later utterances wait),
     ``trim_silence`` (default true) with ``trim_padding`` seconds (0.3), ``trim_vad`` (pocketsphinx |
     webrtcvad | silero), ``trim_vad_mode`` (3) and ``trim_threshold`` (silero, 0.5),
     ``max_seconds`` of audio kept per utterance (120), ``denoise`` (none | rnnoise | auto, default auto: RNNoise
@@ -138,9 +140,12 @@ class PocketsphinxAsrEngine(AsrEngine):
         self._model: _Model | None = None
         self._lock = threading.Lock()
         idle = int(options.get("max_idle_decoders", 4))
-        self._pool = ObjectPool(self._new_decoder, max_idle=idle)
-        self._noisy_pool = ObjectPool(lambda: self._new_decoder(self.noisy_decoder_settings), max_idle=idle) \
-            if self.noisy_decoder_settings and self.denoise != "none" else None
+        live = int(options.get("max_decoders") or os.cpu_count() or 2)
+        if live < 1:
+            raise AsrEngineError(f"asr max_decoders must be at least 1, not {live}")
+        self._pool = ObjectPool(self._new_decoder, max_idle=idle, max_live=live)
+        self._noisy_pool = ObjectPool(lambda: self._new_decoder(self.noisy_decoder_settings), max_idle=idle,
+                                      max_live=live) if self.noisy_decoder_settings and self.denoise != "none" else None
 
     # ---- training ---------------------------------------------------------------------------------------
     def train(self, data: AsrTrainingData) -> None:
@@ -228,13 +233,14 @@ class PocketsphinxAsrEngine(AsrEngine):
             raise AsrEngineError("the pocketsphinx engine is not trained yet; run 'hermesh train' first")
         return model
 
-    def _search_for(self, pooled: _PooledDecoder, intent_filter: Sequence[str] | None) -> str | None:
-        """Search name for this stream; grammar mode builds (once) a grammar limited to the intents."""
+    def _grammar_search(self, intent_filter: Sequence[str] | None) -> tuple[str | None, Fsg | None]:
+        """The search for this intent filter and, for a filtered grammar, the grammar to add to a decoder that
+        lacks it (parsed once per filter). A bad filter is an error here, when the stream opens."""
         model = self._require_model()
         if model.mode != "grammar":
-            return None  # n-gram and dictation decoders have one search; intent filters need a grammar
+            return None, None  # n-gram and dictation decoders have one search; intent filters need a grammar
         if not intent_filter or model.data is None or model.data.fsg_for_intents is None:
-            return GRAMMAR_SEARCH
+            return GRAMMAR_SEARCH, None
         key = tuple(sorted(set(intent_filter)))
         grammar = model.filtered.get(key)
         if grammar is None:
@@ -243,27 +249,43 @@ class PocketsphinxAsrEngine(AsrEngine):
             except FsgError as err:
                 raise AsrEngineError(f"intent filter {list(key)}: {err}") from err
             model.filtered[key] = grammar
-        search = "intents:" + ",".join(key)
-        if search not in pooled.searches:
-            self._add_fsg(pooled, search, grammar)
-        return search
+        return "intents:" + ",".join(key), grammar
 
     def open_stream(self, intent_filter: Sequence[str] | None = None) -> AsrStream:
-        pooled, generation = self._pool.take()  # on an error below it is not given back (state unknown)
-        search = self._ready(pooled, intent_filter)
-        return PocketsphinxStream(self, pooled, generation, search, intent_filter)
+        self._grammar_search(intent_filter)  # not trained, or a filter that gives no grammar: say so now
+        return PocketsphinxStream(self, intent_filter)
 
     def _ready(self, pooled: _PooledDecoder, intent_filter: Sequence[str] | None) -> str | None:
         """The decoder's search for this intent filter, activated; its CMN prior noted on first use."""
-        search = self._search_for(pooled, intent_filter)
+        search, grammar = self._grammar_search(intent_filter)
+        if grammar is not None and search is not None and search not in pooled.searches:
+            self._add_fsg(pooled, search, grammar)
         if search is not None:  # (current_search() crashes on a decoder with no active search: don't ask)
             pooled.decoder.activate_search(search)
         if not pooled.initial_cmn:
             pooled.initial_cmn = pooled.decoder.get_cmn(False)
         return search
 
+    def decode(self, pcm: bytes, intent_filter: Sequence[str] | None) -> tuple[list[Token], float]:
+        """One whole utterance on a decoder taken from the pool for just this decode (the noisy settings' pool
+        when the utterance is judged noisy): the tokens and their mean confidence.
+
+        Decoders are taken here, not when a stream opens: an open stream only keeps its audio, so a hundred
+        sessions listening at once hold no decoder (about 20 MB each), and the live decoders are at most the
+        decodes running at the same time."""
+        pcm, noisy = self.prepare(pcm)
+        pool = self._noisy_pool if noisy and self._noisy_pool is not None else self._pool
+        pooled, generation = pool.take()
+        try:
+            result = _utterance(pooled, self._ready(pooled, intent_filter), pcm)
+        except BaseException:
+            pool.lost()  # its state is unknown: not reused
+            raise
+        pool.give_back(pooled, generation)
+        return result
+
     def noisy_decoder(self, intent_filter: Sequence[str] | None) -> tuple[_PooledDecoder, int, str | None] | None:
-        """A decoder with the noisy settings for one utterance (give it back with ``give_back_noisy``)."""
+        """A decoder with the noisy settings (give it back with ``give_back_noisy``); None when there are none."""
         if self._noisy_pool is None:
             return None
         pooled, generation = self._noisy_pool.take()
@@ -293,13 +315,11 @@ class PocketsphinxAsrEngine(AsrEngine):
             pool.reset()
 
 
-class PocketsphinxStream(PooledStream):
+class PocketsphinxStream(TimedStream):
     """Keeps the utterance (up to the engine's ``max_seconds``) and decodes it whole in ``finish()``."""
 
-    def __init__(self, engine: PocketsphinxAsrEngine, pooled: _PooledDecoder, generation: int,
-                 search: str | None, intent_filter: Sequence[str] | None) -> None:
-        super().__init__(pooled, generation, engine._pool.give_back)
-        self._search = search
+    def __init__(self, engine: PocketsphinxAsrEngine, intent_filter: Sequence[str] | None) -> None:
+        super().__init__()
         self._intent_filter = intent_filter
         self._engine = engine
         self._room = engine.max_bytes
@@ -313,34 +333,27 @@ class PocketsphinxStream(PooledStream):
         self._chunks.append(pcm)
 
     def _end(self) -> tuple[list[Token], float]:
-        pcm, noisy = self._engine.prepare(b"".join(self._chunks))
-        self._chunks = []
-        other = self._engine.noisy_decoder(self._intent_filter) if noisy else None
-        if other is None:
-            return self._utterance(self._pooled, self._search, pcm)
-        pooled, generation, search = other
-        result = self._utterance(pooled, search, pcm)
-        self._engine.give_back_noisy(pooled, generation)  # (not on an error: its state is unknown)
-        return result
+        pcm, self._chunks = b"".join(self._chunks), []
+        return self._engine.decode(pcm, self._intent_filter)
 
-    @staticmethod
-    def _utterance(pooled: _PooledDecoder, search: str | None, pcm: bytes) -> tuple[list[Token], float]:
-        decoder = pooled.decoder
-        # Every utterance from the same state. The front end's noise removal (remove_noise, on by default)
-        # adapts its noise estimate over everything the decoder heard before: the same real digit decoded
-        # "nine" on a fresh decoder and "eight" after seven other files. Re-initialising the feature
-        # extraction (0.1 ms) forgets it; the search has to be activated again after it.
-        search = search or decoder.current_search()
-        decoder.reinit_feat()
-        decoder.activate_search(search)
-        decoder.set_cmn(pooled.initial_cmn)
-        decoder.start_utt()
-        if pcm:
-            decoder.process_raw(pcm, False, True)
-        decoder.end_utt()
-        hyp = decoder.hyp()
-        tokens = _tokens(decoder) if hyp is not None and hyp.hypstr.strip() else []
-        return tokens, (sum(t.confidence for t in tokens) / len(tokens) if tokens else 0.0)
+
+def _utterance(pooled: _PooledDecoder, search: str | None, pcm: bytes) -> tuple[list[Token], float]:
+    decoder = pooled.decoder
+    # Every utterance from the same state. The front end's noise removal (remove_noise, on by default)
+    # adapts its noise estimate over everything the decoder heard before: the same real digit decoded
+    # "nine" on a fresh decoder and "eight" after seven other files. Re-initialising the feature
+    # extraction (0.1 ms) forgets it; the search has to be activated again after it.
+    search = search or decoder.current_search()
+    decoder.reinit_feat()
+    decoder.activate_search(search)
+    decoder.set_cmn(pooled.initial_cmn)
+    decoder.start_utt()
+    if pcm:
+        decoder.process_raw(pcm, False, True)
+    decoder.end_utt()
+    hyp = decoder.hyp()
+    tokens = _tokens(decoder) if hyp is not None and hyp.hypstr.strip() else []
+    return tokens, (sum(t.confidence for t in tokens) / len(tokens) if tokens else 0.0)
 
 
 NOISY_DECODER = {"beam": 1e-80, "wbeam": 1e-60}

@@ -70,6 +70,8 @@ class AsrSettings(SettingsModel):
     guess_unknown_words: bool = True
     custom_words: str = CUSTOM_WORDS
     max_idle_decoders: int = Field(4, ge=1)
+    max_decoders: int | None = Field(None, ge=1, description="decodes at once (default: the CPU count); each "
+                                     "decoder is ~20 MB, and more decodes than cores only share the cores")
 
 
 @dataclass
@@ -117,7 +119,8 @@ class AsrService(HermesService[AsrSettings]):
 
     def _create_engine(self) -> AsrEngine:
         s = self.settings
-        options: dict[str, Any] = {"mode": s.mode, "max_idle_decoders": s.max_idle_decoders}
+        options: dict[str, Any] = {"mode": s.mode, "max_idle_decoders": s.max_idle_decoders,
+                                   "max_decoders": s.max_decoders}
         if s.acoustic_model:
             options["acoustic_model"] = s.acoustic_model
         if s.kaldi_model_dir:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -78,6 +79,36 @@ def test_concurrent_streams_use_separate_decoders(engine: PocketsphinxAsrEngine)
             sb.feed(fb[i])
     assert without_the(sa.finish().text) == ["turn", "off", "garage", "light"]
     assert sb.finish().text == "what time is it"
+
+
+def test_open_streams_hold_no_decoder_and_decodes_at_once_are_capped(tmp_path: Path) -> None:
+    """Thirty sites listening at once cost their audio, not thirty decoders (~20 MB each); six threads finishing
+    at once share ``max_decoders`` of them, and every transcript is still right."""
+    eng = create_engine("pocketsphinx", AsrEngineConfig(tmp_path, tmp_path / "trained" / "asr",
+                                                       {"max_decoders": 2, "denoise": "none"}))
+    eng.train(training_data())
+    assert isinstance(eng, PocketsphinxAsrEngine)
+    built: list[object] = []
+    factory = eng._pool._factory  # noqa: SLF001 - counting what the pool builds
+
+    def counted() -> object:
+        built.append(factory())
+        return built[-1]
+
+    eng._pool.reset(counted)  # noqa: SLF001
+    sentences = (list(LIGHTS_SENTENCES) * 30)[:30]
+    streams = [eng.open_stream() for _ in sentences]
+    pieces = [frames(utterance(text)) for text in sentences]
+    for i in range(max(map(len, pieces))):  # interleaved, as thirty sites stream at once
+        for stream, frames_of in zip(streams, pieces, strict=True):
+            if i < len(frames_of):
+                stream.feed(frames_of[i])
+    assert built == []  # nothing decoded yet, so no decoder taken
+    with ThreadPoolExecutor(6) as pool:
+        texts = list(pool.map(lambda stream: stream.finish().text, streams))
+    assert [without_the(t) for t in texts] == [without_the(t) for t in sentences]
+    assert 1 <= len(built) <= 2
+    eng.close()
 
 
 def test_silence_gives_an_empty_or_grammar_transcript(engine: PocketsphinxAsrEngine) -> None:
