@@ -827,7 +827,9 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="at most N files per set (every k-th)")
     parser.add_argument("--sites", type=int, default=24, help="concurrent sites in the MQTT real-time column")
     parser.add_argument("--breakdown", type=int, default=60,
-                        help="files of the clean coffee set for the HTTP time breakdown (0: skip)")
+                        help="files of --breakdown-set for the HTTP time breakdown (0: skip)")
+    parser.add_argument("--breakdown-set", default="coffee", choices=("coffee", "short"),
+                        help="the clean set whose requests the breakdown times (short: the default profile)")
     parser.add_argument("--nagle", action="store_true",
                         help="run Mosquitto without set_tcp_nodelay (its default; ours sets it, see mosquitto/)")
     parser.add_argument("--no-grammar", action="store_true", help="skip the grammar sizes")
@@ -862,7 +864,7 @@ def main() -> None:
                     runs[(set_name, column)] = run_offline(set_name, column, profiles[profile_of(set_name)], args.limit)
         for profile_name in ("coffee", "digits", "default"):
             mine = [s for s in sets if profile_of(s) == profile_name]
-            want_breakdown = profile_name == "coffee" and "http" in columns and args.breakdown > 0
+            want_breakdown = profile_name == profile_of(args.breakdown_set) and "http" in columns and args.breakdown > 0
             if not mine or not ({"http", "mqtt"} & set(columns)):
                 continue
             log(f"starting the mesh for the {profile_name} profile ...")
@@ -880,8 +882,8 @@ def main() -> None:
                         runs[(set_name, "mqtt")] = asyncio.run(run_mqtt(mesh, set_name, utterances, args.sites))
                 if want_breakdown:
                     log("HTTP time breakdown ...")
-                    sample = sd.sample(load_set("coffee", None), args.breakdown)
-                    run = asyncio.run(run_http(mesh, "coffee", sample))
+                    sample = sd.sample(load_set(args.breakdown_set, None), args.breakdown)
+                    run = asyncio.run(run_http(mesh, args.breakdown_set, sample))
                     helpers = helper_timings(sample)
                     direct = {str(flag): asyncio.run(direct_asr(mesh, sample, flag)) for flag in (True, False)}
                     nlu = asyncio.run(direct_nlu(mesh, [i.text for i in run.items if i.text]))
