@@ -53,6 +53,7 @@ def summarize(times: list[float]) -> dict[str, float]:
 
 def bench_hermesh(profile: Path) -> dict:
     sys.path.insert(0, str(ROOT))
+    from services.nlu.exports import to_arpa_text, to_fsg_text
     from services.nlu.training import compile_profile, profile_settings, recognizer_for, train_profile
 
     settings = profile_settings(profile)
@@ -83,10 +84,10 @@ def bench_hermesh(profile: Path) -> dict:
         full_runs.append(time.perf_counter() - t0)
     graph = engine.graph
     t0 = time.perf_counter()
-    fsg = graph.to_fsg_text()
+    fsg = to_fsg_text(graph)
     fsg_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    arpa = graph.to_arpa_text()
+    arpa = to_arpa_text(graph)
     arpa_s = time.perf_counter() - t0
 
     def run(sentences, fuzzy, stop_words=None):

@@ -17,6 +17,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.config import ConfigError
+from services.runtime.service import VERSION
 
 from .auth import USER, AuthError, authenticate, token_from
 from .docs_page import DOCS_HTML, OPENAPI_DESCRIPTION
@@ -153,7 +154,7 @@ def create_app(bridge: BridgeService) -> FastAPI:
 
     app = FastAPI(
         title="Hermesh bridge",
-        version=bridge_version(),
+        version=VERSION,
         description=OPENAPI_DESCRIPTION,
         docs_url=None,
         redoc_url=None,
@@ -238,9 +239,3 @@ def web_dir(bridge: BridgeService) -> Path | None:
     if configured is not None:
         return configured if configured.is_dir() else None
     return WEB_DIR if WEB_DIR.is_dir() else None
-
-
-def bridge_version() -> str:
-    from services.runtime.service import VERSION
-
-    return VERSION

@@ -11,11 +11,15 @@ import re
 import zipfile
 from pathlib import Path
 
-from services.nlu.compiler import read_template_text
-from services.profile import resolve_inside, write_atomic
+from services.profile import (
+    INTENTS_DIR,
+    SENTENCES_INI,
+    Profile,
+    read_template_text,
+    resolve_inside,
+    write_atomic,
+)
 
-SENTENCES_INI = "sentences.ini"
-INTENTS_DIR = "intents"
 SLOTS_DIR = "slots"
 SLOT_PROGRAMS_DIR = "slot_programs"
 CONVERTERS_DIR = "converters"
@@ -85,22 +89,11 @@ def sentence_files(profile: Path, *, strict: bool = False) -> dict[str, str]:
     For reading (the editor) a file with bytes that are not UTF-8 is shown with U+FFFD in their place, so the
     user can see and fix it. ``strict`` (training) instead raises TemplateError naming the file and line, and
     refuses a folder named like a sentence file, as the NLU does when it trains from the profile itself."""
-    candidates: list[Path] = []
-    main = profile / SENTENCES_INI
-    if main.exists():
-        candidates.append(main)
-    intents = profile / INTENTS_DIR
-    if intents.is_dir():
-        candidates.extend(path for path in sorted(intents.rglob("*.ini"))
-                          if not any(p.startswith(".") for p in path.relative_to(profile).parts))
-    files: dict[str, str] = {}
-    for path in candidates:
-        relpath = path.relative_to(profile).as_posix()
-        if strict:
-            files[relpath] = read_template_text(path, relpath)
-        elif path.is_file():
-            files[relpath] = path.read_bytes().decode("utf-8", errors="replace")
-    return files
+    reader = Profile(profile)
+    if strict:
+        return dict(reader.sentence_texts(relative_names=True))
+    return {reader.relative(path): path.read_bytes().decode("utf-8", errors="replace")
+            for path in reader.sentence_paths() if path.is_file()}
 
 
 def sentence_path(profile: Path, relpath: str, *, deleting: bool = False) -> Path:

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
 
+from services.nlu.errors import TemplateError
+
 LOG = logging.getLogger("hermesh.profile")
+
+SENTENCES_INI = "sentences.ini"
+INTENTS_DIR = "intents"
+_INTENT_HEADER = re.compile(r"^\s*\[([^\]]+)\]\s*$", re.MULTILINE)
 
 DEFAULT_PROFILE = Path(__file__).parent / "profile_default"
 # Files whose presence means "this directory already is a profile": never overwrite a user's work.
@@ -70,3 +77,70 @@ def resolve_inside(profile: Path, relative: str) -> Path:
     if candidate != root and root not in candidate.parents:
         raise ValueError(f"{relative!r} points outside the profile directory")
     return candidate
+
+
+# ---- reading the sentence files -----------------------------------------------------------------------------
+def read_template_text(path: Path, name: str | None = None) -> str:
+    """A template or slot file's text; undecodable bytes or a folder in its place are a TemplateError naming
+    the file (and the line of the first bad byte), so a broken file fails training instead of the service."""
+    name = name or str(path)
+    if path.is_dir():
+        raise TemplateError("this is a folder, not a file: rename it (a folder must not be named like a "
+                            "sentence file) or delete the files inside it", name)
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise TemplateError(f"cannot read the file: {err.strerror or err}", name) from err
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise TemplateError(f"the file is not UTF-8 text (byte 0x{data[err.start]:02x})", name, line) from err
+
+
+class Profile:
+    """Where the profile keeps its sentence files, and the one way to find and read them: the NLU's training,
+    the ASR, the dialogue's intent list and the bridge's editor all see the same files in the same order."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def sentence_paths(self) -> list[Path]:
+        """sentences.ini first, then intents/**/*.ini in name order (Rhasspy joins them in this order); hidden
+        files and folders (editors' backups, ``.git``) are not sentence files."""
+        paths: list[Path] = []
+        main = self.root / SENTENCES_INI
+        if main.exists():
+            paths.append(main)
+        intents = self.root / INTENTS_DIR
+        if intents.is_dir():
+            paths.extend(path for path in sorted(intents.rglob("*.ini"))
+                         if not any(part.startswith(".") for part in path.relative_to(intents).parts))
+        return paths
+
+    def has_sentences(self) -> bool:
+        return (self.root / SENTENCES_INI).is_file() or (self.root / INTENTS_DIR).is_dir()
+
+    def relative(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
+    def sentence_texts(self, *, relative_names: bool = False) -> list[tuple[str, str]]:
+        """(name, text) of every sentence file, for training: a file that cannot be read as UTF-8 text (or a
+        folder named like one) is a TemplateError naming it. Names are full paths, or relative to the profile."""
+        texts = []
+        for path in self.sentence_paths():
+            name = self.relative(path) if relative_names else str(path)
+            texts.append((name, read_template_text(path, name)))
+        return texts
+
+    def intent_names(self) -> set[str]:
+        """The ``[IntentName]`` headers of the sentence files (unreadable files are skipped: training reports
+        them; this only has to know which names exist)."""
+        names: set[str] = set()
+        for path in self.sentence_paths():
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            names.update(match.strip() for match in _INTENT_HEADER.findall(text))
+        return names

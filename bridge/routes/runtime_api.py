@@ -19,6 +19,7 @@ from hermes.dialogue import DialogueEndSession
 from hermes.status import ServiceRestart
 from services.config import PROFILE_FILE, ConfigError, load_section, read_profile_json
 from services.profile import write_atomic
+from services.runtime.service import VERSION
 
 from ..http_util import (
     MAX_TEXT_CHARS,
@@ -86,13 +87,11 @@ def unflatten(data: dict[str, Any]) -> dict[str, Any]:
     description="An admin sees every site; a user token only the sites it may act for."))
 async def status(request: Request) -> Response:
     bridge = get_bridge(request)
-    from ..app import bridge_version
-
     ha = await cached_probe(bridge)
     principal = get_principal(request)
     sites = {site: state for site, state in bridge.site_states.snapshot().items() if principal.may_use_site(site)}
     return json_response({
-        "version": bridge_version(),
+        "version": VERSION,
         "uptimeSeconds": round(time.time() - bridge.started_at, 3),
         "sites": sites,
         "services": bridge.registry.snapshot(),

@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from services.profile import write_atomic
+from services.nlu.exports import to_arpa_text, to_fsg_text
+from services.profile import Profile, write_atomic
 
 from .engine import AsrEngineError, AsrTrainingData
 from .pronunciations import PronunciationError, pronunciations_for, read_custom_words
@@ -58,12 +59,12 @@ def training_data_from_graph(
         known = [name for name in intents if name in graph.intents]
         if not known:
             LOG.warning("the intent filter %s names no trained intent; listening with every intent", list(intents))
-        return graph.to_fsg_text(intent_filter=known or None)
+        return to_fsg_text(graph, intent_filter=known or None)
 
     return AsrTrainingData(
         vocabulary=vocabulary,
-        fsg_text=graph.to_fsg_text(),
-        arpa_text=graph.to_arpa_text() if with_arpa else None,
+        fsg_text=to_fsg_text(graph),
+        arpa_text=to_arpa_text(graph) if with_arpa else None,
         dictionary=prons.dictionary,
         guessed=prons.guessed,
         fsg_for_intents=fsg_for_intents,
@@ -107,7 +108,7 @@ def training_data_from_profile(profile: Path, **options: Any) -> AsrTrainingData
     trained = load_trained_profile(profile)
     if trained is not None:
         return training_data_from_graph(trained.graph, profile, **options)
-    if not (profile / "sentences.ini").is_file() and not (profile / "intents").is_dir():
+    if not Profile(profile).has_sentences():
         raise AsrEngineError(f"profile {profile} has no sentences.ini or intents/: nothing to recognise yet")
     try:
         graph = compile_profile(profile)

@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import re
-from pathlib import Path
 from typing import Any
 
 from hermes.asr import AsrTextCaptured
@@ -26,6 +24,7 @@ from hermes.errors import AsrError, DialogueError, NluError
 from hermes.hotword import HotwordDetected
 from hermes.nlu import NluIntent, NluIntentNotRecognized
 from hermes.tts import TtsSayFinished
+from services.profile import Profile
 from services.runtime import HermesService, ServiceError, handles
 
 from .engine import DialogueEngine
@@ -34,17 +33,6 @@ from .settings import DialogueSettings
 
 FEEDBACK_SOUND_ON = "hermes/feedback/sound/toggleOn"
 FEEDBACK_SOUND_OFF = "hermes/feedback/sound/toggleOff"
-_INTENT_HEADER = re.compile(r"^\s*\[([^\]]+)\]\s*$", re.MULTILINE)
-
-
-def profile_intent_names(profile: Path) -> set[str]:
-    """Intent names declared in the profile's sentence files (``[IntentName]`` headers)."""
-    files = [profile / "sentences.ini", *sorted((profile / "intents").glob("*.ini"))]
-    names: set[str] = set()
-    for path in files:
-        with contextlib.suppress(OSError, UnicodeDecodeError):
-            names.update(match.strip() for match in _INTENT_HEADER.findall(path.read_text(encoding="utf-8")))
-    return names
 
 
 class DialogueService(HermesService[DialogueSettings]):
@@ -57,7 +45,7 @@ class DialogueService(HermesService[DialogueSettings]):
             sounds = load_sounds(self.settings, self.profile)
         except SoundError as err:
             raise ServiceError(str(err)) from err
-        self.engine = DialogueEngine(self.settings, sounds, known_intents=profile_intent_names(self.profile),
+        self.engine = DialogueEngine(self.settings, sounds, known_intents=Profile(self.profile).intent_names(),
                                      max_sites=self.common.site_state.max_sites)
         self._deadline_changed = asyncio.Event()
         self.spawn(self._timer())
@@ -81,7 +69,7 @@ class DialogueService(HermesService[DialogueSettings]):
     async def on_message(self, message: HermesMessage) -> list[HermesMessage]:
         if isinstance(message, DialogueConfigure):
             # intents may have been added by training since start-up
-            self.engine.known_intents = frozenset(profile_intent_names(self.profile))
+            self.engine.known_intents = frozenset(Profile(self.profile).intent_names())
         out = self.engine.handle(message, asyncio.get_running_loop().time())
         self._deadline_changed.set()
         return out

@@ -12,8 +12,9 @@ Interfaces other parts of Hermesh rely on (kept stable):
   returns ``list[Recognition]`` (best first, [] = not recognised).
 * ``services.nlu.training.compile_texts(sentences: dict[str, str], slots: dict[str, list[str]] | None,
   profile_dir: Path | None = None, settings=None) -> IntentGraph`` for train messages (texts, not paths).
-* ``IntentGraph`` (``services.nlu.graph``): ``to_fsg_text(intent_filter=None)``, ``to_jsgf_text(intent_filter=None)``,
-  ``to_arpa_text(intent_filter=None, order=3)``, ``vocabulary()``. Grammar words are the spoken words,
+* ``IntentGraph`` (``services.nlu.graph``): ``vocabulary()``; ``services.nlu.exports`` writes it out as
+  ``to_fsg_text(graph, intent_filter=None)``, ``to_jsgf_text(graph, intent_filter=None)`` and
+  ``to_arpa_text(graph, intent_filter=None, order=3)``. Grammar words are the spoken words,
   lower-case, numbers as words, never substitution outputs.
 * ``services.nlu.training.load_trained_profile(profile_dir)`` -> the last good ``TrainedProfile`` or None;
   ``sources_newer_than_training(profile_dir)`` tells whether to retrain.

@@ -21,7 +21,7 @@ from typing import Any
 from .errors import SlotError, TemplateError
 from .expressions import Alt, Node, RuleRef, Seq, SlotRef, Where, Word, parse_expression, walk
 from .numbers import number_to_words
-from .slots import SlotSource, slot_line_where
+from .slots import SlotSource, builtin_slot_values, slot_line_where
 from .transforms import rewrite
 
 _NOT_PLAIN = re.compile(r"[()\[\]{}<>|$:!\\]")
@@ -96,22 +96,6 @@ class IntentGraph:
                 for entry in entries:
                     vocab.add(entry[3].lower())
         return sorted(vocab)
-
-    # exports are implemented in exports.py; bound here for a single object API
-    def to_fsg_text(self, intent_filter: list[str] | None = None, name: str = "hermesh") -> str:
-        from .exports import to_fsg_text
-
-        return to_fsg_text(self, intent_filter, name)
-
-    def to_jsgf_text(self, intent_filter: list[str] | None = None, name: str = "hermesh") -> str:
-        from .exports import to_jsgf_text
-
-        return to_jsgf_text(self, intent_filter, name)
-
-    def to_arpa_text(self, intent_filter: list[str] | None = None, order: int = 3) -> str:
-        from .exports import to_arpa_text
-
-        return to_arpa_text(self, intent_filter, order)
 
 
 def _transform(name: str | None) -> Callable[[str], str]:
@@ -467,9 +451,7 @@ def _number_values(key: str, options: CompileOptions) -> list[tuple[str, tuple[s
     name, *args = key.split(",")
     if name != "rhasspy/number":
         return None
-    from .slots import _builtin
-
-    values = _builtin(name, args) or []
+    values = builtin_slot_values(name, args) or []
     return [(v, number_to_words(int(v), options.language)) for v in values]
 
 

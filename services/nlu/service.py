@@ -21,6 +21,7 @@ from hermes.nlu import (
     NluTrainSuccess,
     Slot,
 )
+from services.profile import Profile
 from services.runtime import HermesService, ServiceError, handles
 
 from .errors import NluError
@@ -69,8 +70,7 @@ class NluService(HermesService[NluSettings]):
 
     def _load(self) -> TrainedProfile | None:
         profile = self.profile
-        has_templates = (profile / "sentences.ini").is_file() or (profile / "intents").is_dir()
-        if has_templates and sources_newer_than_training(profile):
+        if Profile(profile).has_sentences() and sources_newer_than_training(profile):
             try:
                 trained = train_profile(profile, settings=self.settings)
                 self.log.info("trained %s in %.3f s (%d intents)", profile, trained.seconds, len(trained.graph.intents))

@@ -6,6 +6,8 @@ import os
 import subprocess
 from pathlib import Path
 
+from services.profile import read_template_text
+
 from .errors import SlotError
 from .expressions import Where
 
@@ -48,7 +50,7 @@ class SlotSource:
                 return _non_empty(key, self._run(key, program, args))
         if name in self.slot_programs:
             return _non_empty(key, self._run(key, self.slot_programs[name], args))
-        builtin = _builtin(name, args)
+        builtin = builtin_slot_values(name, args)
         if builtin is not None:
             return [(v, f"built-in slot {name}", i + 1) for i, v in enumerate(builtin)]
         where = (f"no file {self.profile_dir / 'slots' / name} and no program "
@@ -75,8 +77,6 @@ class SlotSource:
 
 
 def _file_lines(path: Path) -> list[SlotLine]:
-    from .compiler import read_template_text  # compiler imports this module
-
     origin = str(path)
     return [(line, origin, number) for number, line in
             enumerate((raw.strip() for raw in read_template_text(path).splitlines()), start=1) if line]
@@ -94,7 +94,7 @@ def _non_empty(key: str, lines: list[SlotLine]) -> list[SlotLine]:
 MAX_RANGE_VALUES = 100_000
 
 
-def _builtin(name: str, args: list[str]) -> list[str] | None:
+def builtin_slot_values(name: str, args: list[str]) -> list[str] | None:
     if name == "rhasspy/number":
         try:
             lo, hi = int(args[0]), int(args[1])

@@ -29,9 +29,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .compiler import compile_templates, profile_template_files
+from services.profile import Profile
+
+from .compiler import compile_templates
 from .converters import BUILTIN_CONVERTERS, Converter, load_converter_programs
 from .errors import TemplateError, TrainingError
+from .exports import to_arpa_text, to_fsg_text, to_jsgf_text
 from .graph import CompileOptions, IntentGraph
 from .numbers import replace_numbers
 from .recognizer import Recognizer
@@ -146,7 +149,7 @@ def recognizer_for(graph: IntentGraph, profile_dir: Path | None = None,
 
 def compile_profile(profile_dir: Path, settings: NluSettings | None = None) -> IntentGraph:
     profile_dir = Path(profile_dir)
-    files = profile_template_files(profile_dir)
+    files = Profile(profile_dir).sentence_texts()
     if not files:
         raise TemplateError(f"no templates: {profile_dir / 'sentences.ini'} and {profile_dir / 'intents'}/*.ini "
                             "are missing")
@@ -191,8 +194,8 @@ def save_trained(graph: IntentGraph, profile_dir: Path, settings: NluSettings, c
 
 def export_texts(graph: IntentGraph, settings: NluSettings | None = None) -> dict[str, str]:
     order = settings.grammar_order if settings else 3
-    return {"grammar.fsg": graph.to_fsg_text(), "grammar.jsgf": graph.to_jsgf_text(),
-            "language_model.arpa": graph.to_arpa_text(order=order),
+    return {"grammar.fsg": to_fsg_text(graph), "grammar.jsgf": to_jsgf_text(graph),
+            "language_model.arpa": to_arpa_text(graph, order=order),
             "vocabulary.txt": "".join(w + "\n" for w in graph.vocabulary())}
 
 

@@ -11,6 +11,7 @@ import pytest
 from pocketsphinx import Decoder
 
 from services.nlu.errors import TemplateError
+from services.nlu.exports import to_arpa_text, to_fsg_text, to_jsgf_text
 from services.nlu.graph import IntentGraph
 from services.nlu.training import (
     ARTEFACTS,
@@ -92,28 +93,28 @@ def test_fsg_text_is_accepted_by_pocketsphinx(decoder: Decoder, tmp_path: Path):
     graph = compile_ini("[A]\nturn (on | off){s} [the] ($light){name}\n[B]\nset [the] ($light) to (0..20){n}\n",
                         slots={"light": ["living room lamp", "garage light"]}, pipeline=True)
     path = tmp_path / "g.fsg"
-    path.write_text(graph.to_fsg_text())
+    path.write_text(to_fsg_text(graph))
     fsg = decoder.read_fsg(str(path))
     assert fsg.accept("turn on the living room lamp")
     assert fsg.accept("set garage light to seventeen")
     assert not fsg.accept("turn the living room lamp on")
     decoder.add_fsg("test_fsg", fsg)  # a hand-written file loads as a search
     only_b = tmp_path / "b.fsg"
-    only_b.write_text(graph.to_fsg_text(intent_filter=["B"]))
+    only_b.write_text(to_fsg_text(graph, intent_filter=["B"]))
     fsg_b = decoder.read_fsg(str(only_b))
     assert fsg_b.accept("set the garage light to two") and not fsg_b.accept("turn on the garage light")
 
 
 def test_jsgf_text_is_parsed_by_pocketsphinx(decoder: Decoder):
     graph = compile_ini("[A]\nturn (on | off) [the] ($light)\n", slots={"light": ["kitchen lamp", "desk light"]})
-    fsg = decoder.parse_jsgf(graph.to_jsgf_text())
+    fsg = decoder.parse_jsgf(to_jsgf_text(graph))
     assert fsg.accept("turn off desk light") and fsg.accept("turn on the kitchen lamp")
     assert not fsg.accept("turn desk light")
 
 
 def test_arpa_model_loads_and_balances_intents(tmp_path: Path):
     graph = compile_ini("[One]\nalpha\n[Many]\nbeta (0..99)\n", pipeline=True)
-    arpa = graph.to_arpa_text()
+    arpa = to_arpa_text(graph)
     path = tmp_path / "lm.arpa"
     path.write_text(arpa)
     Decoder(lm=str(path), loglevel="FATAL")  # pocketsphinx reads it
