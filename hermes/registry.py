@@ -5,11 +5,11 @@ from __future__ import annotations
 import inspect
 from collections.abc import Iterable
 
-from . import asr, audioserver, dialogue, errors, g2p, handle, hotword, nlu, snips, status, train, tts
+from . import asr, audioserver, dialogue, errors, g2p, handle, hotword, nlu, snips, status, timer, train, tts
 from .base import HermesMessage, UnknownTopicError
 from .common import HermesErrorMessage
 
-_MODULES = (audioserver, hotword, asr, nlu, dialogue, tts, g2p, handle, train, errors, snips, status)
+_MODULES = (audioserver, hotword, asr, nlu, dialogue, tts, g2p, handle, train, errors, snips, status, timer)
 
 
 def _collect(modules: Iterable[object]) -> tuple[type[HermesMessage], ...]:

@@ -9,7 +9,6 @@ stand in, so a describe is always answered at once from memory.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import shutil
 import subprocess
@@ -33,7 +32,9 @@ from wyoming.info import (
     WakeProgram,
 )
 
+from hermes.base import HermesProtocolError
 from hermes.hotword import GetHotwords, Hotwords
+from hermes.status import ServiceState, ServiceStatus
 from hermes.tts import GetVoices, Voices
 
 from .settings import WyomingSettings
@@ -110,7 +111,7 @@ class MeshCatalog:
         self.voices = await asyncio.to_thread(local_espeak_voices)
         self.wake_words = profile_wake_words(self.service.common)
         self._info = self._build()
-        self._remove_status = await self.service.add_raw_listener("hermesh/status/+/+", self._on_status)
+        self._remove_status = await self.service.add_raw_listener(ServiceStatus.subscribe_filter(), self._on_status)
         self.refresh_soon()
 
     def stop(self) -> None:
@@ -120,12 +121,11 @@ class MeshCatalog:
             self._refreshing.cancel()
 
     def _on_status(self, topic: str, payload: bytes) -> None:
-        parts = topic.split("/")
         try:
-            online = json.loads(payload).get("status") == "online"
-        except (ValueError, AttributeError):
+            status = ServiceStatus.from_mqtt(topic, payload)
+        except HermesProtocolError:
             return
-        if online and len(parts) >= 3 and parts[2] in ("tts", "wake", "hotword"):
+        if status.status == ServiceState.ONLINE and status.service in ("tts", "wake", "hotword"):
             self.refresh_soon(force=True)
 
     # ---- info --------------------------------------------------------------------------------------------

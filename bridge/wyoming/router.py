@@ -15,33 +15,46 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from hermes.audioserver import AudioPlayBytes, AudioPlayFinished
+from hermes.asr import AsrPartialTextCaptured, AsrStartListening, AsrTextCaptured
+from hermes.audioserver import AudioPlayBytes, AudioPlayFinished, AudioToggleOff, AudioToggleOn
 from hermes.base import HermesMessage, HermesProtocolError
-from hermes.dialogue import DialogueEndSession, DialogueSessionStarted
+from hermes.dialogue import (
+    DialogueContinueSession,
+    DialogueEndSession,
+    DialogueSessionEnded,
+    DialogueSessionStarted,
+)
+from hermes.errors import (
+    AsrError,
+    AudioPlayError,
+    AudioRecordError,
+    DialogueError,
+    HandleError,
+    HotwordError,
+    NluError,
+    TrainError,
+    TtsError,
+)
+from hermes.hotword import HotwordDetected
+from hermes.nlu import NluIntent, NluIntentNotRecognized
 from hermes.registry import parse
+from hermes.tts import TtsSay, TtsSayFinished
 
 LOG = logging.getLogger("hermesh.bridge.wyoming")
 
 M = TypeVar("M", bound=HermesMessage)
 
-REPLY_FILTERS = (
-    "hermes/audioServer/+/playBytes/+",
-    "hermes/audioServer/+/playFinished",
-    "hermes/asr/textCaptured",
-    "hermes/asr/partialTextCaptured",
-    "hermes/asr/startListening",
-    "hermes/hotword/+/detected",
-    "hermes/error/#",
-    "hermes/intent/#",
-    "hermes/nlu/intentNotRecognized",
-    "hermes/tts/say",
-    "hermes/tts/sayFinished",
-    "hermes/dialogueManager/endSession",
-    "hermes/dialogueManager/continueSession",
-    "hermes/dialogueManager/sessionStarted",
-    "hermes/dialogueManager/sessionEnded",
-    "hermes/audioServer/toggleOn",
-    "hermes/audioServer/toggleOff",
+# What a connection or satellite may wait for. Every error class on hermes/error/... (g2p's is rhasspy/error/g2p:
+# no flow waits on the g2p service).
+REPLY_CLASSES: tuple[type[HermesMessage], ...] = (
+    AudioPlayBytes, AudioPlayFinished, AudioToggleOn, AudioToggleOff,
+    AsrTextCaptured, AsrPartialTextCaptured, AsrStartListening,
+    HotwordDetected,
+    NluIntent, NluIntentNotRecognized,
+    TtsSay, TtsSayFinished,
+    DialogueEndSession, DialogueContinueSession, DialogueSessionStarted, DialogueSessionEnded,
+    AsrError, NluError, HotwordError, TtsError, DialogueError, AudioPlayError, AudioRecordError, HandleError,
+    TrainError,
 )
 
 
@@ -107,7 +120,7 @@ class Router:
         self._removers: list[Callable[[], None]] = []
 
     async def start(self) -> None:
-        for topic_filter in REPLY_FILTERS:
+        for topic_filter in dict.fromkeys(cls.subscribe_filter() for cls in REPLY_CLASSES):
             self._removers.append(await self.service.add_raw_listener(topic_filter, self._on_message))
 
     def stop(self) -> None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import re
 import time
@@ -41,11 +40,12 @@ from wyoming.wake import Detection
 
 from hermes.asr import AsrStartListening, AsrStopListening, AsrTextCaptured
 from hermes.audioserver import AudioFrame, AudioPlayBytes, AudioPlayFinished, AudioToggleOff, AudioToggleOn
-from hermes.base import HermesMessage
+from hermes.base import HermesMessage, HermesProtocolError
 from hermes.common import HermesErrorMessage
 from hermes.dialogue import DialogueAction, DialogueSessionEnded, DialogueSessionStarted, DialogueStartSession
 from hermes.hotword import HotwordDetected
 from hermes.site_ids import SITE_ID_MAX_CHARS
+from hermes.timer import TimerChange, TimerEvent
 from hermes.tts import TtsSay
 
 from .audio import AudioFormatError, InputStream, wav_seconds, wav_to_events
@@ -56,8 +56,8 @@ if TYPE_CHECKING:
     from .server import WyomingServer
 
 LOG = logging.getLogger("hermesh.bridge.wyoming.satellite")
-TIMER_EVENTS = {"started": TimerStarted, "updated": TimerUpdated, "cancelled": TimerCancelled,
-                "finished": TimerFinished}
+TIMER_EVENTS = {TimerChange.STARTED: TimerStarted, TimerChange.UPDATED: TimerUpdated,
+                TimerChange.CANCELLED: TimerCancelled, TimerChange.FINISHED: TimerFinished}
 PLAYED_MARGIN = 2.0  # seconds beyond the sound's length to wait for ``played``
 HOLD_MAX_FRAMES = 240  # ~15 s of 64 ms frames held back while a session waits to start listening
 
@@ -161,7 +161,8 @@ class SatelliteClient:
             mailbox.streams_all_audio = True
             queue: asyncio.Queue[HermesMessage] = asyncio.Queue()
             mailbox.listener = queue.put_nowait
-            remove_timer = await self.service.add_raw_listener(f"hermesh/timer/{self.site_id}/+", self._on_timer)
+            remove_timer = await self.service.add_raw_listener(TimerEvent.subscribe_filter(site_id=self.site_id),
+                                                               self._on_timer)
             await self.write(RunSatellite().event())
             self.connections += 1
             self.connected.set()
@@ -349,15 +350,12 @@ class SatelliteClient:
             await self.publish(AudioPlayFinished(id=message.request_id, site_id=self.site_id))
 
     def _on_timer(self, topic: str, payload: bytes) -> None:
-        kind = topic.rsplit("/", 1)[-1]
-        cls: Any = TIMER_EVENTS.get(kind)
-        if cls is None:
-            return
         try:
-            data = json.loads(payload)
-            timer = cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
-            event = timer.event()
-        except (ValueError, TypeError, AttributeError) as err:
+            timer = TimerEvent.from_mqtt(topic, payload)
+            cls: Any = TIMER_EVENTS[timer.change]
+            fields = timer.model_dump(exclude_none=True, include=set(cls.__dataclass_fields__))
+            event = cls(**fields).event()
+        except (HermesProtocolError, ValueError, TypeError) as err:
             LOG.warning("timer message on %s is not usable: %s", topic, err)
             return
         self.service.spawn(self._forward(event))

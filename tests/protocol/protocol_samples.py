@@ -13,7 +13,7 @@ import wave
 from dataclasses import dataclass, field
 from typing import Any
 
-from hermes import asr, audioserver, dialogue, errors, g2p, handle, hotword, nlu, snips, status, train, tts
+from hermes import asr, audioserver, dialogue, errors, g2p, handle, hotword, nlu, snips, status, timer, train, tts
 from hermes.base import HermesMessage
 from hermes.common import ToggleReason
 
@@ -690,6 +690,9 @@ SAMPLES: list[Sample] = [
     ),
     Sample(status.ServiceRestart, None, "full", {"services": ["asr", "nlu"], "reason": "POST /api/restart"}),
     Sample(status.SiteReleased, None, "full", {"site_id": "wyoming-0123456789", "reason": "connection closed"}),
+    Sample(timer.TimerEvent, None, "full", {"site_id": "kitchen", "change": timer.TimerChange.UPDATED, "id": "tea",
+                                            "total_seconds": 90, "is_active": False, "name": "tea",
+                                            "start_hours": 0, "start_minutes": 1, "start_seconds": 30}),
 ]
 
 FULL_SAMPLES = [sample for sample in SAMPLES if sample.variant.startswith("full")]

@@ -24,7 +24,7 @@ from protocol_samples import (
 )
 from pydantic import BaseModel
 
-from hermes import asr, audioserver, dialogue, errors, g2p, handle, hotword, nlu, snips, status, train, tts
+from hermes import asr, audioserver, dialogue, errors, g2p, handle, hotword, nlu, snips, status, timer, train, tts
 from hermes.base import HermesMessage
 from hermes.registry import MESSAGE_CLASSES
 
@@ -158,6 +158,7 @@ NOT_IN_ORACLE: dict[type[HermesMessage], str] = {
     status.ServiceStatus: "Hermesh: retained service status",
     status.ServiceRestart: "Hermesh: restart request to the services",
     status.SiteReleased: "Hermesh: a site id that will not be used again",
+    timer.TimerEvent: "Hermesh: timers shown on Wyoming satellites",
 }
 
 # Subscribe filters that deliberately differ from the oracle's ``Cls.topic()`` without arguments. The oracle
