@@ -539,9 +539,22 @@ SAMPLES: list[Sample] = [
     Sample(
         dialogue.DialogueSessionEnded,
         r_dialogue.DialogueSessionEnded,
-        "full",
+        "aborted",
         {
             "termination": termination(dialogue.DialogueSessionTerminationReason.ABORTED_BY_USER),
+            "session_id": "s1",
+            "site_id": "kitchen",
+            "custom_data": "cd",
+        },
+    ),
+    Sample(  # Snips' error text: rhasspy-hermes has no field for it (it drops it when parsing)
+        dialogue.DialogueSessionEnded,
+        None,
+        "full",
+        {
+            "termination": Obj(dialogue.DialogueSessionTermination, None,
+                               {"reason": dialogue.DialogueSessionTerminationReason.ERROR,
+                                "error": "the asr service went offline"}),
             "session_id": "s1",
             "site_id": "kitchen",
             "custom_data": "cd",
