@@ -703,6 +703,9 @@ SAMPLES: list[Sample] = [
     ),
     Sample(status.ServiceRestart, None, "full", {"services": ["asr", "nlu"], "reason": "POST /api/restart"}),
     Sample(status.SiteReleased, None, "full", {"site_id": "wyoming-0123456789", "reason": "connection closed"}),
+    Sample(status.DialogueOpenSessions, None, "full", {
+        "instance": "base", "sessions": [Obj(status.OpenSession, None,
+                                             {"session_id": "s1", "site_id": "kitchen", "custom_data": "cd"})]}),
 ]
 
 FULL_SAMPLES = [sample for sample in SAMPLES if sample.variant.startswith("full")]

@@ -158,6 +158,7 @@ NOT_IN_ORACLE: dict[type[HermesMessage], str] = {
     status.ServiceStatus: "Hermesh: retained service status",
     status.ServiceRestart: "Hermesh: restart request to the services",
     status.SiteReleased: "Hermesh: a site id that will not be used again",
+    status.DialogueOpenSessions: "Hermesh: the sessions a dialogue manager has open, for its successor after a crash",
 }
 
 # Subscribe filters that deliberately differ from the oracle's ``Cls.topic()`` without arguments. The oracle
