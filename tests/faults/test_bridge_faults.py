@@ -10,6 +10,9 @@ from __future__ import annotations
 import asyncio
 import time
 
+from hermes.asr import AsrStartListening
+from services.dialogue.service import DialogueService
+from services.dialogue.settings import DialogueSettings
 from tests.bridge.harness import http, run_bridge
 
 from .processes import ServiceProcess, settle
@@ -108,3 +111,23 @@ async def test_in_flight_requests_answer_503_when_the_broker_dies_and_work_once_
             assert time.monotonic() - started < LOOSE_BOUND
     finally:
         nlu.stop()
+
+
+async def test_listen_for_command_answers_503_when_the_asr_dies_under_its_session(
+        run_service, mqtt_broker, mqtt_client, profile_dir, tmp_path, site_id):
+    asr = ServiceProcess("asr", mqtt_broker, profile_dir, tmp_path)
+    await mqtt_client.subscribe(AsrStartListening.subscribe_filter())
+    try:
+        await asr.start(mqtt_client)
+        async with run_service(DialogueService, settings=DialogueSettings(sounds_enabled=False)), \
+                run_bridge(mqtt_broker, profile_dir, reply_timeout=30.0) as bridge, http(bridge) as client:
+            request = asyncio.create_task(client.post("/api/listen-for-command", params={"siteId": site_id}))
+            await mqtt_client.expect(AsrStartListening, where=lambda m: m.site_id == site_id)
+            killed = time.monotonic()
+            asr.kill()
+            reply = await request
+            assert time.monotonic() - killed < LOOSE_BOUND
+            assert reply.status_code == 503
+            assert "the asr service went offline while the session was listening" in reply.text, reply.text
+    finally:
+        asr.stop()
