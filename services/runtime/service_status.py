@@ -53,8 +53,11 @@ class ServiceRegistry:
         self._heard.clear()
 
     def heard_again(self, service: str) -> bool:
-        """A status of the service arrived since the connection was lost (always true for one never seen)."""
-        return not self.known(service) or any(name == service for name, _ in self._heard)
+        """A status of the service arrived since the connection was lost. True as well when there is nothing to
+        wait for: a service never seen, or one last seen offline (a request fails at once on that)."""
+        if not self.online(service):
+            return True
+        return any(name == service for name, _ in self._heard)
 
     def of(self, service: str) -> list[ServiceStatus]:
         return [s for (name, _), s in sorted(self.instances.items()) if name == service]
