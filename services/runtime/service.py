@@ -268,20 +268,21 @@ class HermesService(Generic[S]):
         self._waiters.append(waiter)
         return Expectation(self, waiter)
 
-    def fail_waits(self, provider: str | None, error: ServiceError) -> int:
-        """End every pending wait for a reply from ``provider`` (None: every wait) with ``error``, at once: the
-        reply cannot come, and a caller should hear so now rather than at its timeout. Returns how many."""
+    def fail_waits(self, provider: str | None, error: Callable[[], ServiceError]) -> int:
+        """End every pending wait for a reply from ``provider`` (None: every wait) with ``error()``, at once: the
+        reply cannot come, and a caller should hear so now rather than at its timeout. Each wait gets an error
+        of its own (one raised in many tasks would collect all their tracebacks). Returns how many."""
         failed = 0
         for waiter in list(self._waiters):
             if waiter.future.done() or (provider is not None and waiter.provider != provider):
                 continue
-            waiter.future.set_exception(error)
+            waiter.future.set_exception(error())
             failed += 1
         return failed
 
     def service_went_offline(self, service: str) -> int:
         """The status registry of a subclass saw ``service`` go offline: its pending waits fail now."""
-        return self.fail_waits(service, ServiceOffline(service))
+        return self.fail_waits(service, lambda: ServiceOffline(service))
 
     async def subscribe_extra(self, topic_filter: str) -> None:
         """Subscribe to one more filter (kept across reconnects); messages reach waiters and raw listeners."""
@@ -375,9 +376,9 @@ class HermesService(Generic[S]):
                         self.log.warning("lost the broker at %s:%s (%s); reconnecting", *self._broker(), err)
                         # Replies published while we are away are never delivered (clean sessions), so waits
                         # end now with an error naming the broker instead of at their timeouts.
-                        self.fail_waits(None, BrokerLost(
-                            f"lost the MQTT broker at {self.common.mqtt.host}:{self.common.mqtt.port} while "
-                            f"waiting for a reply ({err}); reconnecting"))
+                        lost = (f"lost the MQTT broker at {self.common.mqtt.host}:{self.common.mqtt.port} while "
+                                f"waiting for a reply ({err}); reconnecting")
+                        self.fail_waits(None, functools.partial(BrokerLost, lost))
                         self.on_connection_lost()
                     else:
                         self.log.warning(
