@@ -58,7 +58,6 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 from hermes.asr import AsrStartListening, AsrStopListening, AsrTextCaptured, AsrToggleOff, AsrToggleOn
 from hermes.audioserver import AudioPlayBytes, AudioPlayFinished
@@ -86,59 +85,12 @@ from hermes.tts import TtsSay, TtsSayFinished
 from services.runtime.service_status import Change, ServiceRegistry
 from services.runtime.site_registry import SiteRegistry
 
+from .session import Out, Phase, Session, Sound, Wait
 from .settings import DialogueSettings
 
+__all__ = ["DialogueEngine", "Out", "Phase", "Session", "Sound", "Wait"]
+
 log = logging.getLogger("hermesh.dialogue.engine")
-
-Out = list[HermesMessage]
-
-
-@dataclass(frozen=True)
-class Sound:
-    """A feedback sound: the WAV bytes to publish and how long it plays."""
-
-    wav: bytes
-    seconds: float
-
-
-class Phase(StrEnum):
-    QUEUED = "queued"
-    STARTING = "starting"  # started; speaking the action text / playing the wake sound before listening
-    LISTENING = "listening"  # waiting for asr/textCaptured
-    RECOGNIZING = "recognizing"  # waiting for the NLU
-    HANDLING = "handling"  # waiting for continueSession / endSession
-    ENDING = "ending"  # speaking endSession's text or a notification, then ends nominally
-    ENDED = "ended"
-
-
-@dataclass
-class Wait:
-    """A feedback sound or speech in progress; ``then`` continues the session when it is done."""
-
-    reason: ToggleReason
-    request_id: str
-    deadline: float
-    then: Callable[[], Out]
-
-
-@dataclass
-class Session:
-    session_id: str
-    site_id: str
-    notification: bool = False
-    text: str | None = None  # action/notification text still to speak when the session starts
-    custom_data: str | None = None
-    lang: str | None = None
-    intent_filter: list[str] | None = None
-    send_intent_not_recognized: bool = False
-    wakeword_id: str | None = None
-    detected: HotwordDetected | None = None
-    send_audio_captured: bool = True
-    phase: Phase = Phase.QUEUED
-    step: int = 0
-    deadline: float | None = None  # of the current phase (listening, recognizing, handling)
-    wait: Wait | None = None
-
 
 @dataclass
 class _Site:
@@ -439,14 +391,14 @@ class DialogueEngine:
         out: Out = []
         for site in list(self._sites.values()):
             session = site.active
-            if session is None or self._waits_on(session) != status.service:
+            if session is None or session.waits_on() != status.service:
                 continue
             if session.wait is not None and session.wait.reason == ToggleReason.PLAY_AUDIO:
                 out += self._finish_wait(session)  # a feedback sound is not worth a session: go on without it
                 continue
             log.warning("session %s ends: the %s service went offline", session.session_id, status.service)
             out += self._end(session, Reason.ERROR,
-                             f"the {status.service} service went offline while the session was {self._doing(session)}")
+                             f"the {status.service} service went offline while the session was {session.doing()}")
         return out
 
     _HANDLERS: dict[type[HermesMessage], Callable[[DialogueEngine, HermesMessage], Out]] = {
@@ -465,20 +417,7 @@ class DialogueEngine:
         ServiceStatus: _on_service_status,  # type: ignore[dict-item]
     }
 
-    # ---- which service a session waits on ---------------------------------------------------------------------
-    @staticmethod
-    def _waits_on(session: Session) -> str | None:
-        """The service whose message the session needs next (handlers, apps and the user are not services)."""
-        if session.wait is not None:
-            return "tts" if session.wait.reason == ToggleReason.TTS_SAY else "audio-output"
-        return {Phase.LISTENING: "asr", Phase.RECOGNIZING: "nlu"}.get(session.phase)
-
-    @staticmethod
-    def _doing(session: Session) -> str:
-        if session.wait is not None:
-            return "speaking" if session.wait.reason == ToggleReason.TTS_SAY else "playing a feedback sound"
-        return {Phase.LISTENING: "listening", Phase.RECOGNIZING: "recognising"}.get(session.phase, session.phase)
-
+    # ---- services the sessions wait on ------------------------------------------------------------------------
     def _offline_error(self, service: str) -> str | None:
         """A text for ending a session at once when ``service`` is known offline (never seen: assume it is up)."""
         if self.services.known(service) and not self.services.online(service):
