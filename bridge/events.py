@@ -1,4 +1,5 @@
-"""What the bridge watches on the broker: websocket event frames, per-site state and service status.
+"""What the bridge watches on the broker: websocket event frames and per-site state (service status: the
+shared services/runtime/service_status.py).
 
 Frame builders produce exactly the shapes of rhasspy-http-api.md §2; the intent frame comes from
 hermes.rhasspy_json (the one converter).
@@ -17,7 +18,6 @@ from hermes.asr import AsrTextCaptured
 from hermes.hotword import HotwordDetected
 from hermes.nlu import NluIntent, NluIntentNotRecognized
 from hermes.rhasspy_json import not_recognized_to_rhasspy, websocket_intent
-from hermes.status import ServiceState, ServiceStatus
 from services.runtime.site_registry import SiteRegistry
 
 QUEUE_SIZE = 256
@@ -181,36 +181,3 @@ class SiteStates:
         return {site: {"state": s.state, "sessionId": s.session_id, "since": s.since, "lastText": s.last_text,
                        "lastIntent": s.last_intent} for site, s in sorted(self.sites.items())}
 
-
-# ---- service status ------------------------------------------------------------------------------------------
-class ServiceRegistry:
-    """The retained ``hermesh/status/<service>/<instance>`` messages, as last seen."""
-
-    def __init__(self) -> None:
-        self.instances: dict[tuple[str, str], ServiceStatus] = {}
-
-    def update(self, status: ServiceStatus) -> None:
-        self.instances[(status.service, status.instance)] = status
-
-    def remove(self, service: str, instance: str) -> None:
-        self.instances.pop((service, instance), None)
-
-    def of(self, service: str) -> list[ServiceStatus]:
-        return [s for (name, _), s in sorted(self.instances.items()) if name == service]
-
-    def online(self, service: str) -> bool:
-        return any(s.status == ServiceState.ONLINE for s in self.of(service))
-
-    def known(self, service: str) -> bool:
-        return bool(self.of(service))
-
-    def snapshot(self) -> dict[str, dict[str, Any]]:
-        result: dict[str, dict[str, Any]] = {}
-        for (name, _), status in sorted(self.instances.items()):
-            entry = result.setdefault(name, {"online": False, "instances": []})
-            online = status.status == ServiceState.ONLINE
-            entry["online"] = entry["online"] or online
-            entry["instances"].append({"instance": status.instance, "status": str(ServiceState(status.status).value),
-                                       "siteIds": status.site_ids, "host": status.host, "pid": status.pid,
-                                       "version": status.version, "since": status.since})
-        return result

@@ -75,8 +75,11 @@ async def first_reply(
     timeout: float,
 ) -> HermesMessage:
     """Publish ``messages`` in order and return the first message matching one of ``replies``."""
+    await bridge.await_service(service)
     bridge.check_service(service)
-    expectations = [bridge.expect(cls, match=match) for cls, match in replies]
+    # Registered with the provider, so the service going offline (bridge.on_status) or the broker connection
+    # dropping ends these waits at once with a ServiceError, which becomes the 503 below.
+    expectations = [bridge.expect(cls, match=match, provider=service) for cls, match in replies]
     waits = [asyncio.ensure_future(exp.wait(timeout, service)) for exp in expectations]
     try:
         for cls, _ in replies:
@@ -88,6 +91,10 @@ async def first_reply(
                 result: HermesMessage = task.result()
                 break
         else:
+            for task in done:  # the service went offline or the broker went away: say that, not "no reply"
+                failure = task.exception()
+                if isinstance(failure, ServiceError) and not isinstance(failure, TimeoutError):
+                    raise failure
             raise ServiceUnavailable(
                 f"no reply from the {service} service within {timeout:g} s (is `hermesh {service}` running? "
                 f"{bridge.describe_service(service)})"

@@ -27,12 +27,12 @@ from hermes.status import ServiceStatus
 from hermes.tts import TtsSay, TtsSayFinished
 from services.config import ConfigError
 from services.runtime import HermesService, ServiceError, handles
+from services.runtime.service_status import Change, ServiceRegistry
 
 from .events import (
     EnergyMeter,
     EventHub,
     HubLogHandler,
-    ServiceRegistry,
     SiteStates,
     intent_frame,
     text_frame,
@@ -43,6 +43,8 @@ from .mqtt_tap import MqttTap
 from .settings import BridgeSettings
 
 LOG_NAMESPACE = "hermesh"
+# Services reconnect within ~2 s of a broker restart (services/runtime/service.py RECONNECT_MAX_DELAY).
+RECONNECT_SETTLE_SECONDS = 10.0
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -72,6 +74,7 @@ class BridgeService(HermesService[BridgeSettings]):
         self.site_states = SiteStates(self.common.site_state.max_sites)
         self.energy = EnergyMeter()
         self.registry = ServiceRegistry()
+        self._status_heard = asyncio.Event()  # set on every status message (await_service)
         self.started_at = time.time()
         self.last_recording: bytes | None = None
         self.last_spoken: str | None = None
@@ -219,6 +222,24 @@ class BridgeService(HermesService[BridgeSettings]):
             raise ServiceUnavailable(f"the {service} service is offline (hermesh/status/{service}/...); "
                                      f"start it with `hermesh {service}` or `hermesh up`")
 
+    async def await_service(self, service: str, timeout: float = RECONNECT_SETTLE_SECONDS) -> None:
+        """After our broker connection came back, wait until the service has been heard again (its retained
+        status on our resubscription, or its online message when it reconnects after us): a request published
+        before it subscribed again would go to no one and wait out the whole reply timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self.registry.heard_again(service):
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise ServiceUnavailable(f"the {service} service has not come back within {timeout:g} s of the "
+                                         f"broker connection (no hermesh/status/{service}/... since)")
+            self._status_heard.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._status_heard.wait(), remaining)
+
+    def on_connection_lost(self) -> None:
+        self.registry.connection_lost()
+
     def describe_service(self, service: str) -> str:
         if not self.registry.known(service):
             return f"no hermesh/status/{service}/... seen"
@@ -230,7 +251,14 @@ class BridgeService(HermesService[BridgeSettings]):
     # ---- events for websockets and the status API ------------------------------------------------------------
     @handles(ServiceStatus, all_sites=True)
     async def on_status(self, status: ServiceStatus) -> None:
-        self.registry.update(status)
+        change = self.registry.update(status)
+        self._status_heard.set()
+        if change == Change.OFFLINE:
+            # Every instance is gone: requests waiting on it answer 503 now, not at their 30 s timeout.
+            failed = self.service_went_offline(status.service)
+            if failed:
+                self.log.warning("the %s service went offline; %d waiting request(s) answered 503",
+                                 status.service, failed)
 
     async def on_site_released(self, site_id: str) -> None:
         self.site_states.forget(site_id)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 
 from .base import HermesMessage, HermesModel
 from .common import DEFAULT_SITE
@@ -87,7 +87,19 @@ class DialogueSessionTerminationReason(StrEnum):
 
 
 class DialogueSessionTermination(HermesModel):
+    """Why a session ended. ``error`` is Snips' text for reason ``error`` (which part failed, e.g. "the asr
+    service went offline"); it is on the wire only when set, so every other termination stays byte-identical
+    to rhasspy-hermes' ``{"reason": ...}`` (which ignores the extra key when it parses)."""
+
     reason: DialogueSessionTerminationReason
+    error: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _omit_unset_error(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if data.get("error") is None:
+            data.pop("error", None)
+        return data
 
 
 class DialogueSessionEnded(HermesMessage):

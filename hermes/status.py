@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from .base import HermesMessage
+from .base import HermesMessage, HermesModel
+from .common import DEFAULT_SITE
 
 
 class ServiceState(StrEnum):
@@ -44,3 +45,19 @@ class SiteReleased(HermesMessage):
     TOPIC = "hermesh/control/siteReleased"
     site_id: str
     reason: str | None = None
+
+
+class OpenSession(HermesModel):
+    session_id: str
+    site_id: str = DEFAULT_SITE
+    custom_data: str | None = None
+
+
+class DialogueOpenSessions(HermesMessage):
+    """``hermesh/dialogue/openSessions/<instance>``, retained: the sessions a dialogue manager has open (active and
+    queued). A ``kill -9`` loses them with the process; the next dialogue manager of the instance reads this
+    and ends each with reason ``error``, so no client waits for ever on a session nobody runs any more."""
+
+    TOPIC = "hermesh/dialogue/openSessions/{instance}"
+    instance: str
+    sessions: list[OpenSession] = []

@@ -15,7 +15,13 @@ from pydantic import ValidationError
 from hermes.asr import AsrStartListening, AsrStopListening, AsrTextCaptured
 from hermes.audioserver import AudioToggleOff, AudioToggleOn
 from hermes.base import describe_validation_error
-from hermes.dialogue import DialogueAction, DialogueEndSession, DialogueSessionStarted, DialogueStartSession
+from hermes.dialogue import (
+    DialogueAction,
+    DialogueEndSession,
+    DialogueSessionEnded,
+    DialogueSessionStarted,
+    DialogueStartSession,
+)
 from hermes.errors import AsrError, DialogueError, NluError
 from hermes.handle import HandleToggleOff, HandleToggleOn
 from hermes.hotword import HotwordDetected
@@ -229,7 +235,9 @@ async def listen_for_command(request: Request) -> Response:
                 bridge, [trigger],
                 [(NluIntent, ours), (NluIntentNotRecognized, ours),
                  (NluError, lambda m: m.site_id == site and known["session"] in (None, m.session_id)),
-                 (DialogueError, lambda m: m.site_id == site)],
+                 (DialogueError, lambda m: m.site_id == site),
+                 # the session can end first: a service it waited on went away, or it timed out
+                 (DialogueSessionEnded, lambda m: known["session"] is not None and m.session_id == known["session"])],
                 service="dialogue", timeout=timeout)
     except ServiceUnavailable:
         if not bridge.registry.online("dialogue"):
@@ -242,6 +250,10 @@ async def listen_for_command(request: Request) -> Response:
     finally:
         learner.cancel()
         started.cancel()
+    if isinstance(reply, DialogueSessionEnded):
+        if reply.termination.reason == "error":
+            raise ServiceUnavailable(f"the dialogue session ended with an error: {reply.termination.error or '?'}")
+        reply = NluIntentNotRecognized(input="", site_id=site, session_id=reply.session_id)
     assert isinstance(reply, NluIntent | NluIntentNotRecognized)
     return intent_response(request, Recognition(reply, time.perf_counter() - begin), raw_text=None,
                            speech_confidence=None, extras=False, add_entity=False)

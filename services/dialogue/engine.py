@@ -33,6 +33,16 @@ configure                                  Snips       per site, enable/disable 
 hotword during the NLU/handler phase       Rhasspy     back on after textCaptured, so a wake word can interrupt
 error beep                                 Snips       only for an intentNotRecognized of a session
 hermes/error/asr|nlu for a session         Snips       ends it with reason ``error`` (Rhasspy waited for timeout)
+a service gone (hermesh/status offline)    Hermesh     sessions waiting on it (asr listening, nlu recognising,
+                                                       tts speaking) end with ``error`` at once, the text in
+                                                       ``termination.error``; a feedback sound's wait goes on
+                                                       when audio-output goes; a wait is not even begun on a
+                                                       service known offline
+broker connection lost and back            Hermesh     ``broker_reconnected`` ends every active session with
+                                                       ``error``: what was sent meanwhile is lost for good
+dialogue manager killed                    Hermesh     its successor ends the sessions it had open
+                                                       (``end_lost_sessions``, from a retained topic) with
+                                                       ``error`` and switches their sites' hotword on again
 unknown session on continue/endSession     Snips       a hermes/error/dialogueManager naming the session
 continueSession ``slot``                   Rhasspy     accepted and ignored (no slot filling in the NLU)
 hermes/feedback/sound/toggleOn|Off         Snips       per-site feedback sound switch (``set_feedback_sound``)
@@ -48,7 +58,6 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 from hermes.asr import AsrStartListening, AsrStopListening, AsrTextCaptured, AsrToggleOff, AsrToggleOn
 from hermes.audioserver import AudioPlayBytes, AudioPlayFinished
@@ -71,62 +80,17 @@ from hermes.dialogue import DialogueSessionTerminationReason as Reason
 from hermes.errors import AsrError, DialogueError, NluError
 from hermes.hotword import HotwordDetected, HotwordToggleOff, HotwordToggleOn
 from hermes.nlu import NluIntent, NluIntentNotRecognized, NluQuery
+from hermes.status import OpenSession, ServiceStatus
 from hermes.tts import TtsSay, TtsSayFinished
+from services.runtime.service_status import Change, ServiceRegistry
 from services.runtime.site_registry import SiteRegistry
 
+from .session import Out, Phase, Session, Sound, Wait
 from .settings import DialogueSettings
 
+__all__ = ["DialogueEngine", "Out", "Phase", "Session", "Sound", "Wait"]
+
 log = logging.getLogger("hermesh.dialogue.engine")
-
-Out = list[HermesMessage]
-
-
-@dataclass(frozen=True)
-class Sound:
-    """A feedback sound: the WAV bytes to publish and how long it plays."""
-
-    wav: bytes
-    seconds: float
-
-
-class Phase(StrEnum):
-    QUEUED = "queued"
-    STARTING = "starting"  # started; speaking the action text / playing the wake sound before listening
-    LISTENING = "listening"  # waiting for asr/textCaptured
-    RECOGNIZING = "recognizing"  # waiting for the NLU
-    HANDLING = "handling"  # waiting for continueSession / endSession
-    ENDING = "ending"  # speaking endSession's text or a notification, then ends nominally
-    ENDED = "ended"
-
-
-@dataclass
-class Wait:
-    """A feedback sound or speech in progress; ``then`` continues the session when it is done."""
-
-    reason: ToggleReason
-    request_id: str
-    deadline: float
-    then: Callable[[], Out]
-
-
-@dataclass
-class Session:
-    session_id: str
-    site_id: str
-    notification: bool = False
-    text: str | None = None  # action/notification text still to speak when the session starts
-    custom_data: str | None = None
-    lang: str | None = None
-    intent_filter: list[str] | None = None
-    send_intent_not_recognized: bool = False
-    wakeword_id: str | None = None
-    detected: HotwordDetected | None = None
-    send_audio_captured: bool = True
-    phase: Phase = Phase.QUEUED
-    step: int = 0
-    deadline: float | None = None  # of the current phase (listening, recognizing, handling)
-    wait: Wait | None = None
-
 
 @dataclass
 class _Site:
@@ -163,6 +127,8 @@ class DialogueEngine:
         self._sites: SiteRegistry[_Site] = SiteRegistry(
             _Site, idle_seconds=None, max_sites=max_sites, busy=lambda _, site: site.busy(), clock=lambda: self._now)
         self._sessions: dict[str, Session] = {}  # active and queued, by id
+        # What hermesh/status says of the services sessions wait on (fed as ServiceStatus messages).
+        self.services = ServiceRegistry()
 
     # ---- queries ----------------------------------------------------------------------------------------------
     def active_session(self, site_id: str) -> Session | None:
@@ -226,6 +192,45 @@ class DialogueEngine:
         site = self._sites.get(site_id)
         if site is not None and not site.busy():
             self._sites.release(site_id)
+
+    def broker_reconnected(self, now: float) -> Out:
+        """The connection to the broker dropped and is back. Messages of the gap are gone (a textCaptured, an
+        intent, a sayFinished), so no active session can be trusted to go on: each ends with ``error`` (the
+        site's queued sessions then start afresh)."""
+        self._now = now
+        out: Out = []
+        for site in list(self._sites.values()):
+            if site.active is not None:
+                log.warning("session %s ends: the broker connection was lost", site.active.session_id)
+                out += self._end(site.active, Reason.ERROR,
+                                 "the connection to the MQTT broker was lost while the session ran")
+        return out
+
+    def open_sessions(self) -> list[OpenSession]:
+        """Every session this engine runs (active and queued), for the retained record that outlives a crash."""
+        return [OpenSession(session_id=s.session_id, site_id=s.site_id, custom_data=s.custom_data)
+                for s in self._sessions.values()]
+
+    def end_lost_sessions(self, lost: Iterable[OpenSession], now: float) -> Out:
+        """Sessions a previous dialogue manager had open when it died: nobody runs them any more, so each ends
+        with ``error``. What that manager had switched off for them (the site's hotword, the ASR listening) is
+        switched on or stopped, unless a session of ours now runs on the site."""
+        self._now = now
+        out: Out = []
+        for session in lost:
+            if session.session_id in self._sessions:
+                continue
+            out += [
+                AsrStopListening(site_id=session.site_id, session_id=session.session_id),
+                DialogueSessionEnded(
+                    termination=DialogueSessionTermination(
+                        reason=Reason.ERROR, error="the dialogue manager stopped while the session ran"),
+                    session_id=session.session_id, site_id=session.site_id, custom_data=session.custom_data,
+                ),
+            ]
+            if self.active_session(session.site_id) is None:
+                out.append(HotwordToggleOn(site_id=session.site_id, reason=ToggleReason.DIALOGUE_SESSION))
+        return out
 
     # ---- message handlers -------------------------------------------------------------------------------------
     def _on_detected(self, detected: HotwordDetected) -> Out:
@@ -327,6 +332,8 @@ class DialogueEngine:
                     custom_data=session.custom_data,
                 ))
                 return follow + self._not_recognized(session, captured.text)
+            if (offline := self._offline_error("nlu")) is not None:
+                return follow + self._end(session, Reason.ERROR, offline)
             follow.append(NluQuery(
                 input=captured.text, site_id=session.site_id, intent_filter=intent_filter,
                 session_id=session.session_id, wakeword_id=captured.wakeword_id or session.wakeword_id,
@@ -375,7 +382,24 @@ class DialogueEngine:
         if session is None or session.phase not in (Phase.LISTENING, Phase.RECOGNIZING):
             return []
         log.warning("session %s ends: %s reported %r", session.session_id, error.COMPONENT, error.error)
-        return self._end(session, Reason.ERROR)
+        return self._end(session, Reason.ERROR, f"{error.COMPONENT}: {error.error}")
+
+    def _on_service_status(self, status: ServiceStatus) -> Out:
+        """A service's last instance went offline: end the sessions waiting on it (nothing will answer them)."""
+        if self.services.update(status) != Change.OFFLINE:
+            return []
+        out: Out = []
+        for site in list(self._sites.values()):
+            session = site.active
+            if session is None or session.waits_on() != status.service:
+                continue
+            if session.wait is not None and session.wait.reason == ToggleReason.PLAY_AUDIO:
+                out += self._finish_wait(session)  # a feedback sound is not worth a session: go on without it
+                continue
+            log.warning("session %s ends: the %s service went offline", session.session_id, status.service)
+            out += self._end(session, Reason.ERROR,
+                             f"the {status.service} service went offline while the session was {session.doing()}")
+        return out
 
     _HANDLERS: dict[type[HermesMessage], Callable[[DialogueEngine, HermesMessage], Out]] = {
         HotwordDetected: _on_detected,  # type: ignore[dict-item]
@@ -390,7 +414,15 @@ class DialogueEngine:
         DialogueConfigure: _on_configure,  # type: ignore[dict-item]
         AsrError: _on_service_error,  # type: ignore[dict-item]
         NluError: _on_service_error,  # type: ignore[dict-item]
+        ServiceStatus: _on_service_status,  # type: ignore[dict-item]
     }
+
+    # ---- services the sessions wait on ------------------------------------------------------------------------
+    def _offline_error(self, service: str) -> str | None:
+        """A text for ending a session at once when ``service`` is known offline (never seen: assume it is up)."""
+        if self.services.known(service) and not self.services.online(service):
+            return f"the {service} service is offline (hermesh/status/{service}/...)"
+        return None
 
     # ---- session life -----------------------------------------------------------------------------------------
     def _site(self, site_id: str) -> _Site:
@@ -435,6 +467,8 @@ class DialogueEngine:
         return out + self._say(session, session.text, lambda: self._listen(session))
 
     def _listen(self, session: Session) -> Out:
+        if (offline := self._offline_error("asr")) is not None:
+            return self._end(session, Reason.ERROR, offline)
         session.phase = Phase.LISTENING
         session.deadline = self._now + self.settings.session_timeout
         return [AsrStartListening(
@@ -457,7 +491,7 @@ class DialogueEngine:
         session.deadline = None
         return self._play(session, "error", after_beep)
 
-    def _end(self, session: Session, reason: Reason) -> Out:
+    def _end(self, session: Session, reason: Reason, error: str | None = None) -> Out:
         out = self._abandon_wait(session)
         if session.phase == Phase.LISTENING:
             out.append(AsrStopListening(site_id=session.site_id, session_id=session.session_id))
@@ -468,7 +502,7 @@ class DialogueEngine:
         session.phase = Phase.ENDED
         session.deadline = None
         out.append(DialogueSessionEnded(
-            termination=DialogueSessionTermination(reason=reason), session_id=session.session_id,
+            termination=DialogueSessionTermination(reason=reason, error=error), session_id=session.session_id,
             site_id=session.site_id, custom_data=session.custom_data,
         ))
         if site.queue:
@@ -532,6 +566,8 @@ class DialogueEngine:
     def _say(self, session: Session, text: str | None, then: Callable[[], Out]) -> Out:
         if not text:
             return then()
+        if (offline := self._offline_error("tts")) is not None:
+            return self._end(session, Reason.ERROR, offline)
         request_id = self.new_id()
         seconds = max(self.settings.say_min_timeout, len(text) / self.settings.say_chars_per_second)
         session.wait = Wait(ToggleReason.TTS_SAY, request_id, self._now + seconds, then)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 from hermes.asr import AsrTextCaptured
@@ -23,9 +24,10 @@ from hermes.dialogue import (
 from hermes.errors import AsrError, DialogueError, NluError
 from hermes.hotword import HotwordDetected
 from hermes.nlu import NluIntent, NluIntentNotRecognized
+from hermes.status import DialogueOpenSessions, ServiceStatus
 from hermes.tts import TtsSayFinished
 from services.profile import Profile
-from services.runtime import HermesService, ServiceError, handles
+from services.runtime import HermesService, ServiceError, ServiceTimeout, handles
 
 from .engine import DialogueEngine
 from .feedback_sounds import SoundError, load_sounds
@@ -33,6 +35,8 @@ from .settings import DialogueSettings
 
 FEEDBACK_SOUND_ON = "hermes/feedback/sound/toggleOn"
 FEEDBACK_SOUND_OFF = "hermes/feedback/sound/toggleOff"
+RETAINED_WAIT = 2.0  # a retained message arrives right after the subscription; its absence is seen this late
+MAX_RECORDED_SESSIONS = 2000  # bounds the retained record (~150 bytes a session) far below the JSON payload cap
 
 
 class DialogueService(HermesService[DialogueSettings]):
@@ -48,11 +52,20 @@ class DialogueService(HermesService[DialogueSettings]):
         self.engine = DialogueEngine(self.settings, sounds, known_intents=Profile(self.profile).intent_names(),
                                      max_sites=self.common.site_state.max_sites)
         self._deadline_changed = asyncio.Event()
+        self._recorded: list[str] | None = None  # session ids in the retained record; None: not read back yet
         self.spawn(self._timer())
 
     async def on_connected(self) -> None:
         await self.add_raw_listener(FEEDBACK_SOUND_ON, self._feedback_sound)
         await self.add_raw_listener(FEEDBACK_SOUND_OFF, self._feedback_sound)
+        if self.connections == 1:
+            self.spawn(self._end_sessions_of_predecessor())
+        else:  # back after a lost broker: sessions that ran across the gap end now
+            await self._publish_all(self.engine.broker_reconnected(asyncio.get_running_loop().time()))
+            self._deadline_changed.set()
+            if self._recorded is not None:  # a restarted broker may have lost the record
+                with contextlib.suppress(ServiceError):
+                    await self._record_open_sessions(force=True)
 
     @handles(HotwordDetected)
     @handles(DialogueStartSession)
@@ -66,13 +79,43 @@ class DialogueService(HermesService[DialogueSettings]):
     @handles(AudioPlayFinished)
     @handles(AsrError)
     @handles(NluError)
-    async def on_message(self, message: HermesMessage) -> list[HermesMessage]:
+    @handles(ServiceStatus, all_sites=True)  # sessions waiting on a service that went offline end at once
+    async def on_message(self, message: HermesMessage) -> AsyncIterator[HermesMessage]:
         if isinstance(message, DialogueConfigure):
             # intents may have been added by training since start-up
             self.engine.known_intents = frozenset(Profile(self.profile).intent_names())
         out = self.engine.handle(message, asyncio.get_running_loop().time())
         self._deadline_changed.set()
-        return out
+        for reply in out:
+            yield reply
+        # After the replies: a crash between the two leaves a session recorded, so it is ended, never lost.
+        await self._record_open_sessions()
+
+    # ---- surviving a kill -9 of this service ------------------------------------------------------------------
+    async def _end_sessions_of_predecessor(self) -> None:
+        """Read the retained record of the dialogue manager that ran as this instance before; end its sessions."""
+        record = self.expect(DialogueOpenSessions, match=lambda m: m.instance == self.instance)
+        await self.subscribe_extra(DialogueOpenSessions.format_topic(instance=self.instance))
+        try:
+            previous = await record.wait(RETAINED_WAIT)
+        except ServiceTimeout:
+            previous = None
+        if previous is not None and previous.sessions:
+            self.log.warning("ending %d session(s) left open by the previous dialogue manager",
+                             len(previous.sessions))
+            await self._publish_all(self.engine.end_lost_sessions(previous.sessions, asyncio.get_running_loop().time()))
+        self._recorded = []
+        await self._record_open_sessions(force=bool(previous and previous.sessions))
+
+    async def _record_open_sessions(self, force: bool = False) -> None:
+        if self._recorded is None:
+            return  # the predecessor's record is not read yet: do not overwrite it
+        sessions = self.engine.open_sessions()[:MAX_RECORDED_SESSIONS]
+        ids = [s.session_id for s in sessions]
+        if ids == self._recorded and not force:
+            return
+        self._recorded = ids
+        await self.publish(DialogueOpenSessions(instance=self.instance, sessions=sessions), retain=True)
 
     async def on_site_released(self, site_id: str) -> None:
         self.engine.forget_site(site_id)
@@ -93,13 +136,19 @@ class DialogueService(HermesService[DialogueSettings]):
             deadline = self.engine.next_deadline()
             now = loop.time()
             if deadline is not None and deadline <= now:
-                for message in self.engine.tick(now):
-                    try:
-                        await self.publish(message)
-                    except ServiceError as err:  # broker gone: the timer must survive to end later sessions
-                        self.log.error("could not publish %s: %s", type(message).__name__, err)
+                await self._publish_all(self.engine.tick(now))
+                with contextlib.suppress(ServiceError):
+                    await self._record_open_sessions()
                 continue
             self._deadline_changed.clear()
             timeout = None if deadline is None else deadline - now
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._deadline_changed.wait(), timeout)
+
+    async def _publish_all(self, messages: list[HermesMessage]) -> None:
+        """Publish what the engine decided outside a handler (timer, reconnection), each message on its own."""
+        for message in messages:
+            try:
+                await self.publish(message)
+            except ServiceError as err:  # broker gone: the timer must survive to end later sessions
+                self.log.error("could not publish %s: %s", type(message).__name__, err)

@@ -27,3 +27,16 @@ class PayloadTooLarge(ServiceError):
     def __init__(self, message: str, *, topic: str, site_id: str | None) -> None:
         super().__init__(message, context=topic)
         self.site_id = site_id
+
+
+class ServiceOffline(ServiceError):
+    """The service a wait depends on went offline (its status topic: every instance gone), so no reply will come."""
+
+    def __init__(self, service: str, message: str | None = None) -> None:
+        super().__init__(message or f"the {service} service went offline (hermesh/status/{service}/...) while "
+                         f"this request waited for it; it is restarted by `hermesh up`, retry then")
+        self.service = service
+
+
+class BrokerLost(ServiceError):
+    """The broker connection dropped while a reply was awaited: what was published meanwhile never reaches us."""

@@ -37,7 +37,7 @@ from hermes.registry import message_class_for
 from hermes.status import ServiceRestart, ServiceState, ServiceStatus, SiteReleased
 from services.config import CommonSettings, SettingsModel
 
-from .errors import PayloadTooLarge, ServiceError, ServiceTimeout
+from .errors import BrokerLost, PayloadTooLarge, ServiceError, ServiceOffline, ServiceTimeout
 from .free_memory import release_free_memory, use_one_malloc_arena
 from .mqtt import client_kwargs
 from .payload_caps import OversizeReports, cap_of_topic
@@ -94,6 +94,7 @@ class _Waiter:
     message_class: type[HermesMessage]
     match: Callable[[Any], bool] | None
     future: asyncio.Future[Any]
+    provider: str | None = None  # the service expected to send it: its going offline ends the wait
 
 
 @dataclass
@@ -157,6 +158,9 @@ class HermesService(Generic[S]):
 
     async def on_connected(self) -> None:
         """Called after every (re)connection, once subscriptions are in place."""
+
+    def on_connection_lost(self) -> None:
+        """Called when an established broker connection drops (pending waits have just failed)."""
 
     @handles(ServiceRestart, all_sites=True)
     async def on_restart_request(self, message: ServiceRestart) -> None:
@@ -246,7 +250,7 @@ class HermesService(Generic[S]):
         provider: str | None = None,
     ) -> M:
         """Publish ``message`` and wait for the first ``reply_class`` message accepted by ``match``."""
-        waiter = self.expect(reply_class, match=match)
+        waiter = self.expect(reply_class, match=match, provider=provider)
         try:
             await self.subscribe_extra(reply_class.subscribe_filter())
             await self.publish(message)
@@ -254,12 +258,31 @@ class HermesService(Generic[S]):
         finally:
             waiter.cancel()
 
-    def expect(self, reply_class: type[M], *, match: Callable[[M], bool] | None = None) -> Expectation[M]:
-        """Register interest in a message before causing it (avoids the race of subscribing late)."""
+    def expect(
+        self, reply_class: type[M], *, match: Callable[[M], bool] | None = None, provider: str | None = None
+    ) -> Expectation[M]:
+        """Register interest in a message before causing it (avoids the race of subscribing late). ``provider``
+        names the service that should send it: ``fail_waits(provider, ...)`` ends the wait early."""
         future: asyncio.Future[M] = asyncio.get_running_loop().create_future()
-        waiter = _Waiter(reply_class, match, future)
+        waiter = _Waiter(reply_class, match, future, provider)
         self._waiters.append(waiter)
         return Expectation(self, waiter)
+
+    def fail_waits(self, provider: str | None, error: Callable[[], ServiceError]) -> int:
+        """End every pending wait for a reply from ``provider`` (None: every wait) with ``error()``, at once: the
+        reply cannot come, and a caller should hear so now rather than at its timeout. Each wait gets an error
+        of its own (one raised in many tasks would collect all their tracebacks). Returns how many."""
+        failed = 0
+        for waiter in list(self._waiters):
+            if waiter.future.done() or (provider is not None and waiter.provider != provider):
+                continue
+            waiter.future.set_exception(error())
+            failed += 1
+        return failed
+
+    def service_went_offline(self, service: str) -> int:
+        """The status registry of a subclass saw ``service`` go offline: its pending waits fail now."""
+        return self.fail_waits(service, lambda: ServiceOffline(service))
 
     async def subscribe_extra(self, topic_filter: str) -> None:
         """Subscribe to one more filter (kept across reconnects); messages reach waiters and raw listeners."""
@@ -351,6 +374,12 @@ class HermesService(Generic[S]):
                     self._mark_disconnected()
                     if was_connected:
                         self.log.warning("lost the broker at %s:%s (%s); reconnecting", *self._broker(), err)
+                        # Replies published while we are away are never delivered (clean sessions), so waits
+                        # end now with an error naming the broker instead of at their timeouts.
+                        lost = (f"lost the MQTT broker at {self.common.mqtt.host}:{self.common.mqtt.port} while "
+                                f"waiting for a reply ({err}); reconnecting")
+                        self.fail_waits(None, functools.partial(BrokerLost, lost))
+                        self.on_connection_lost()
                     else:
                         self.log.warning(
                             "cannot reach the broker at %s:%s (%s); retrying in %.1f s", *self._broker(), err, delay
@@ -643,6 +672,8 @@ class Expectation(Generic[M]):
         self._waiter = waiter
 
     async def wait(self, timeout: float, provider: str = "") -> M:
+        if provider and self._waiter.provider is None:
+            self._waiter.provider = provider
         try:
             return await asyncio.wait_for(asyncio.shield(self._waiter.future), timeout)
         except TimeoutError as err:
@@ -655,8 +686,11 @@ class Expectation(Generic[M]):
     def cancel(self) -> None:
         with contextlib.suppress(ValueError):
             self._service._waiters.remove(self._waiter)
-        if not self._waiter.future.done():
-            self._waiter.future.cancel()
+        future = self._waiter.future
+        if not future.done():
+            future.cancel()
+        elif not future.cancelled():
+            future.exception()  # failed by fail_waits and never awaited: not an "exception never retrieved"
 
 
 async def iterate(result: AsyncIterator[Any] | Awaitable[Any]) -> list[Any]:

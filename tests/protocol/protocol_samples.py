@@ -13,7 +13,21 @@ import wave
 from dataclasses import dataclass, field
 from typing import Any
 
-from hermes import asr, audioserver, dialogue, errors, g2p, handle, hotword, nlu, snips, status, timer, train, tts
+from hermes import (
+    asr,
+    audioserver,
+    dialogue,
+    errors,
+    g2p,
+    handle,
+    hotword,
+    nlu,
+    snips,
+    status,
+    timer,
+    train,
+    tts,
+)
 from hermes.base import HermesMessage
 from hermes.common import ToggleReason
 
@@ -539,9 +553,22 @@ SAMPLES: list[Sample] = [
     Sample(
         dialogue.DialogueSessionEnded,
         r_dialogue.DialogueSessionEnded,
-        "full",
+        "aborted",
         {
             "termination": termination(dialogue.DialogueSessionTerminationReason.ABORTED_BY_USER),
+            "session_id": "s1",
+            "site_id": "kitchen",
+            "custom_data": "cd",
+        },
+    ),
+    Sample(  # Snips' error text: rhasspy-hermes has no field for it (it drops it when parsing)
+        dialogue.DialogueSessionEnded,
+        None,
+        "full",
+        {
+            "termination": Obj(dialogue.DialogueSessionTermination, None,
+                               {"reason": dialogue.DialogueSessionTerminationReason.ERROR,
+                                "error": "the asr service went offline"}),
             "session_id": "s1",
             "site_id": "kitchen",
             "custom_data": "cd",
@@ -693,6 +720,9 @@ SAMPLES: list[Sample] = [
     Sample(timer.TimerEvent, None, "full", {"site_id": "kitchen", "change": timer.TimerChange.UPDATED, "id": "tea",
                                             "total_seconds": 90, "is_active": False, "name": "tea",
                                             "start_hours": 0, "start_minutes": 1, "start_seconds": 30}),
+    Sample(status.DialogueOpenSessions, None, "full", {
+        "instance": "base", "sessions": [Obj(status.OpenSession, None,
+                                             {"session_id": "s1", "site_id": "kitchen", "custom_data": "cd"})]}),
 ]
 
 FULL_SAMPLES = [sample for sample in SAMPLES if sample.variant.startswith("full")]

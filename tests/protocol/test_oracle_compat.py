@@ -24,7 +24,21 @@ from protocol_samples import (
 )
 from pydantic import BaseModel
 
-from hermes import asr, audioserver, dialogue, errors, g2p, handle, hotword, nlu, snips, status, timer, train, tts
+from hermes import (
+    asr,
+    audioserver,
+    dialogue,
+    errors,
+    g2p,
+    handle,
+    hotword,
+    nlu,
+    snips,
+    status,
+    timer,
+    train,
+    tts,
+)
 from hermes.base import HermesMessage
 from hermes.registry import MESSAGE_CLASSES
 
@@ -159,6 +173,7 @@ NOT_IN_ORACLE: dict[type[HermesMessage], str] = {
     status.ServiceRestart: "Hermesh: restart request to the services",
     status.SiteReleased: "Hermesh: a site id that will not be used again",
     timer.TimerEvent: "Hermesh: timers shown on Wyoming satellites",
+    status.DialogueOpenSessions: "Hermesh: the sessions a dialogue manager has open, for its successor after a crash",
 }
 
 # Subscribe filters that deliberately differ from the oracle's ``Cls.topic()`` without arguments. The oracle

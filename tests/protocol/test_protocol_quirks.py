@@ -189,11 +189,14 @@ def test_continue_and_end_session_have_no_site_id():
     assert "siteId" not in wire(dialogue.DialogueEndSession(session_id="s"))
 
 
-def test_snips_termination_error_text_is_dropped():
+def test_snips_termination_error_text_is_kept_and_only_sent_when_set():
     payload = b'{"sessionId": "s", "siteId": "k", "termination": {"reason": "error", "error": "boom"}}'
     parsed = registry.parse("hermes/dialogueManager/sessionEnded", payload)
-    assert wire(parsed)["termination"] == {"reason": "error"}
-    assert parsed.payload() == r_dialogue.DialogueSessionEnded.from_json(payload).payload().encode()
+    assert wire(parsed)["termination"] == {"reason": "error", "error": "boom"}
+    # rhasspy-hermes reads our payload (it drops the text); without a text the bytes are the same as its own
+    assert r_dialogue.DialogueSessionEnded.from_json(parsed.payload()).termination.reason.value == "error"
+    bare = registry.parse("hermes/dialogueManager/sessionEnded", payload.replace(b', "error": "boom"', b""))
+    assert bare.payload() == r_dialogue.DialogueSessionEnded.from_json(payload).payload().encode()
 
 
 # ---- asr / hotword / tts ------------------------------------------------------------------------------------

@@ -1,0 +1,115 @@
+"""The dialogue engine when a service it waits on goes offline or the broker connection drops (issue 19, §4).
+
+Pure: ServiceStatus messages are fed as the retained hermesh/status topics would deliver them.
+"""
+
+from __future__ import annotations
+
+from hermes.dialogue import DialogueEndSession, DialogueSessionEnded
+from hermes.status import OpenSession, ServiceState, ServiceStatus
+
+from .engine_helpers import Driver, names, only
+
+END_IDLE = ["hotwordOn:dialogueSession"]
+
+
+def status(service: str, state: ServiceState, instance: str = "host") -> ServiceStatus:
+    return ServiceStatus(service=service, instance=instance, status=state)
+
+
+def ended(out: list) -> DialogueSessionEnded:  # type: ignore[type-arg]
+    return only(out, DialogueSessionEnded)
+
+
+def test_asr_going_offline_ends_the_listening_session_with_an_error_naming_it():
+    d = Driver(sounds_enabled=False)
+    d.feed(status("asr", ServiceState.ONLINE))
+    session_id = d.listening_session()
+    out = d.feed(status("asr", ServiceState.OFFLINE))
+    assert names(out) == ["stopListening", "sessionEnded:error", *END_IDLE]
+    termination = ended(out).termination
+    assert ended(out).session_id == session_id
+    assert termination.error == "the asr service went offline while the session was listening"
+    assert d.engine.active_session("default") is None
+
+
+def test_nlu_going_offline_ends_the_recognizing_session_and_not_a_listening_one():
+    d = Driver(sounds_enabled=False)
+    recognizing = d.recognizing_session("kitchen")
+    listening = d.listening_session("hall")
+    out = d.feed(status("nlu", ServiceState.OFFLINE))
+    assert [m.session_id for m in out if isinstance(m, DialogueSessionEnded)] == [recognizing]
+    assert "recognising" in (ended(out).termination.error or "")
+    assert d.engine.active_session("hall").session_id == listening  # type: ignore[union-attr]
+
+
+def test_tts_going_offline_ends_a_speaking_session():
+    d = Driver(sounds_enabled=False)
+    session_id = d.handling_session()
+    out = d.feed(DialogueEndSession(session_id=session_id, text="done"))
+    assert "say" in names(out)
+    out = d.feed(status("tts", ServiceState.OFFLINE))
+    assert names(out) == ["hotwordOn:ttsSay", "asrOn:ttsSay", "sessionEnded:error", *END_IDLE]
+    assert "speaking" in (ended(out).termination.error or "")
+
+
+def test_a_pool_stays_up_while_one_instance_is_left():
+    d = Driver(sounds_enabled=False)
+    d.feed(status("asr", ServiceState.ONLINE, "worker-1"))
+    d.feed(status("asr", ServiceState.ONLINE, "worker-2"))
+    d.listening_session()
+    assert d.feed(status("asr", ServiceState.OFFLINE, "worker-1")) == []
+    assert names(d.feed(status("asr", ServiceState.OFFLINE, "worker-2")))[1] == "sessionEnded:error"
+
+
+def test_a_session_is_not_begun_on_a_service_known_offline_and_works_once_it_is_back():
+    d = Driver(sounds_enabled=False)
+    d.feed(status("asr", ServiceState.OFFLINE))
+    out = d.start_action()
+    assert names(out) == ["sessionStarted", "hotwordOff:dialogueSession", "sessionEnded:error", *END_IDLE]
+    assert ended(out).termination.error == "the asr service is offline (hermesh/status/asr/...)"
+    d.feed(status("asr", ServiceState.ONLINE))  # restarted
+    assert names(d.start_action())[-1] == "startListening"
+
+
+def test_queued_sessions_do_not_hang_behind_a_failed_one():
+    d = Driver(sounds_enabled=False)
+    d.listening_session()
+    d.start_action()  # queued
+    out = d.feed(status("asr", ServiceState.OFFLINE))
+    assert [name for name in names(out) if name.startswith("session")] == [
+        "sessionEnded:error", "sessionStarted", "sessionEnded:error"]
+    assert d.engine.active_session("default") is None and not d.engine.queued_sessions("default")
+
+
+def test_audio_output_going_offline_skips_the_feedback_sound_instead_of_ending():
+    d = Driver()
+    out = d.wake()
+    assert "playBytes:wake" in names(out)
+    out = d.feed(status("audio-output", ServiceState.OFFLINE))
+    assert names(out) == ["hotwordOn:playAudio", "asrOn:playAudio", "startListening"]
+
+
+def test_broker_reconnected_ends_every_active_session_with_error():
+    d = Driver(sounds_enabled=False)
+    first, second = d.listening_session("a"), d.handling_session("b")
+    out = d.engine.broker_reconnected(d.now)
+    ends = [m for m in out if isinstance(m, DialogueSessionEnded)]
+    assert sorted(m.session_id for m in ends) == sorted([first, second])
+    assert all(m.termination.reason == "error" and "broker" in (m.termination.error or "") for m in ends)
+    assert d.engine.next_deadline() is None
+
+
+def test_sessions_left_open_by_a_killed_predecessor_end_with_error_and_free_their_sites():
+    d = Driver(sounds_enabled=False)
+    mine = d.listening_session("busy")
+    out = d.engine.end_lost_sessions([OpenSession(session_id="old-1", site_id="idle", custom_data="cd"),
+                                      OpenSession(session_id="old-2", site_id="busy"),
+                                      OpenSession(session_id=mine, site_id="busy")], d.now)
+    assert names(out) == ["stopListening", "sessionEnded:error", "hotwordOn:dialogueSession",
+                          "stopListening", "sessionEnded:error"]  # no hotword on where a session of ours runs
+    first = [m for m in out if isinstance(m, DialogueSessionEnded)][0]
+    assert (first.session_id, first.custom_data) == ("old-1", "cd")
+    assert first.termination.error == "the dialogue manager stopped while the session ran"
+    assert d.engine.session(mine) is not None
+    assert [s.session_id for s in d.engine.open_sessions()] == [mine]
