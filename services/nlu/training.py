@@ -44,6 +44,7 @@ from .slots import SlotSource
 
 Progress = Callable[[str, float], None]
 TRAINED_DIR = "trained"
+STAGING_PREFIX = ".staging-"  # + the writer's pid: a folder whose process is gone is left over from a kill
 GRAPH_FILE = "intent_graph.pickle"
 ARTEFACTS = ("intent_graph.pickle", "grammar.fsg", "grammar.jsgf", "language_model.arpa", "vocabulary.txt",
              "training.json")
@@ -200,21 +201,43 @@ def export_texts(graph: IntentGraph, settings: NluSettings | None = None) -> dic
 
 
 def write_artefacts(directory: Path, files: dict[str, bytes]) -> dict[str, Path]:
-    """Stage every file first, then swap each in with os.replace (the manifest last)."""
+    """Stage every file first, then swap each in with os.replace, the intent graph last.
+
+    The graph is what every reader loads and what ``sources_newer_than_training`` dates, so it is the commit
+    point: a process killed during the swaps leaves whole files only, and the old graph, older than the
+    sources that made this training start, so the next start trains again. Staging folders of processes that
+    died are removed here."""
     directory.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=directory))
+    _remove_dead_staging(directory)
+    staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=directory))
     try:
         for name, data in files.items():
             with open(staging / name, "wb") as handle:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
-        order = [n for n in files if n != "training.json"] + [n for n in files if n == "training.json"]
-        for name in order:
+        for name in sorted(files, key=lambda n: n == GRAPH_FILE):
             os.replace(staging / name, directory / name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return {name: directory / name for name in files}
+
+
+def _remove_dead_staging(directory: Path) -> None:
+    for leftover in directory.glob(f"{STAGING_PREFIX}*"):
+        pid = leftover.name[len(STAGING_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or not _alive(int(pid)):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # somebody else's process
+    return True
 
 
 def load_trained_profile(profile_dir: Path, settings: NluSettings | None = None) -> TrainedProfile | None:
