@@ -219,7 +219,8 @@ class BridgeService(HermesService[BridgeSettings]):
     def check_service(self, service: str, strict: bool = True) -> None:
         """Fail at once when the service's status topic says it is offline (never seen: let the wait decide)."""
         if strict and self.registry.known(service) and not self.registry.online(service):
-            raise ServiceUnavailable(f"the {service} service is offline (hermesh/status/{service}/...); "
+            topic = ServiceStatus.subscribe_filter(service=service)
+            raise ServiceUnavailable(f"the {service} service is offline ({topic}); "
                                      f"start it with `hermesh {service}` or `hermesh up`")
 
     async def await_service(self, service: str, timeout: float = RECONNECT_SETTLE_SECONDS) -> None:
@@ -232,7 +233,7 @@ class BridgeService(HermesService[BridgeSettings]):
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise ServiceUnavailable(f"the {service} service has not come back within {timeout:g} s of the "
-                                         f"broker connection (no hermesh/status/{service}/... since)")
+                                         f"broker connection (nothing on {ServiceStatus.subscribe_filter(service=service)} since)")
             self._status_heard.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._status_heard.wait(), remaining)
@@ -241,9 +242,10 @@ class BridgeService(HermesService[BridgeSettings]):
         self.registry.connection_lost()
 
     def describe_service(self, service: str) -> str:
+        topic = ServiceStatus.subscribe_filter(service=service)
         if not self.registry.known(service):
-            return f"no hermesh/status/{service}/... seen"
-        return f"hermesh/status/{service}: {'online' if self.registry.online(service) else 'offline'}"
+            return f"nothing seen on {topic}"
+        return f"{topic}: {'online' if self.registry.online(service) else 'offline'}"
 
     def remember_recording(self, wav: bytes) -> None:
         self.last_recording = wav

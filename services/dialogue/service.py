@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import AsyncIterator
-from typing import Any
 
 from hermes.asr import AsrTextCaptured
 from hermes.audioserver import AudioPlayFinished
@@ -24,6 +22,7 @@ from hermes.dialogue import (
 from hermes.errors import AsrError, DialogueError, NluError
 from hermes.hotword import HotwordDetected
 from hermes.nlu import NluIntent, NluIntentNotRecognized
+from hermes.snips import FeedbackSoundToggleOff, FeedbackSoundToggleOn
 from hermes.status import DialogueOpenSessions, ServiceStatus
 from hermes.tts import TtsSayFinished
 from services.profile import Profile
@@ -33,8 +32,6 @@ from .engine import DialogueEngine
 from .feedback_sounds import SoundError, load_sounds
 from .settings import DialogueSettings
 
-FEEDBACK_SOUND_ON = "hermes/feedback/sound/toggleOn"
-FEEDBACK_SOUND_OFF = "hermes/feedback/sound/toggleOff"
 RETAINED_WAIT = 2.0  # a retained message arrives right after the subscription; its absence is seen this late
 MAX_RECORDED_SESSIONS = 2000  # bounds the retained record (~150 bytes a session) far below the JSON payload cap
 
@@ -56,8 +53,6 @@ class DialogueService(HermesService[DialogueSettings]):
         self.spawn(self._timer())
 
     async def on_connected(self) -> None:
-        await self.add_raw_listener(FEEDBACK_SOUND_ON, self._feedback_sound)
-        await self.add_raw_listener(FEEDBACK_SOUND_OFF, self._feedback_sound)
         if self.connections == 1:
             self.spawn(self._end_sessions_of_predecessor())
         else:  # back after a lost broker: sessions that ran across the gap end now
@@ -120,15 +115,14 @@ class DialogueService(HermesService[DialogueSettings]):
     async def on_site_released(self, site_id: str) -> None:
         self.engine.forget_site(site_id)
 
-    def _feedback_sound(self, topic: str, payload: bytes) -> None:
-        try:
-            data: Any = json.loads(payload or b"{}")
-            site_id = str(data.get("siteId") or "default") if isinstance(data, dict) else "default"
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            self.log.warning("dropped a malformed message on %s", topic)
-            return
-        if self.serves_site(site_id):
-            self.engine.set_feedback_sound(site_id, topic == FEEDBACK_SOUND_ON)
+    # Snips' feedback sound switch (hermes/feedback/sound/toggleOn|Off): the site's beeps on or off.
+    @handles(FeedbackSoundToggleOn)
+    async def on_feedback_sound_on(self, message: FeedbackSoundToggleOn) -> None:
+        self.engine.set_feedback_sound(message.site_id, True)
+
+    @handles(FeedbackSoundToggleOff)
+    async def on_feedback_sound_off(self, message: FeedbackSoundToggleOff) -> None:
+        self.engine.set_feedback_sound(message.site_id, False)
 
     async def _timer(self) -> None:
         loop = asyncio.get_running_loop()
