@@ -65,6 +65,10 @@ class SiteStateSettings(SettingsModel):
         300.0, gt=0, description="state of a site unused this long is freed (it is rebuilt when the site speaks)"
     )
     max_sites: int = Field(1000, ge=1, description="sites tracked at most; beyond, the least recently used goes")
+    max_queued_per_site: int = Field(
+        2000, ge=1, description="messages of one site waiting to be handled (2 minutes of audio frames); more are "
+        "dropped and reported")
+    max_queued: int = Field(20000, ge=1, description="messages of all sites waiting to be handled; more are dropped")
 
 
 class CommonSettings(SettingsModel):

@@ -90,7 +90,7 @@ def cap_of_topic(topic: str) -> tuple[PayloadKind | None, int]:
     return kind, PAYLOAD_CAPS[kind] if kind is not None else BROKER_MESSAGE_SIZE_LIMIT
 
 
-class OversizeReports:
+class DropReports:
     """Counts dropped payloads per kind and says when to report them: the first at once, then at most one report
     per kind every ``interval`` seconds (with the number dropped since), so a flood cannot flood the logs."""
 

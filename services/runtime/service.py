@@ -40,7 +40,7 @@ from services.config import CommonSettings, SettingsModel
 from .errors import BrokerLost, PayloadTooLarge, ServiceError, ServiceOffline, ServiceTimeout
 from .free_memory import release_free_memory, use_one_malloc_arena
 from .mqtt import client_kwargs
-from .payload_caps import OversizeReports, cap_of_topic
+from .payload_caps import DropReports, cap_of_topic
 from .site_registry import SiteRegistry
 
 S = TypeVar("S", bound=BaseModel)
@@ -144,7 +144,9 @@ class HermesService(Generic[S]):
         self._site_workers: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._site_registries: list[SiteRegistry[Any]] = []
-        self.oversize = OversizeReports()  # payloads dropped for their size, per kind (``oversize.dropped``)
+        self.oversize = DropReports()  # payloads dropped for their size, per kind (``oversize.dropped``)
+        self.overload = DropReports()  # messages dropped because the backlog was full, per site (``overload.dropped``)
+        self._queued = 0  # messages waiting in all the site queues
         self._started_at = time.time()
         self.connections = 0
         self.restart_requested = False
@@ -610,10 +612,29 @@ class HermesService(Generic[S]):
 
     def _enqueue(self, site: str, route: _Route, message: HermesMessage, topic: str) -> None:
         queue = self._site_queues.get(site)
+        limits = self.common.site_state
+        if (queue is not None and len(queue) >= limits.max_queued_per_site) or self._queued >= limits.max_queued:
+            # Handlers cannot keep up (a flood, or a stuck engine): the newest waits nowhere rather than the
+            # backlog growing without end. Each message is at most its payload cap, so the cap bounds memory.
+            self._drop_overload(site, topic, len(queue) if queue is not None else 0)
+            return
         if queue is None:
             queue = self._site_queues[site] = deque()
             self._site_workers[site] = asyncio.create_task(self._site_worker(site, queue))
         queue.append((route, message, topic))
+        self._queued += 1
+
+    def _drop_overload(self, site: str, topic: str, waiting: int) -> None:
+        count = self.overload.drop(site)
+        if not count:
+            return
+        limits = self.common.site_state
+        since = f" ({count} dropped since the last report)" if count > 1 else ""
+        error = ServiceError(
+            f"dropped a message on {topic[:200]}: {waiting:,} messages of site {site!r} and {self._queued:,} in all "
+            f"wait to be handled (site_state.max_queued_per_site {limits.max_queued_per_site:,}, max_queued "
+            f"{limits.max_queued:,}){since}", context=topic[:200])
+        self.spawn(self.report_error(error, None, topic))
 
     async def _site_worker(self, site: str, queue: deque[tuple[_Route, HermesMessage, str]]) -> None:
         """Handle one site's messages in order, then end: a site that has nothing queued costs nothing (site ids
@@ -621,6 +642,7 @@ class HermesService(Generic[S]):
         try:
             while queue:
                 route, message, topic = queue.popleft()
+                self._queued -= 1
                 try:
                     await self._call(route, message)
                 except asyncio.CancelledError:
@@ -630,6 +652,7 @@ class HermesService(Generic[S]):
         finally:
             # No await between the empty check and here, so no message can have been queued in between.
             if self._site_queues.get(site) is queue:
+                self._queued -= len(queue)  # (left only when cancelled: the service is stopping)
                 del self._site_queues[site]
                 del self._site_workers[site]
 
