@@ -48,6 +48,10 @@ continueSession ``slot``                   Rhasspy     accepted and ignored (no 
 hermes/feedback/sound/toggleOn|Off         Snips       per-site feedback sound switch (``set_feedback_sound``)
 group separator (co-located satellites)    Rhasspy     one wake per group until the text is captured
 stopListening at session end               Snips       only when the ASR is still listening for the session
+intentNotRecognized naming a session       Rhasspy     ends it (reason intentNotRecognized, the message's
+                                                       customData if it has one) in any phase, as apps end
+                                                       sessions; the NLU's answer while recognising still beeps
+                                                       first; sendIntentNotRecognized: only the NLU's counts
 =========================================  ==========  ===========================================================
 """
 
@@ -291,6 +295,7 @@ class DialogueEngine:
             session.lang = cont.lang
         session.intent_filter = cont.intent_filter
         session.send_intent_not_recognized = cont.send_intent_not_recognized
+        session.unrecognized = False
         if session.phase == Phase.LISTENING:
             out.append(AsrStopListening(site_id=session.site_id, session_id=session.session_id))
         session.phase = Phase.STARTING
@@ -360,9 +365,17 @@ class DialogueEngine:
 
     def _on_not_recognized(self, message: NluIntentNotRecognized) -> Out:
         session = self._sessions.get(message.session_id or "")
-        if session is None or session.phase != Phase.RECOGNIZING:
+        if session is None or session.phase in (Phase.QUEUED, Phase.ENDING, Phase.ENDED):
             return []
-        return self._not_recognized(session, message.input)
+        if message.custom_data is not None:
+            session.custom_data = message.custom_data
+        if session.phase == Phase.RECOGNIZING:
+            return self._not_recognized(session, message.input)
+        if session.send_intent_not_recognized:
+            return []  # the app asked to hear "not recognised" itself: only the NLU's answer counts
+        # Rhasspy's dialogue manager and Snips apps end a session this way, whatever it is doing (listening,
+        # speaking, waiting for the handler): no error beep, the ASR is told to stop if it still listens.
+        return self._end(session, Reason.INTENT_NOT_RECOGNIZED)
 
     def _on_say_finished(self, finished: TtsSayFinished) -> Out:
         return self._wait_done(finished.site_id, finished.id, ToggleReason.TTS_SAY)
@@ -478,6 +491,10 @@ class DialogueEngine:
         )]
 
     def _not_recognized(self, session: Session, text: str) -> Out:
+        if session.unrecognized:
+            return []
+        session.unrecognized = True
+
         def after_beep() -> Out:
             if session.send_intent_not_recognized:
                 session.phase = Phase.HANDLING

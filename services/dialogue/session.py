@@ -58,6 +58,9 @@ class Session:
     step: int = 0
     deadline: float | None = None  # of the current phase (listening, recognizing, handling)
     wait: Wait | None = None
+    # "not recognised" is being answered (error beep, then the end or the app): the copy of our own
+    # intentNotRecognized that comes back from the broker must not start it twice
+    unrecognized: bool = False
 
     def waits_on(self) -> str | None:
         """The service whose message the session needs next (handlers, apps and the user are not services)."""

@@ -156,6 +156,54 @@ def test_low_asr_confidence_is_not_recognized_without_asking_the_nlu():
     assert only(out, NluIntentNotRecognized).session_id == session_id
 
 
+def test_an_intent_not_recognized_naming_a_listening_session_ends_it_as_apps_do():
+    d = Driver(sounds_enabled=False)
+    session_id = d.listening_session()
+    out = d.feed(NluIntentNotRecognized(input="", site_id="default", session_id=session_id, custom_data="by app"))
+    assert names(out) == ["stopListening", "sessionEnded:intentNotRecognized", *END_IDLE]
+    assert only(out, DialogueSessionEnded).custom_data == "by app"
+
+
+def test_three_sites_each_ended_by_intent_not_recognized_and_a_continued_one_keeps_its_custom_data():
+    d = Driver(sounds_enabled=False)
+    sites = ("default", "satellite1", "satellite2")
+    for site in sites:
+        d.start_action(site=site)
+    sessions = {site: d.session_id(site) for site in sites}
+    # rhasspy-hermes 0.3 fills in siteId "default": the session is the one its sessionId names
+    continued = d.feed(DialogueContinueSession(session_id=sessions["satellite2"], site_id="default",
+                                               custom_data="done"))
+    assert only(continued, AsrStartListening).site_id == "satellite2"
+    ended = {}
+    for site in sites:
+        out = d.feed(NluIntentNotRecognized(input="", site_id=site, session_id=sessions[site]))
+        ended[site] = only(out, DialogueSessionEnded)
+    assert {site: e.termination.reason for site, e in ended.items()} == dict.fromkeys(sites, "intentNotRecognized")
+    assert [ended[site].custom_data for site in sites] == [None, None, "done"]
+    assert all(d.engine.active_session(site) is None for site in sites)
+
+
+def test_with_send_intent_not_recognized_only_the_nlu_answer_counts():
+    d = Driver(sounds_enabled=False)
+    d.start_action(send_intent_not_recognized=True)
+    session_id = d.session_id()
+    assert d.not_recognized(session_id) == []  # still listening: nothing changes
+    assert d.engine.active_session("default") is not None
+
+
+def test_our_own_intent_not_recognized_coming_back_from_the_broker_beeps_once():
+    d = Driver(min_asr_confidence=0.5)
+    session_id = d.listening_session()
+    out = d.captured(session_id, "mumble", likelihood=0.2)
+    if any(isinstance(m, AudioPlayBytes) for m in out):  # the "recorded" sound first
+        out = d.played(out)
+    echo = only(out, NluIntentNotRecognized)
+    assert names(out).count("playBytes:error") == 1
+    assert d.feed(echo) == []  # the copy the broker sends back
+    out = d.played(out)
+    assert "sessionEnded:intentNotRecognized" in names(out)
+
+
 # ---- programmatic sessions ----------------------------------------------------------------------------------
 def test_start_session_action_with_text_speaks_then_listens():
     d = Driver()
