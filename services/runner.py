@@ -11,7 +11,7 @@ from typing import Any
 from services.config import CommonSettings, ConfigError, load_section, service_section
 from services.plugins import PluginError, import_object
 from services.runtime import HermesService
-from services.runtime.service import RESTART_EXIT_CODE
+from services.runtime.service import RESTART_EXIT_CODE, SHUTDOWN_EXIT_CODE
 
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
@@ -58,6 +58,9 @@ def run_service_process(name: str, class_path: str, common: CommonSettings, over
         return 2
     except KeyboardInterrupt:
         pass
+    if service is not None and service.shutdown_requested:
+        log.info("stopped; asking hermesh up, if it runs us, to stop the whole mesh")
+        return SHUTDOWN_EXIT_CODE
     if service is not None and service.restart_requested:
         log.info("stopped to be restarted")
         return RESTART_EXIT_CODE

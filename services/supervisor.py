@@ -18,7 +18,7 @@ from typing import Any
 
 from services.config import CommonSettings
 from services.runner import configure_logging
-from services.runtime.service import RESTART_EXIT_CODE
+from services.runtime.service import RESTART_EXIT_CODE, SHUTDOWN_EXIT_CODE
 
 LOG = logging.getLogger("hermesh.up")
 
@@ -195,6 +195,10 @@ class Supervisor:
                 continue
             if child.restart_at is None:
                 code = child.process.returncode if child.process else None
+                if code == SHUTDOWN_EXIT_CODE:  # the user stopped the mesh (POST /api/shutdown)
+                    LOG.info("%s stopped on request: stopping everything", child.name)
+                    self._stop = True
+                    return
                 if code == RESTART_EXIT_CODE:  # asked to restart (hermesh/control/restart): no backoff
                     LOG.info("restarting %s as requested", child.name)
                     child.restart_at = now

@@ -200,12 +200,13 @@ async def restart(request: Request) -> Response:
     return text("Restarted Rhasspy")
 
 
-@router.post("/api/shutdown", **api_doc("Stop the bridge process", responses={"text/plain": "Shutting down"}))
+@router.post("/api/shutdown", **api_doc(
+    "Stop the bridge process (under `hermesh up`: the whole mesh)", responses={"text/plain": "Shutting down"}))
 async def shutdown(request: Request) -> Response:
     require_admin(request, "shutting down")
     bridge = get_bridge(request)
     LOG.warning("shutdown requested over HTTP")
-    asyncio.get_running_loop().call_later(0.2, bridge.stop)
+    asyncio.get_running_loop().call_later(0.2, bridge.stop_mesh)
     return text("Shutting down")
 
 

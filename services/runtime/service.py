@@ -49,6 +49,7 @@ T = TypeVar("T")
 
 VERSION = "0.1.0"
 RESTART_EXIT_CODE = 75  # "restart me": the supervisor starts such a service again at once
+SHUTDOWN_EXIT_CODE = 76  # "the user stopped the mesh" (the bridge's /api/shutdown): the supervisor stops all
 RECONNECT_FIRST_DELAY = 0.2
 RECONNECT_MAX_DELAY = 2.0  # a restarted broker is found again within ~2 s
 SITE_SWEEP_SECONDS = 5.0  # at most this long between looks for idle site state (sooner for short idle limits)
@@ -150,6 +151,7 @@ class HermesService(Generic[S]):
         self._started_at = time.time()
         self.connections = 0
         self.restart_requested = False
+        self.shutdown_requested = False
 
     # ---- lifecycle hooks for subclasses ------------------------------------------------------------------
     async def setup(self) -> None:
@@ -351,6 +353,12 @@ class HermesService(Generic[S]):
 
     def stop(self) -> None:
         self._stopping.set()
+
+    def stop_mesh(self) -> None:
+        """Stop, and exit with SHUTDOWN_EXIT_CODE: under ``hermesh up`` the whole mesh stops, as an intentional
+        stop is not a crash to recover from."""
+        self.shutdown_requested = True
+        self.stop()
 
     # ---- the main loop ---------------------------------------------------------------------------------------
     async def run(self) -> None:

@@ -242,3 +242,28 @@ def test_api_restart_restarts_the_services_under_up(tmp_path):
     finally:
         up.send_signal(signal.SIGTERM)
         up.wait(30)
+
+
+def test_api_shutdown_under_up_stops_the_whole_mesh(tmp_path):
+    """Rhasspy's /api/shutdown stops Rhasspy: under `hermesh up` the bridge's exit is not a crash to restart."""
+    import urllib.request
+
+    profile = tmp_path / "p"
+    mqtt_port, http_port = free_port(), free_port()
+    up = subprocess.Popen([*HERMESH, "up", "--profile", str(profile), "--mqtt-port", str(mqtt_port),
+                           "--http-port", str(http_port), "--wyoming-port", str(free_port()),
+                           "--only", "nlu", "--only", "bridge"], stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_port(mqtt_port, timeout=20)
+        wait_until(lambda: {"nlu", "bridge"} <= {s["service"] for s in status(mqtt_port) if s["status"] == "online"},
+                   90, "nlu and bridge online")
+        request = urllib.request.Request(f"http://127.0.0.1:{http_port}/api/shutdown", data=b"", method="POST")
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
+            assert response.read() == b"Shutting down"
+        assert up.wait(30) == 0
+        assert our_processes(str(profile)) == []  # every service it started is gone
+        assert _mosquitto_on(mqtt_port) is None  # and so is the broker it started
+    finally:
+        if up.poll() is None:
+            up.send_signal(signal.SIGTERM)
+            up.wait(30)
