@@ -1,5 +1,5 @@
 """Speech to text: ``hermesh asr`` and its parts. (Audio in any format becomes 16 kHz mono PCM in
-``hermes.audio_stream``, one converter per session.)
+``hermes.audio_stream``, one converter per session; phones for words come from ``services.phonetics``.)
 
 | module | what it holds |
 |---|---|
@@ -10,6 +10,5 @@
 | ``kaldi_engine`` | kaldi-active-grammar engine (optional extra, AGPL), model directory checks |
 | ``endpointer`` | VAD backends (pocketsphinx, webrtcvad, silero) and the voice-command segmenter (pure) |
 | ``fsg`` | Sphinx FSG text: parse and check before a C decoder sees it; covering sentences |
-| ``pronunciations`` | dictionaries, custom words, espeak-ng guesses mapped to ARPAbet (reusable, e.g. wake words) |
 | ``training`` | the NLU's intent graph -> grammar, n-gram model and pronunciations for the engines |
 """

@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from services.phonetics import PronunciationDictionary
 from services.plugins import PluginError, import_class
-
-from .pronunciations import PronunciationDictionary
 
 
 class AsrEngineError(RuntimeError):

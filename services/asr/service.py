@@ -37,12 +37,12 @@ from hermes.g2p import G2pPhonemes, G2pPronounce, G2pPronunciation
 from hermes.site_ids import session_id_problem
 from hermes.wav import WavFormatError, pcm_to_wav
 from services.config import ConfigError, SettingsModel
+from services.phonetics import PronunciationError, pronounce, read_custom_words
 from services.runtime import HermesService, ServiceError, handles
 
 from .endpointer import Endpointer, SegmenterSettings, VadUnavailableError, VoiceActivityDetector, make_vad
 from .engine import AsrEngine, AsrEngineConfig, AsrEngineError, AsrTrainingData, Transcript, create_engine
 from .fsg import FsgError
-from .pronunciations import PronunciationError, pronounce, read_custom_words
 from .session import AsrSession, SessionInfo, SessionOutcome
 from .training import CUSTOM_WORDS, TRAINED_DIR, asr_work_dir
 

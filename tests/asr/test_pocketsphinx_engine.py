@@ -10,7 +10,7 @@ import pytest
 from services.asr.engine import AsrEngineConfig, AsrEngineError, AsrTrainingData, create_engine
 from services.asr.fsg import FsgError, parse_fsg
 from services.asr.pocketsphinx_engine import PocketsphinxAsrEngine
-from services.asr.pronunciations import pronunciations_for
+from services.phonetics import pronunciations_for
 
 from .grammar import LIGHTS_FSG, LIGHTS_SENTENCES, TIME_ONLY_FSG
 from .speech import frames, utterance

@@ -34,9 +34,9 @@ from hermes.nlu import Intent, NluIntent, NluIntentNotRecognized, NluQuery, Slot
 from hermes.tts import GetVoices, TtsSay, TtsSayFinished, Voice, Voices
 from services.asr.engine import AsrTrainingData
 from services.asr.fsg import parse_fsg
-from services.asr.pronunciations import pronunciations_for
 from services.asr.service import AsrService
 from services.config import CommonSettings
+from services.phonetics import pronunciations_for
 from services.runtime import HermesService, handles
 from tests.asr.grammar import LIGHTS_FSG
 
