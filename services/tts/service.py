@@ -15,9 +15,10 @@ from hermes.errors import TtsError
 from hermes.site_ids import session_id_problem
 from hermes.tts import GetVoices, TtsSay, TtsSayFinished, Voice, Voices
 from hermes.wav import WavFormatError, wav_info
+from services.engine_loader import load_engine
 from services.runtime import HermesService, ServiceError, ServiceTimeout, handles
 
-from .engine import TtsEngine, TtsEngineError, create_tts_engine, scale_volume
+from .engine import TtsEngine, TtsEngineError, scale_volume
 from .settings import TtsSettings
 
 
@@ -35,7 +36,9 @@ class TtsService(HermesService[TtsSettings]):
     error_class = TtsError
 
     async def setup(self) -> None:
-        self.engine: TtsEngine = await self.run_blocking(create_tts_engine, self.settings, self.profile)
+        s = self.settings
+        self.engine: TtsEngine = await self.run_blocking(
+            lambda: load_engine("tts", s.engine, s.options_for_engine(), profile_dir=self.profile))
         # One lock per site with a say pending, dropped with its last say: site ids come and go (Wyoming
         # connections mint them), so a lock per site ever seen would grow for ever.
         self._site_locks: dict[str, _SiteLock] = {}

@@ -15,6 +15,7 @@ from typing import Any
 
 from pocketsphinx import Decoder
 
+from services.engines import EngineConfig, engine_settings
 from services.phonetics import PronunciationError, guess_pronunciations, read_custom_words
 
 from .engine import SAMPLE_WIDTH, WakeConfigError, WakeDetection, WakeModel, default_wakeword_id
@@ -33,7 +34,10 @@ def _normalize_phrase(text: str) -> str:
 class PocketsphinxWakeEngine:
     """Validated keyphrase configuration; ``new_detector()`` gives each site its own decoder."""
 
-    def __init__(self, settings: PocketsphinxWakeSettings, profile_dir: Path) -> None:
+    def __init__(self, config: EngineConfig) -> None:
+        """Options: those of ``wake.pocketsphinx`` (``PocketsphinxWakeSettings``)."""
+        settings = engine_settings(PocketsphinxWakeSettings, config, "wake engine pocketsphinx", WakeConfigError)
+        profile_dir = config.profile_dir
         if not settings.phrases:
             raise WakeConfigError("wake: no wake phrase configured (wake.pocketsphinx.phrases is empty)")
         self._decoder_args = self._model_args(settings, profile_dir)
