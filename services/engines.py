@@ -96,8 +96,8 @@ class EngineRegistry:
         target = self.resolve(spec)
         try:
             cls = import_class(target, f"{self.kind} engine")
-        except PluginError as err:
-            raise self.error(str(err)) from err
+        except PluginError as err:  # a built-in's import can fail too (an optional package not installed)
+            raise self.error(str(err) if target == spec else f"{self.kind} engine {spec!r}: {err}") from err
         missing = [m for m in self.methods if not callable(getattr(cls, m, None))]
         if missing:
             raise self.error(

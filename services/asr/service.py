@@ -38,6 +38,7 @@ from hermes.site_ids import session_id_problem
 from hermes.wav import WavFormatError, pcm_to_wav
 from services.config import ConfigError, SettingsModel
 from services.engine_loader import load_engine
+from services.engines import EngineError
 from services.phonetics import PronunciationError, pronounce, read_custom_words
 from services.runtime import HermesService, ServiceError, handles
 
@@ -104,7 +105,7 @@ class AsrService(HermesService[AsrSettings]):
             raise ConfigError(f"asr: {err}") from err
         try:
             await self.run_blocking(self._train_from_profile)
-        except (AsrEngineError, FsgError, PronunciationError) as err:
+        except (EngineError, FsgError, PronunciationError) as err:
             self.log.warning("not trained yet: %s", err)
         except Exception:  # noqa: BLE001 - a profile must never keep the ASR from starting (crash loop)
             self.log.exception("not trained yet: training from the profile failed unexpectedly")
@@ -132,7 +133,7 @@ class AsrService(HermesService[AsrSettings]):
             engine: AsrEngine = load_engine("asr", self._engine_spec(), options, profile_dir=self.profile,
                                             work_dir=asr_work_dir(self.profile))
             return engine
-        except AsrEngineError as err:  # a setting the user must fix: reported without a traceback
+        except EngineError as err:  # a setting the user must fix: reported without a traceback
             raise ConfigError(f"asr: {err}") from err
 
     def _training_options(self) -> dict[str, Any]:
@@ -166,7 +167,7 @@ class AsrService(HermesService[AsrSettings]):
         if stamp is not None and stamp != self.trained_stamp:
             try:
                 await self.run_blocking(self._train_from_profile)
-            except (AsrEngineError, FsgError, PronunciationError) as err:
+            except (EngineError, FsgError, PronunciationError) as err:
                 self.trained_stamp = stamp  # report once, keep the previous model
                 raise ServiceError(f"retraining after 'hermesh train' failed: {err}") from err
 
@@ -186,7 +187,7 @@ class AsrService(HermesService[AsrSettings]):
             )
             await self.run_blocking(self._train, data)
         except Exception as err:  # the train id goes in sessionId (§1.3): the trainer waits for it
-            if isinstance(err, AsrEngineError | FsgError | PronunciationError):
+            if isinstance(err, EngineError | FsgError | PronunciationError):
                 self.log.error("training failed: %s", err)
                 text = f"training failed: {err}"
             else:
@@ -224,7 +225,7 @@ class AsrService(HermesService[AsrSettings]):
         if old is not None:
             await self._drop(old)
         await self._retrain_if_profile_trained()
-        # An AsrEngineError goes to the runtime as it is: it becomes hermes/error/asr with its code.
+        # An EngineError goes to the runtime as it is: it becomes hermes/error/asr with its code.
         stream = await self.run_blocking(self.engine.open_stream, message.intent_filter)
         endpointer = Endpointer(self._new_vad(), self.settings.segmenter) if message.stop_on_silence else None
         info = SessionInfo(message.site_id, key, message.stop_on_silence, message.send_audio_captured,

@@ -5,7 +5,7 @@ A service subclass declares handlers with ``@handles(MessageClass)``. The base s
 warning, filters by site, and calls the handlers: in order for one site, concurrently across sites. A handler
 may ``yield`` reply messages (they are published) or return nothing. Any exception from a handler becomes
 exactly one ``hermes/error/<component>`` message and one log line, here and nowhere else (an engine's
-``EngineError`` as its code and message); so does a payload over its topic's cap (payload_caps.py), dropped
+``EngineError`` as its message and code); so does a payload over its topic's cap (payload_caps.py), dropped
 unread. Nothing lives for ever per site: a site's worker ends when its queue is empty, and per-site state kept with ``site_registry()`` is freed when the site is released, idle or
 over the cap (site_registry.py).
 """
@@ -332,11 +332,14 @@ class HermesService(Generic[S]):
 
     async def report_error(self, error: BaseException, origin: HermesMessage | None, topic: str | None) -> None:
         """Log an error and publish it as this component's Hermes error message. An engine's error
-        (``services.engines.EngineError``) is told by its code and message, without a traceback."""
+        (``services.engines.EngineError``) is its message and ``[code]``, also when a service error wraps it."""
+        engine_error = error if isinstance(error, EngineError) else error.__cause__
         if isinstance(error, EngineError):
-            text = f"{error.code}: {error.message}"
+            text = error.message
         else:
             text = str(error) if isinstance(error, ServiceError) else f"{type(error).__name__}: {error}"
+        if isinstance(engine_error, EngineError):
+            text = f"{text} [{engine_error.code}]"
         if isinstance(error, ServiceError):
             self.log.log(error.log_level, "%s (on %s)", text, topic or "-")
         elif isinstance(error, EngineError):

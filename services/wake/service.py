@@ -27,9 +27,10 @@ from hermes.hotword import (
 )
 from hermes.wav import WavFormatError
 from services.engine_loader import load_engine
+from services.engines import EngineError
 from services.runtime import HermesService, ServiceError, handles
 
-from .engine import WakeDetector, WakeEngine, WakeEngineError
+from .engine import WakeDetector, WakeEngine
 from .settings import WakeSettings
 from .toggles import ToggleReasons
 
@@ -119,7 +120,7 @@ class WakeService(HermesService[WakeSettings]):
             if site.detector is None:
                 site.detector = await self._new_detector()
             detections = await self.run_blocking(site.detector.process, pcm)
-        except WakeEngineError as err:
+        except EngineError as err:  # WakeEngineError, or the base class from a user's engine
             site.retry_at = loop.time() + ENGINE_RETRY_SECONDS
             detector, site.detector = site.detector, None
             if detector is not None:
