@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -28,10 +28,15 @@ M = TypeVar("M", bound=BaseModel)
 class EngineError(Exception):
     """An engine failure with a short machine-readable ``code`` and a ``message`` the user can act on.
 
-    The service runtime turns one that reaches it into the component's ``hermes/error/...`` message
-    (``HermesService.report_error``), so an engine never publishes errors itself."""
+    Raised as ``EngineError(code, message)``; a family's subclass may be raised with its message alone and then
+    has its ``default_code``. The service runtime turns one that reaches it into the component's
+    ``hermes/error/...`` message (``HermesService.report_error``), so an engine never publishes errors itself."""
 
-    def __init__(self, code: str, message: str) -> None:
+    default_code: ClassVar[str] = "engine"
+
+    def __init__(self, code: str, message: str | None = None) -> None:
+        if message is None:
+            code, message = self.default_code, code
         super().__init__(message)
         self.code = code
         self.message = message
@@ -40,8 +45,7 @@ class EngineError(Exception):
 class EngineConfigError(EngineError, ConfigError):
     """An engine that cannot be built as configured (bad spec, missing model, bad option): a setting to fix."""
 
-    def __init__(self, message: str, code: str = "engine-config") -> None:
-        super().__init__(code, message)
+    default_code = "engine-config"
 
 
 @dataclass

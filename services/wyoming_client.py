@@ -12,6 +12,8 @@ import queue
 import socket
 import threading
 import time
+from collections.abc import Callable, Mapping
+from typing import Any
 from urllib.parse import urlparse
 
 from wyoming.error import Error
@@ -30,6 +32,16 @@ def address_of(uri: str) -> tuple[str, int]:
     if parsed.scheme != "tcp" or not parsed.hostname or parsed.port is None:
         raise ValueError(f"Wyoming engine: 'uri' must look like tcp://127.0.0.1:10300, not {uri!r}")
     return parsed.hostname, parsed.port
+
+
+def server_uri(options: Mapping[str, Any], section: str, error: Callable[[str], Exception]) -> str:
+    """The ``uri`` engine option, checked; ``error`` (the family's config error) names the setting."""
+    uri = str(options.get("uri", "") or "")
+    try:
+        address_of(uri)
+    except ValueError as err:
+        raise error(f"{section} engine_options: {err}") from err
+    return uri
 
 
 class EventStream:

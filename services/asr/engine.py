@@ -23,8 +23,7 @@ from services.phonetics import PronunciationDictionary
 class AsrEngineError(EngineError, RuntimeError):
     """An engine failure the user can act on (missing model file, word without pronunciation, ...)."""
 
-    def __init__(self, message: str, code: str = "asr-engine") -> None:
-        super().__init__(code, message)
+    default_code = "asr-engine"
 
 
 SAMPLE_RATE = 16000

@@ -11,7 +11,7 @@ from wyoming.asr import Transcribe, Transcript
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 
 from services.engines import EngineConfig
-from services.wyoming_client import CHANNELS, RATE, WIDTH, EventStream, WyomingClientError, address_of
+from services.wyoming_client import CHANNELS, RATE, WIDTH, EventStream, WyomingClientError, server_uri
 
 from .engine import AsrEngine, AsrEngineError, AsrStream, AsrTrainingData
 from .engine import Transcript as AsrTranscript
@@ -57,11 +57,7 @@ class WyomingAsrEngine(AsrEngine):
     def __init__(self, config: EngineConfig) -> None:
         self.config = config
         options: dict[str, Any] = dict(config.options)
-        try:
-            address_of(options.get("uri", ""))
-        except ValueError as err:
-            raise AsrEngineError(f"asr engine_options: {err}") from err
-        self.uri: str = options["uri"]
+        self.uri = server_uri(options, "asr", AsrEngineError)
         self.language: str | None = options.get("language")
         self.model: str | None = options.get("model")
         self.timeout = float(options.get("timeout", 30.0))

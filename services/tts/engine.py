@@ -19,15 +19,13 @@ from services.engines import EngineConfigError, EngineError
 class TtsConfigError(EngineConfigError):
     """A TTS configuration the user must fix."""
 
-    def __init__(self, message: str, code: str = "tts-config") -> None:
-        super().__init__(message, code)
+    default_code = "tts-config"
 
 
 class TtsEngineError(EngineError, RuntimeError):
     """Synthesis failed (unknown voice, engine crashed); the message says what to change."""
 
-    def __init__(self, message: str, code: str = "tts-engine") -> None:
-        super().__init__(code, message)
+    default_code = "tts-engine"
 
 
 @dataclass(frozen=True)

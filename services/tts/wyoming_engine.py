@@ -11,7 +11,7 @@ from wyoming.tts import Synthesize, SynthesizeVoice
 
 from hermes.wav import pcm_to_wav
 from services.engines import EngineConfig
-from services.wyoming_client import EventStream, WyomingClientError, address_of, describe
+from services.wyoming_client import EventStream, WyomingClientError, describe, server_uri
 
 from .engine import TtsConfigError, TtsEngineError, TtsVoice
 
@@ -26,11 +26,7 @@ class WyomingTtsEngine:
 
     def __init__(self, config: EngineConfig) -> None:
         settings = config.options
-        try:
-            address_of(settings.get("uri", ""))
-        except ValueError as err:
-            raise TtsConfigError(f"tts engine_options: {err}") from err
-        self.uri: str = settings["uri"]
+        self.uri = server_uri(settings, "tts", TtsConfigError)
         self.voice: str | None = settings.get("voice")
         self.speaker: str | None = settings.get("speaker")
         self.timeout = float(settings.get("timeout", 30.0))

@@ -20,15 +20,13 @@ SAMPLE_WIDTH = 2
 class WakeConfigError(EngineConfigError):
     """A wake configuration the user must fix (unknown word, missing model file, bad engine name)."""
 
-    def __init__(self, message: str, code: str = "wake-config") -> None:
-        super().__init__(message, code)
+    default_code = "wake-config"
 
 
 class WakeEngineError(EngineError, RuntimeError):
     """The engine failed while running (e.g. the precise-engine process died)."""
 
-    def __init__(self, message: str, code: str = "wake-engine") -> None:
-        super().__init__(code, message)
+    default_code = "wake-engine"
 
 
 @dataclass(frozen=True)

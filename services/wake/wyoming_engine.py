@@ -16,8 +16,8 @@ from services.wyoming_client import (
     WIDTH,
     EventStream,
     WyomingClientError,
-    address_of,
     describe,
+    server_uri,
 )
 
 from .engine import WakeConfigError, WakeDetection, WakeEngineError, WakeModel
@@ -97,11 +97,7 @@ class WyomingWakeEngine:
 
     def __init__(self, config: EngineConfig) -> None:
         settings = config.options
-        try:
-            address_of(settings.get("uri", ""))
-        except ValueError as err:
-            raise WakeConfigError(f"wake engine_options: {err}") from err
-        self.uri: str = settings["uri"]
+        self.uri = server_uri(settings, "wake", WakeConfigError)
         self.timeout = float(settings.get("timeout", 10.0))
         self.refractory_seconds = float(settings.get("refractory_seconds", 2.0))
         names = settings.get("models")
