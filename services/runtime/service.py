@@ -6,8 +6,8 @@ warning, filters by site, and calls the handlers: in order for one site, concurr
 may ``yield`` reply messages (they are published) or return nothing. Any exception from a handler becomes
 exactly one ``hermes/error/<component>`` message and one log line, here and nowhere else (an engine's
 ``EngineError`` as its message and code); so does a payload over its topic's cap (payload_caps.py), dropped
-unread. Nothing lives for ever per site: a site's worker ends when its queue is empty, and per-site state kept with ``site_registry()`` is freed when the site is released, idle or
-over the cap (site_registry.py).
+unread. Nothing lives for ever per site: a site's worker ends when its queue is empty, and per-site state kept
+with ``site_registry()`` is freed when the site is released, idle or over the cap (site_registry.py).
 """
 
 from __future__ import annotations
