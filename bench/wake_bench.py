@@ -42,8 +42,8 @@ from hermes.audioserver import AudioFrame  # noqa: E402
 from hermes.hotword import GetHotwords, HotwordDetected, Hotwords  # noqa: E402
 from hermes.status import ServiceStatus  # noqa: E402
 from hermes.wav import pcm_to_wav  # noqa: E402
+from services.engine_loader import load_engine  # noqa: E402
 from services.runtime.payload_caps import BROKER_MESSAGE_SIZE_LIMIT  # noqa: E402
-from services.wake.engine import create_wake_engine  # noqa: E402
 from services.wake.settings import WakeSettings  # noqa: E402
 from tests.wake.speech import VOICES, build_stream, espeak_pcm, silence  # noqa: E402
 
@@ -74,7 +74,8 @@ def make_variant(index: int, seconds: float) -> Variant:
     stream = build_stream(parts, seed=10 + index)
     pcm = stream.pcm
     frames = [pcm[i : i + FRAME_SAMPLES * 2] for i in range(0, len(pcm) - FRAME_SAMPLES * 2 + 1, FRAME_SAMPLES * 2)]
-    detector = create_wake_engine(WakeSettings(), ROOT).new_detector()
+    settings = WakeSettings()
+    detector = load_engine("wake", settings.engine, settings.options_for_engine(), profile_dir=ROOT).new_detector()
     fire_frames = [k for k, frame in enumerate(frames) if detector.process(frame)]
     delays = [(f + 1) * FRAME_SECONDS - end for f, (_, end) in zip(fire_frames, stream.marks, strict=False)]
     if len(fire_frames) != len(stream.marks):

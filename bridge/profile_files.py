@@ -222,7 +222,7 @@ def write_custom_words(profile: Path, relpath: str, text: str) -> tuple[Path, in
     parse_custom_words(text)
     # The ASR reads the file with every phone checked against its phone set: a file it would refuse, written
     # here, made every later lookup and training fail (found by the OpenAPI fuzzer), so refuse it now.
-    from services.asr.pronunciations import PronunciationDictionary, PronunciationError
+    from services.phonetics import PronunciationDictionary, PronunciationError
 
     try:
         PronunciationDictionary().merge_text(text, relpath, check=True)

@@ -27,7 +27,8 @@ PROGRAM_NAMES = frozenset({"command", "commands", "program", "programs", "execut
                            "arguments", "engine_args"})
 PROGRAM_KEYS = frozenset({"wake.precise.engine"})  # the precise-engine executable
 # Handed as-is to engine code (a user engine class, or the ASR engine's own options such as model paths).
-ENGINE_OPTION_KEYS = frozenset({"asr.engine_options", "wake.custom", "tts.custom"})
+ENGINE_OPTION_KEYS = frozenset({"asr.engine_options", "wake.engine_options", "tts.engine_options",
+                                "wake.custom", "tts.custom"})  # the last two: deprecated names
 # Who may reach the API at all: not for a caller to widen.
 POLICY_KEYS = frozenset({"bridge.cors_origins", "bridge.allowed_hosts", "http.host",
                          "bridge.login_attempts_threshold", "bridge.login_ban_seconds"})

@@ -9,6 +9,7 @@ object per service named after it (``nlu``, ``asr``, ``audio_input``, ...). The 
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -168,6 +169,25 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
         else:
             merged[key] = value
     return merged
+
+
+def renamed_keys(data: Any, renamed: Mapping[str, str], section: str) -> Any:
+    """A settings object with deprecated keys moved to their new names (a warning each); for a
+    ``model_validator(mode="before")``. Mappings are merged, the new key winning."""
+    if not isinstance(data, Mapping) or not any(old in data for old in renamed):
+        return data
+    data = dict(data)
+    for old, new in renamed.items():
+        if old not in data:
+            continue
+        value = data.pop(old)
+        logging.getLogger("hermesh.config").warning("%s.%s is deprecated: use %s.%s", section, old, section, new)
+        current = data.get(new)
+        if isinstance(value, Mapping) and isinstance(current, Mapping):
+            data[new] = {**value, **current}
+        elif new not in data:
+            data[new] = value
+    return data
 
 
 def validate_layer(model: type[M], data: Mapping[str, Any], where: str) -> M:

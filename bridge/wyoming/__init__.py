@@ -1,11 +1,13 @@
-"""The Wyoming side of the bridge: a server for Home Assistant, clients for satellites, engines.
+"""The Wyoming side of the bridge: a server for Home Assistant, clients for satellites.
 
 * ``server.WyomingServer(service, host, port)``: asr, tts, wake, intent and handle on one TCP port, each
   request mapped onto the broker (see ``connection``, ``speech_flows``, ``text_flows``); ``info`` comes
   from memory (``catalog``), so describe is answered at once. Each connection speaks as its own site
   ``<site_prefix>-<random>``; services limited by ``site_ids`` must serve those sites too.
 * ``satellite``: the Wyoming satellites listed in the profile are dialled and become sites of the mesh.
-* ``engines``: Wyoming servers as engines of the ASR, TTS and wake services (loaded by module path).
+
+External Wyoming servers used as engines of the asr, tts and wake services are engine ``wyoming`` of those
+services (services/<function>/wyoming_engine.py), not bridge code.
 
 profile.json::
 

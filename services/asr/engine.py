@@ -1,10 +1,10 @@
-"""The speech-to-text engine interface, its result types, and loading an engine by name or module path.
+"""The speech-to-text engine interface and its result types (types only: the engines are in registry.py).
 
 An engine is trained from ``AsrTrainingData`` (the intent graph as grammar text plus pronunciations) and
 decodes audio in streams: ``open_stream()`` gives an ``AsrStream`` that is fed 16 kHz mono s16le PCM while
 it arrives and returns a ``Transcript`` from ``finish()``. A user's own engine is any class with this shape,
-named in profile.json as ``"asr": {"engine": "my_pkg.my_module.MyAsr"}`` (or ``my_pkg.my_module:MyAsr``);
-it receives an ``AsrEngineConfig`` and may read its own options from ``config.options``.
+named in profile.json as ``"asr": {"engine": "my_pkg.my_module:MyAsr"}``; it receives an ``EngineConfig``
+and reads its own options from ``config.options`` (``asr.engine_options``).
 """
 
 from __future__ import annotations
@@ -14,16 +14,16 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from services.plugins import PluginError, import_class
+from services.engines import EngineConfig, EngineError
+from services.phonetics import PronunciationDictionary
 
-from .pronunciations import PronunciationDictionary
 
-
-class AsrEngineError(RuntimeError):
+class AsrEngineError(EngineError, RuntimeError):
     """An engine failure the user can act on (missing model file, word without pronunciation, ...)."""
+
+    default_code = "asr-engine"
 
 
 SAMPLE_RATE = 16000
@@ -62,13 +62,7 @@ class AsrTrainingData:
     fsg_for_intents: Callable[[Sequence[str]], str] | None = None  # grammar limited to some intents
 
 
-@dataclass
-class AsrEngineConfig:
-    """What an engine is constructed with."""
-
-    profile_dir: Path
-    work_dir: Path  # where the engine may write trained artefacts (inside the profile's trained/ dir)
-    options: dict[str, Any] = field(default_factory=dict)
+AsrEngineConfig = EngineConfig  # what an engine is constructed with (the same for every voice function)
 
 
 class AsrStream(ABC):
@@ -173,35 +167,6 @@ class AsrEngine(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook, most engines hold nothing to release
         """Release decoders and models."""
-
-
-BUILTIN_ENGINES = {
-    "pocketsphinx": "services.asr.pocketsphinx_engine:PocketsphinxAsrEngine",
-    "kaldi": "services.asr.kaldi_engine:KaldiAsrEngine",
-}
-_REQUIRED_METHODS = ("train", "open_stream")
-
-
-def load_engine_class(spec: str) -> type:
-    """The engine class for a built-in name or a ``package.module.Class`` / ``package.module:Class`` path."""
-    target = BUILTIN_ENGINES.get(spec, spec)
-    if "." not in target and ":" not in target:
-        raise AsrEngineError(
-            f"asr engine {spec!r}: use one of {', '.join(BUILTIN_ENGINES)} or a class path like my_pkg.my_asr.MyAsr"
-        )
-    try:
-        cls = import_class(target, "asr engine")
-    except PluginError as err:
-        raise AsrEngineError(str(err)) from err
-    missing = [m for m in _REQUIRED_METHODS if not callable(getattr(cls, m, None))]
-    if missing:
-        raise AsrEngineError(f"asr engine {spec!r}: class {cls.__name__} lacks method(s) {', '.join(missing)}")
-    return cls
-
-
-def create_engine(spec: str, config: AsrEngineConfig) -> AsrEngine:
-    """Instantiate the engine named by ``spec`` (see ``load_engine_class``)."""
-    return load_engine_class(spec)(config)  # type: ignore[no-any-return]
 
 
 class ObjectPool:

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from services.phonetics import bundled_dictionary_path
 from services.profile import write_atomic
 
 from .denoise import DenoiserUnavailableError, check_available, rnnoise
@@ -40,7 +41,6 @@ from .engine import (
     Token,
 )
 from .fsg import Fsg, FsgError, check_words, parse_fsg
-from .pronunciations import bundled_dictionary_path
 
 LOG = logging.getLogger("hermesh.asr.pocketsphinx")
 

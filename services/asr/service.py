@@ -37,12 +37,14 @@ from hermes.g2p import G2pPhonemes, G2pPronounce, G2pPronunciation
 from hermes.site_ids import session_id_problem
 from hermes.wav import WavFormatError, pcm_to_wav
 from services.config import ConfigError, SettingsModel
+from services.engine_loader import load_engine
+from services.engines import EngineError
+from services.phonetics import PronunciationError, pronounce, read_custom_words
 from services.runtime import HermesService, ServiceError, handles
 
 from .endpointer import Endpointer, SegmenterSettings, VadUnavailableError, VoiceActivityDetector, make_vad
-from .engine import AsrEngine, AsrEngineConfig, AsrEngineError, AsrTrainingData, Transcript, create_engine
+from .engine import AsrEngine, AsrEngineError, AsrTrainingData, Transcript
 from .fsg import FsgError
-from .pronunciations import PronunciationError, pronounce, read_custom_words
 from .session import AsrSession, SessionInfo, SessionOutcome
 from .training import CUSTOM_WORDS, TRAINED_DIR, asr_work_dir
 
@@ -53,7 +55,7 @@ class StrictSegmenterSettings(SegmenterSettings):
 
 class AsrSettings(SettingsModel):
     engine: str | None = Field(
-        None, description="pocketsphinx | kaldi | a class path (my_pkg.my_asr.MyAsr); default: kaldi when "
+        None, description="pocketsphinx | kaldi | wyoming | a class path (my_pkg.my_asr:MyAsr); default: kaldi when "
         "kaldi_model_dir is set, else pocketsphinx",
     )
     mode: Literal["grammar", "ngram", "dictation"] = Field(
@@ -61,7 +63,8 @@ class AsrSettings(SettingsModel):
     )
     acoustic_model: Path | None = Field(None, description="pocketsphinx acoustic model dir (default: bundled en-us)")
     kaldi_model_dir: Path | None = Field(None, description="a kaldi-active-grammar model directory")
-    engine_options: dict[str, Any] = Field(default_factory=dict, description="passed to the engine as-is")
+    engine_options: dict[str, Any] = Field(default_factory=dict, description="passed to the engine as-is "
+                                           "(config.options), over the built-in engines' settings above")
     vad: Literal["pocketsphinx", "webrtcvad", "silero"] = "pocketsphinx"
     vad_mode: int = Field(3, ge=0, le=3, description="WebRTC VAD aggressiveness (pocketsphinx, webrtcvad)")
     silero_threshold: float = Field(0.5, gt=0, lt=1)
@@ -102,7 +105,7 @@ class AsrService(HermesService[AsrSettings]):
             raise ConfigError(f"asr: {err}") from err
         try:
             await self.run_blocking(self._train_from_profile)
-        except (AsrEngineError, FsgError, PronunciationError) as err:
+        except (EngineError, FsgError, PronunciationError) as err:
             self.log.warning("not trained yet: %s", err)
         except Exception:  # noqa: BLE001 - a profile must never keep the ASR from starting (crash loop)
             self.log.exception("not trained yet: training from the profile failed unexpectedly")
@@ -126,10 +129,11 @@ class AsrService(HermesService[AsrSettings]):
         if s.kaldi_model_dir:
             options["model_dir"] = s.kaldi_model_dir
         options.update(s.engine_options)
-        config = AsrEngineConfig(profile_dir=self.profile, work_dir=asr_work_dir(self.profile), options=options)
         try:
-            return create_engine(self._engine_spec(), config)
-        except AsrEngineError as err:  # a setting the user must fix: reported without a traceback
+            engine: AsrEngine = load_engine("asr", self._engine_spec(), options, profile_dir=self.profile,
+                                            work_dir=asr_work_dir(self.profile))
+            return engine
+        except EngineError as err:  # a setting the user must fix: reported without a traceback
             raise ConfigError(f"asr: {err}") from err
 
     def _training_options(self) -> dict[str, Any]:
@@ -163,7 +167,7 @@ class AsrService(HermesService[AsrSettings]):
         if stamp is not None and stamp != self.trained_stamp:
             try:
                 await self.run_blocking(self._train_from_profile)
-            except (AsrEngineError, FsgError, PronunciationError) as err:
+            except (EngineError, FsgError, PronunciationError) as err:
                 self.trained_stamp = stamp  # report once, keep the previous model
                 raise ServiceError(f"retraining after 'hermesh train' failed: {err}") from err
 
@@ -183,7 +187,7 @@ class AsrService(HermesService[AsrSettings]):
             )
             await self.run_blocking(self._train, data)
         except Exception as err:  # the train id goes in sessionId (§1.3): the trainer waits for it
-            if isinstance(err, AsrEngineError | FsgError | PronunciationError):
+            if isinstance(err, EngineError | FsgError | PronunciationError):
                 self.log.error("training failed: %s", err)
                 text = f"training failed: {err}"
             else:
@@ -221,10 +225,8 @@ class AsrService(HermesService[AsrSettings]):
         if old is not None:
             await self._drop(old)
         await self._retrain_if_profile_trained()
-        try:
-            stream = await self.run_blocking(self.engine.open_stream, message.intent_filter)
-        except AsrEngineError as err:
-            raise ServiceError(str(err)) from err
+        # An EngineError goes to the runtime as it is: it becomes hermes/error/asr with its code.
+        stream = await self.run_blocking(self.engine.open_stream, message.intent_filter)
         endpointer = Endpointer(self._new_vad(), self.settings.segmenter) if message.stop_on_silence else None
         info = SessionInfo(message.site_id, key, message.stop_on_silence, message.send_audio_captured,
                            message.wakeword_id, message.lang)

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from services.nlu.exports import to_arpa_text, to_fsg_text
+from services.phonetics import PronunciationError, pronunciations_for, read_custom_words
 from services.profile import Profile, write_atomic
 
 from .engine import AsrEngineError, AsrTrainingData
-from .pronunciations import PronunciationError, pronunciations_for, read_custom_words
 
 if TYPE_CHECKING:
     from services.nlu.graph import IntentGraph

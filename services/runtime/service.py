@@ -4,10 +4,10 @@ A service subclass declares handlers with ``@handles(MessageClass)``. The base s
 (per site where the topic carries the site id), parses each payload once, drops malformed ones with a
 warning, filters by site, and calls the handlers: in order for one site, concurrently across sites. A handler
 may ``yield`` reply messages (they are published) or return nothing. Any exception from a handler becomes
-exactly one ``hermes/error/<component>`` message and one log line, here and nowhere else; so does a payload over
-its topic's cap (payload_caps.py), dropped unread. Nothing lives for ever per site: a site's worker ends when its
-queue is empty, and per-site state kept with ``site_registry()`` is freed when the site is released, idle or
-over the cap (site_registry.py).
+exactly one ``hermes/error/<component>`` message and one log line, here and nowhere else (an engine's
+``EngineError`` as its message and code); so does a payload over its topic's cap (payload_caps.py), dropped
+unread. Nothing lives for ever per site: a site's worker ends when its queue is empty, and per-site state kept
+with ``site_registry()`` is freed when the site is released, idle or over the cap (site_registry.py).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from hermes.common import DEFAULT_SITE, HermesErrorMessage
 from hermes.registry import message_class_for
 from hermes.status import ServiceRestart, ServiceState, ServiceStatus, SiteReleased
 from services.config import CommonSettings, SettingsModel
+from services.engines import EngineError
 
 from .errors import BrokerLost, PayloadTooLarge, ServiceError, ServiceOffline, ServiceTimeout
 from .free_memory import release_free_memory, use_one_malloc_arena
@@ -332,10 +333,19 @@ class HermesService(Generic[S]):
         return task
 
     async def report_error(self, error: BaseException, origin: HermesMessage | None, topic: str | None) -> None:
-        """Log an error and publish it as this component's Hermes error message."""
-        text = str(error) if isinstance(error, ServiceError) else f"{type(error).__name__}: {error}"
+        """Log an error and publish it as this component's Hermes error message. An engine's error
+        (``services.engines.EngineError``) is its message and ``[code]``, also when a service error wraps it."""
+        engine_error = error if isinstance(error, EngineError) else error.__cause__
+        if isinstance(error, EngineError):
+            text = error.message
+        else:
+            text = str(error) if isinstance(error, ServiceError) else f"{type(error).__name__}: {error}"
+        if isinstance(engine_error, EngineError):
+            text = f"{text} [{engine_error.code}]"
         if isinstance(error, ServiceError):
             self.log.log(error.log_level, "%s (on %s)", text, topic or "-")
+        elif isinstance(error, EngineError):
+            self.log.error("engine error %s (on %s)", text, topic or "-")
         else:
             self.log.error("unexpected error while handling %s", topic or "-", exc_info=error)
         if self.error_class is None:

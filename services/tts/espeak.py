@@ -6,13 +6,17 @@ import shutil
 import subprocess
 
 from hermes.wav import WavFormatError, pcm_to_wav, read_wav
+from services.engines import EngineConfig, engine_settings
 
 from .engine import TtsConfigError, TtsEngineError, TtsVoice
 from .settings import EspeakTtsSettings
 
 
 class EspeakTtsEngine:
-    def __init__(self, settings: EspeakTtsSettings) -> None:
+    """Options: those of ``tts.espeak`` (``EspeakTtsSettings``)."""
+
+    def __init__(self, config: EngineConfig) -> None:
+        settings = engine_settings(EspeakTtsSettings, config, "tts engine espeak", TtsConfigError)
         executable = shutil.which(settings.executable)
         if executable is None:
             raise TtsConfigError(f"espeak-ng not found ({settings.executable!r}); install it: apt-get install espeak-ng")

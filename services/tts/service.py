@@ -15,9 +15,11 @@ from hermes.errors import TtsError
 from hermes.site_ids import session_id_problem
 from hermes.tts import GetVoices, TtsSay, TtsSayFinished, Voice, Voices
 from hermes.wav import WavFormatError, wav_info
+from services.engine_loader import load_engine
+from services.engines import EngineError
 from services.runtime import HermesService, ServiceError, ServiceTimeout, handles
 
-from .engine import TtsEngine, TtsEngineError, create_tts_engine, scale_volume
+from .engine import TtsEngine, scale_volume
 from .settings import TtsSettings
 
 
@@ -35,7 +37,9 @@ class TtsService(HermesService[TtsSettings]):
     error_class = TtsError
 
     async def setup(self) -> None:
-        self.engine: TtsEngine = await self.run_blocking(create_tts_engine, self.settings, self.profile)
+        s = self.settings
+        self.engine: TtsEngine = await self.run_blocking(
+            lambda: load_engine("tts", s.engine, s.options_for_engine(), profile_dir=self.profile))
         # One lock per site with a say pending, dropped with its last say: site ids come and go (Wyoming
         # connections mint them), so a lock per site ever seen would grow for ever.
         self._site_locks: dict[str, _SiteLock] = {}
@@ -75,7 +79,7 @@ class TtsService(HermesService[TtsSettings]):
             if say.volume is not None:
                 wav = scale_volume(wav, say.volume)
             seconds = wav_info(wav).seconds
-        except (TtsEngineError, WavFormatError) as err:
+        except (EngineError, WavFormatError) as err:  # a user's engine may raise the base class
             raise ServiceError(f"could not speak {say.text[:60]!r}: {err}", context=context) from err
         # The say's id names the playBytes topic; one that cannot be a topic level gets an id of our own
         # (sayFinished still echoes the caller's in its payload).
@@ -99,7 +103,7 @@ class TtsService(HermesService[TtsSettings]):
     async def on_get_voices(self, message: GetVoices) -> Voices:
         try:
             voices = await self.run_blocking(self.engine.voices)
-        except TtsEngineError as err:
+        except EngineError as err:
             raise ServiceError(f"cannot list voices: {err}", context=message.id) from err
         return Voices(
             voices=[Voice(voice_id=v.voice_id, description=v.description) for v in voices],

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from services.config import SettingsModel
+from services.config import SettingsModel, renamed_keys
 
 
 class EspeakTtsSettings(SettingsModel):
@@ -22,9 +22,20 @@ class EspeakTtsSettings(SettingsModel):
 
 
 class TtsSettings(SettingsModel):
-    # "espeak" or a user engine class as "package.module.ClassName".
+    # "espeak", "wyoming" or a user engine class as "package.module:ClassName".
     engine: str = "espeak"
     espeak: EspeakTtsSettings = Field(default_factory=EspeakTtsSettings)
-    custom: dict[str, Any] = Field(default_factory=dict)  # settings for a user engine class
+    # Passed to the engine as config.options (with espeak: over tts.espeak). Formerly "custom" (still read).
+    engine_options: dict[str, Any] = Field(default_factory=dict)
     # Wait for playFinished at most the sound's duration plus this (playback through PulseAudio adds latency).
     play_finished_margin: float = Field(default=3.0, ge=0.0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _deprecated_keys(cls, data: Any) -> Any:
+        return renamed_keys(data, {"custom": "engine_options"}, "tts")
+
+    def options_for_engine(self) -> dict[str, Any]:
+        """The engine's options: a built-in engine's own section, then ``engine_options``."""
+        base = self.espeak.model_dump() if self.engine == "espeak" else {}
+        return {**base, **self.engine_options}

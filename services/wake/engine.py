@@ -1,31 +1,32 @@
 """The wake engine interface: one engine per service, one detector (with its own state) per site.
 
-A user engine class named by module path in the profile (``"engine": "mypkg.mywake.MyWakeEngine"``) is
-constructed as ``MyWakeEngine(settings: dict, profile_dir: Path)`` and must provide ``models`` and
-``new_detector()`` as below.
+Types only: the engines are named in registry.py. A user engine class named in the profile
+(``"wake": {"engine": "mypkg.mywake:MyWakeEngine"}``) is constructed as ``MyWakeEngine(config: EngineConfig)``
+(its options in ``config.options``, from ``wake.engine_options``) and must provide ``models``,
+``new_detector()`` and ``close()`` as below.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from services.config import ConfigError
-from services.plugins import PluginError, import_class
-
-from .settings import WakeSettings
+from services.engines import EngineConfigError, EngineError
 
 SAMPLE_RATE = 16000
 SAMPLE_WIDTH = 2
 
 
-class WakeConfigError(ConfigError):
+class WakeConfigError(EngineConfigError):
     """A wake configuration the user must fix (unknown word, missing model file, bad engine name)."""
 
+    default_code = "wake-config"
 
-class WakeEngineError(RuntimeError):
+
+class WakeEngineError(EngineError, RuntimeError):
     """The engine failed while running (e.g. the precise-engine process died)."""
+
+    default_code = "wake-engine"
 
 
 @dataclass(frozen=True)
@@ -74,30 +75,3 @@ def default_wakeword_id(text: str) -> str:
     for bad in "/+#":
         cleaned = cleaned.replace(bad, "_")
     return cleaned or "default"
-
-
-def load_class(path: str, what: str) -> type:
-    """Import ``package.module.ClassName``; errors name the path and what was expected."""
-    if "." not in path and ":" not in path:
-        raise WakeConfigError(f"{what} {path!r} is neither a built-in engine nor 'package.module.ClassName'")
-    try:
-        return import_class(path, what)
-    except PluginError as err:
-        raise WakeConfigError(str(err)) from err
-
-
-def create_wake_engine(settings: WakeSettings, profile_dir: Path) -> WakeEngine:
-    """Build and check the configured engine; raises WakeConfigError with what to fix."""
-    if settings.engine == "pocketsphinx":
-        from .pocketsphinx_kws import PocketsphinxWakeEngine
-
-        return PocketsphinxWakeEngine(settings.pocketsphinx, profile_dir)
-    if settings.engine == "precise":
-        from .precise import PreciseWakeEngine
-
-        return PreciseWakeEngine(settings.precise, profile_dir)
-    cls = load_class(settings.engine, "wake engine")
-    engine = cls(dict(settings.custom), profile_dir)
-    if not isinstance(engine, WakeEngine):
-        raise WakeConfigError(f"wake engine {settings.engine!r} lacks 'models' or 'new_detector()'")
-    return engine

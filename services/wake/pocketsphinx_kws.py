@@ -1,8 +1,8 @@
 """Pocketsphinx keyphrase spotting: several wake phrases, each with its own threshold, checked at start-up.
 
 Pocketsphinx itself only logs a keyphrase with an unknown word and then never fires, so every word is
-looked up here first and an unknown one is either given a guessed pronunciation (espeak-ng, via the ASR's
-pronunciation helpers) or reported by name.
+looked up here first and an unknown one is either given a guessed pronunciation (espeak-ng, via
+services.phonetics) or reported by name.
 """
 
 from __future__ import annotations
@@ -15,13 +15,11 @@ from typing import Any
 
 from pocketsphinx import Decoder
 
+from services.engines import EngineConfig, engine_settings
+from services.phonetics import PronunciationError, guess_pronunciations, read_custom_words
+
 from .engine import SAMPLE_WIDTH, WakeConfigError, WakeDetection, WakeModel, default_wakeword_id
 from .settings import PocketsphinxWakeSettings
-
-try:  # written by the ASR part; optional so the wake service works without it
-    from services.asr import pronunciations as _pronunciations
-except ImportError:  # pragma: no cover - depends on what is installed
-    _pronunciations = None  # type: ignore[assignment]
 
 _LOG = logging.getLogger(__name__)
 _SEARCH = "wake"
@@ -36,7 +34,10 @@ def _normalize_phrase(text: str) -> str:
 class PocketsphinxWakeEngine:
     """Validated keyphrase configuration; ``new_detector()`` gives each site its own decoder."""
 
-    def __init__(self, settings: PocketsphinxWakeSettings, profile_dir: Path) -> None:
+    def __init__(self, config: EngineConfig) -> None:
+        """Options: those of ``wake.pocketsphinx`` (``PocketsphinxWakeSettings``)."""
+        settings = engine_settings(PocketsphinxWakeSettings, config, "wake engine pocketsphinx", WakeConfigError)
+        profile_dir = config.profile_dir
         if not settings.phrases:
             raise WakeConfigError("wake: no wake phrase configured (wake.pocketsphinx.phrases is empty)")
         self._decoder_args = self._model_args(settings, profile_dir)
@@ -99,31 +100,29 @@ class PocketsphinxWakeEngine:
         needed = {w for p in settings.phrases for w in _normalize_phrase(p.phrase).split()}
         extra: dict[str, str] = {}
         given = {w.lower(): phones for w, phones in settings.words.items()}
-        custom = None
-        if _pronunciations is not None:
-            try:
-                custom = _pronunciations.read_custom_words(profile_dir / "custom_words.txt")
-            except _pronunciations.PronunciationError as err:
-                raise WakeConfigError(f"wake: {err}") from err
+        try:
+            custom = read_custom_words(profile_dir / "custom_words.txt")
+        except PronunciationError as err:
+            raise WakeConfigError(f"wake: {err}") from err
         unknown = []
         for word in sorted(needed):
             if word in given:
                 extra[word] = " ".join(given[word].upper().split())
-            elif custom is not None and custom.lookup(word):
+            elif custom.lookup(word):
                 extra[word] = " ".join(custom.lookup(word)[0])
             elif probe.lookup_word(word) is None:
                 unknown.append(word)
         if unknown:
-            if not settings.guess_unknown_words or _pronunciations is None:
+            if not settings.guess_unknown_words:
                 phrase = next(p.phrase for p in settings.phrases if unknown[0] in _normalize_phrase(p.phrase).split())
                 raise WakeConfigError(
                     f"wake phrase {phrase!r}: the word {unknown[0]!r} is not in the pronunciation dictionary; "
                     f'add it to wake.pocketsphinx.words (e.g. "{unknown[0]}": "P H O N E S") or custom_words.txt'
-                    + ("" if _pronunciations is None else ", or set wake.pocketsphinx.guess_unknown_words")
+                    ", or set wake.pocketsphinx.guess_unknown_words"
                 )
             try:
-                guesses = _pronunciations.guess_pronunciations(unknown)
-            except _pronunciations.PronunciationError as err:
+                guesses = guess_pronunciations(unknown)
+            except PronunciationError as err:
                 raise WakeConfigError(f"wake: cannot guess pronunciations for {', '.join(unknown)}: {err}") from err
             for word in unknown:
                 extra[word] = " ".join(guesses[word])

@@ -16,6 +16,8 @@ from pathlib import Path
 from precise_runner import PreciseEngine
 from precise_runner.runner import TriggerDetector
 
+from services.engines import EngineConfig, engine_settings
+
 from .engine import (
     SAMPLE_RATE,
     SAMPLE_WIDTH,
@@ -55,7 +57,10 @@ def _resolve_model(model: str, profile_dir: Path) -> Path:
 class PreciseWakeEngine:
     """Checks the engine executable and model, and that the engine answers, before serving any site."""
 
-    def __init__(self, settings: PreciseWakeSettings, profile_dir: Path) -> None:
+    def __init__(self, config: EngineConfig) -> None:
+        """Options: those of ``wake.precise`` (``PreciseWakeSettings``)."""
+        settings = engine_settings(PreciseWakeSettings, config, "wake engine precise", WakeConfigError)
+        profile_dir = config.profile_dir
         if not settings.engine:
             raise WakeConfigError(
                 "precise: set wake.precise.engine to your precise-engine executable (it is not shipped)"

@@ -26,9 +26,11 @@ from hermes.hotword import (
     HotwordToggleOn,
 )
 from hermes.wav import WavFormatError
+from services.engine_loader import load_engine
+from services.engines import EngineError
 from services.runtime import HermesService, ServiceError, handles
 
-from .engine import WakeDetector, WakeEngine, WakeEngineError, create_wake_engine
+from .engine import WakeDetector, WakeEngine
 from .settings import WakeSettings
 from .toggles import ToggleReasons
 
@@ -65,7 +67,9 @@ class WakeService(HermesService[WakeSettings]):
         self._sites = self.site_registry(
             _Site, close=self._free_site, busy=lambda _, site: not site.toggles.enabled,
             idle_seconds=self.settings.site_idle_seconds, max_sites=self.settings.max_sites)
-        self.engine: WakeEngine = await self.run_blocking(create_wake_engine, self.settings, self.profile)
+        s = self.settings
+        self.engine: WakeEngine = await self.run_blocking(
+            lambda: load_engine("wake", s.engine, s.options_for_engine(), profile_dir=self.profile))
         words = ", ".join(f"{m.wakeword_id} ({m.words!r})" for m in self.engine.models)
         self.log.info("listening for %s with %s", words, self.settings.engine)
 
@@ -116,7 +120,7 @@ class WakeService(HermesService[WakeSettings]):
             if site.detector is None:
                 site.detector = await self._new_detector()
             detections = await self.run_blocking(site.detector.process, pcm)
-        except WakeEngineError as err:
+        except EngineError as err:  # WakeEngineError, or the base class from a user's engine
             site.retry_at = loop.time() + ENGINE_RETRY_SECONDS
             detector, site.detector = site.detector, None
             if detector is not None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from services.config import SettingsModel
+from services.config import SettingsModel, renamed_keys
 
 
 class WakePhraseSettings(SettingsModel):
@@ -43,12 +43,13 @@ class PreciseWakeSettings(SettingsModel):
 
 
 class WakeSettings(SettingsModel):
-    # "pocketsphinx", "precise", or a user engine class as "package.module.ClassName".
+    # "pocketsphinx", "precise", "wyoming", or a user engine class as "package.module:ClassName".
     engine: str = "pocketsphinx"
     pocketsphinx: PocketsphinxWakeSettings = Field(default_factory=PocketsphinxWakeSettings)
     precise: PreciseWakeSettings = Field(default_factory=PreciseWakeSettings)
-    # Settings passed to a user engine class.
-    custom: dict[str, Any] = Field(default_factory=dict)
+    # Passed to the engine as config.options (with pocketsphinx or precise: over their own section).
+    # Formerly "custom" (still read, with a warning).
+    engine_options: dict[str, Any] = Field(default_factory=dict)
     lang: str | None = None  # copied into hotword/detected (session language)
     # A detector (~7 MB for pocketsphinx) is per site, and site ids come and go: a site that sent no frame for
     # this long gives its detector back (a phrase cannot span such a gap, and the next frame gets a spare one
@@ -56,3 +57,14 @@ class WakeSettings(SettingsModel):
     site_idle_seconds: float = Field(default=5.0, gt=0.0)
     # Sites with a detector at most; beyond, the least recently heard one gives its detector back.
     max_sites: int = Field(default=64, ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _deprecated_keys(cls, data: Any) -> Any:
+        return renamed_keys(data, {"custom": "engine_options"}, "wake")
+
+    def options_for_engine(self) -> dict[str, Any]:
+        """The engine's options: a built-in engine's own section, then ``engine_options``."""
+        sections = {"pocketsphinx": self.pocketsphinx, "precise": self.precise}
+        base = sections[self.engine].model_dump() if self.engine in sections else {}
+        return {**base, **self.engine_options}

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from services.asr.engine import AsrEngineConfig, AsrEngineError, create_engine, load_engine_class
+from services.asr.engine import AsrEngineConfig, AsrEngineError
 from services.asr.fsg import parse_fsg
 from services.asr.kaldi_engine import REQUIRED_FILES, KaldiAsrEngine, check_model_dir, fsg_to_wfst, import_kag
+from services.asr.registry import ASR_ENGINES
 
 from .grammar import LIGHTS_FSG, LIGHTS_SENTENCES
 from .test_pocketsphinx_engine import training_data
@@ -48,7 +49,7 @@ def addon_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 @pytest.mark.parametrize("separator", [".", ":"])
 def test_a_users_engine_class_is_loaded_by_module_path(addon_module: str, tmp_path: Path, separator: str) -> None:
-    engine = create_engine(f"{addon_module}{separator}MyAsr", AsrEngineConfig(tmp_path, tmp_path, {"suffix": "!"}))
+    engine = ASR_ENGINES.create(f"{addon_module}{separator}MyAsr", AsrEngineConfig(tmp_path, tmp_path, {"suffix": "!"}))
     engine.train(training_data())
     stream = engine.open_stream()
     stream.feed(b"\x00" * 3200)
@@ -58,13 +59,13 @@ def test_a_users_engine_class_is_loaded_by_module_path(addon_module: str, tmp_pa
 
 def test_bad_engine_paths_are_explained(addon_module: str) -> None:
     with pytest.raises(AsrEngineError, match="cannot import module 'nope'"):
-        load_engine_class("nope.Engine")
+        ASR_ENGINES.engine_class("nope.Engine")
     with pytest.raises(AsrEngineError, match="has no class 'Missing'"):
-        load_engine_class(f"{addon_module}.Missing")
+        ASR_ENGINES.engine_class(f"{addon_module}.Missing")
     with pytest.raises(AsrEngineError, match="lacks method"):
-        load_engine_class("pathlib.Path")
+        ASR_ENGINES.engine_class("pathlib.Path")
     with pytest.raises(AsrEngineError, match="use one of pocketsphinx, kaldi"):
-        load_engine_class("whisper")
+        ASR_ENGINES.engine_class("whisper")
 
 
 def fake_kag_model(root: Path, skip: str | None = None) -> Path:
@@ -92,13 +93,13 @@ def test_missing_kaldi_model_files_are_named(tmp_path: Path) -> None:
     with pytest.raises(AsrEngineError, match="needs 0.5.0"):
         check_model_dir(old)
     with pytest.raises(AsrEngineError, match="kaldi_model_dir"):
-        create_engine("kaldi", AsrEngineConfig(tmp_path, tmp_path, {}))
+        ASR_ENGINES.create("kaldi", AsrEngineConfig(tmp_path, tmp_path, {}))
 
 
 def test_kaldi_engine_reaches_kag_and_reports_its_complaint(tmp_path: Path) -> None:
     pytest.importorskip("kaldi_active_grammar", reason="optional extra hermesh[kaldi] (AGPL) not installed")
     model = fake_kag_model(tmp_path / "model")
-    engine = create_engine("kaldi", AsrEngineConfig(tmp_path, tmp_path / "work", {"model_dir": model}))
+    engine = ASR_ENGINES.create("kaldi", AsrEngineConfig(tmp_path, tmp_path / "work", {"model_dir": model}))
     assert isinstance(engine, KaldiAsrEngine)
     with pytest.raises(AsrEngineError, match=f"Kaldi model {model}: .*words.base.txt"):
         engine.train(training_data())  # KAG itself reads the (fake) lexicon and refuses it

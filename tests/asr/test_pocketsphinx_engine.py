@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from services.asr.engine import AsrEngineConfig, AsrEngineError, AsrTrainingData, create_engine
+from services.asr.engine import AsrEngineConfig, AsrEngineError, AsrTrainingData
 from services.asr.fsg import FsgError, parse_fsg
 from services.asr.pocketsphinx_engine import PocketsphinxAsrEngine
-from services.asr.pronunciations import pronunciations_for
+from services.asr.registry import ASR_ENGINES
+from services.phonetics import pronunciations_for
 
 from .grammar import LIGHTS_FSG, LIGHTS_SENTENCES, TIME_ONLY_FSG
 from .speech import frames, utterance
@@ -32,7 +33,7 @@ def training_data(fsg_text: str = LIGHTS_FSG, filters: dict[tuple[str, ...], str
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> PocketsphinxAsrEngine:
     work = tmp_path_factory.mktemp("ps")
-    eng = create_engine("pocketsphinx", AsrEngineConfig(work, work / "trained" / "asr"))
+    eng = ASR_ENGINES.create("pocketsphinx", AsrEngineConfig(work, work / "trained" / "asr"))
     eng.train(training_data(filters={("GetTime",): TIME_ONLY_FSG}))
     return eng  # type: ignore[return-value]
 
@@ -84,7 +85,7 @@ def test_concurrent_streams_use_separate_decoders(engine: PocketsphinxAsrEngine)
 def test_open_streams_hold_no_decoder_and_decodes_at_once_are_capped(tmp_path: Path) -> None:
     """Thirty sites listening at once cost their audio, not thirty decoders (~20 MB each); six threads finishing
     at once share ``max_decoders`` of them, and every transcript is still right."""
-    eng = create_engine("pocketsphinx", AsrEngineConfig(tmp_path, tmp_path / "trained" / "asr",
+    eng = ASR_ENGINES.create("pocketsphinx", AsrEngineConfig(tmp_path, tmp_path / "trained" / "asr",
                                                        {"max_decoders": 2, "denoise": "none"}))
     eng.train(training_data())
     assert isinstance(eng, PocketsphinxAsrEngine)
@@ -118,7 +119,7 @@ def test_silence_gives_an_empty_or_grammar_transcript(engine: PocketsphinxAsrEng
 
 
 def test_unknown_word_without_guessing_is_refused_before_the_decoder(tmp_path: Path) -> None:
-    eng = create_engine("pocketsphinx", AsrEngineConfig(tmp_path, tmp_path / "asr"))
+    eng = ASR_ENGINES.create("pocketsphinx", AsrEngineConfig(tmp_path, tmp_path / "asr"))
     data = training_data()
     data.dictionary = pronunciations_for([w for w in data.vocabulary if w != "rhasspy"]).dictionary
     with pytest.raises(FsgError, match="rhasspy"):
@@ -126,7 +127,7 @@ def test_unknown_word_without_guessing_is_refused_before_the_decoder(tmp_path: P
 
 
 def test_malformed_grammar_is_refused_naming_the_line(tmp_path: Path) -> None:
-    eng = create_engine("pocketsphinx", AsrEngineConfig(tmp_path, tmp_path / "asr"))
+    eng = ASR_ENGINES.create("pocketsphinx", AsrEngineConfig(tmp_path, tmp_path / "asr"))
     data = training_data()
     data.fsg_text = LIGHTS_FSG.replace("TRANSITION 4 5 1.0 room", "TRANSITION 4 99 1.0 room")
     with pytest.raises(FsgError, match="state outside"):
@@ -137,27 +138,27 @@ def test_malformed_grammar_is_refused_naming_the_line(tmp_path: Path) -> None:
 
 
 def test_untrained_engine_says_so(tmp_path: Path) -> None:
-    eng = create_engine("pocketsphinx", AsrEngineConfig(tmp_path, tmp_path / "asr"))
+    eng = ASR_ENGINES.create("pocketsphinx", AsrEngineConfig(tmp_path, tmp_path / "asr"))
     with pytest.raises(AsrEngineError, match="not trained"):
         eng.open_stream()
 
 
 def test_missing_acoustic_model_is_named(tmp_path: Path) -> None:
     with pytest.raises(AsrEngineError, match="model directory not found"):
-        create_engine("pocketsphinx", AsrEngineConfig(tmp_path, tmp_path, {"acoustic_model": tmp_path / "nope"}))
+        ASR_ENGINES.create("pocketsphinx", AsrEngineConfig(tmp_path, tmp_path, {"acoustic_model": tmp_path / "nope"}))
     (tmp_path / "am").mkdir()
     (tmp_path / "am" / "mdef").write_text("x")
     with pytest.raises(AsrEngineError, match="means"):
-        create_engine("pocketsphinx", AsrEngineConfig(tmp_path, tmp_path, {"acoustic_model": tmp_path / "am"}))
+        ASR_ENGINES.create("pocketsphinx", AsrEngineConfig(tmp_path, tmp_path, {"acoustic_model": tmp_path / "am"}))
 
 
 def test_unknown_mode_is_refused(tmp_path: Path) -> None:
     with pytest.raises(AsrEngineError, match="dictation"):
-        create_engine("pocketsphinx", AsrEngineConfig(tmp_path, tmp_path, {"mode": "magic"}))
+        ASR_ENGINES.create("pocketsphinx", AsrEngineConfig(tmp_path, tmp_path, {"mode": "magic"}))
 
 
 def test_dictation_mode_decodes_with_the_bundled_language_model(tmp_path: Path) -> None:
-    eng = create_engine("pocketsphinx", AsrEngineConfig(tmp_path, tmp_path / "asr", {"mode": "dictation"}))
+    eng = ASR_ENGINES.create("pocketsphinx", AsrEngineConfig(tmp_path, tmp_path / "asr", {"mode": "dictation"}))
     eng.train(training_data())
     transcript = eng.open_stream()
     for frame in frames(utterance("what time is it")):
@@ -177,7 +178,7 @@ def test_ngram_mode_uses_the_language_model_of_the_intent_graph(tmp_path: Path) 
     trained = train_profile(profile)
     data = training_data_from_profile(profile, with_arpa=True)
     assert data.arpa_text and "\\1-grams:" in data.arpa_text
-    eng = create_engine("pocketsphinx", AsrEngineConfig(profile, asr_work_dir(profile), {"mode": "ngram"}))
+    eng = ASR_ENGINES.create("pocketsphinx", AsrEngineConfig(profile, asr_work_dir(profile), {"mode": "ngram"}))
     eng.train(data)
     assert (asr_work_dir(profile) / "language_model.arpa").is_file()
     # an n-gram model can produce word sequences outside the templates (every utterance starts from a fresh

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from services.asr.pronunciations import (
+from services.asr.training import report_guesses
+from services.phonetics import (
     ARPABET_PHONES,
     PronunciationError,
     guess_pronunciation,
@@ -18,7 +19,6 @@ from services.asr.pronunciations import (
     pronunciations_for,
     read_custom_words,
 )
-from services.asr.training import report_guesses
 
 
 def test_dictionary_lookup_is_case_insensitive_and_lists_alternatives() -> None:

@@ -9,9 +9,9 @@ from hermes.errors import TtsError
 from hermes.tts import TtsSay, TtsSayFinished
 from hermes.wav import to_pcm16k_mono
 from services.audio.output_service import AudioOutputService, AudioOutputSettings
-from services.tts.engine import create_tts_engine
 from services.tts.service import TtsService
 from services.tts.settings import TtsSettings
+from tests.engines import tts_engine
 
 from .signals import loud_part, pcm_samples
 from .tap import tap
@@ -21,7 +21,7 @@ TEXT = "turn on the living room lamp"
 
 async def test_say_is_played_and_finished_in_order(pulseaudio, run_service, mqtt_broker, mqtt_client, site_id):
     settings = TtsSettings()
-    engine_wav = create_tts_engine(settings, None).synthesize(TEXT)
+    engine_wav = tts_engine(settings, None).synthesize(TEXT)
     reference = loud_part(to_pcm16k_mono(engine_wav), 0.02)  # the speech without its leading/trailing silence
     filters = [TtsSayFinished.subscribe_filter(), AudioPlayBytes.subscribe_filter(site_id=site_id),
                AudioPlayFinished.subscribe_filter(site_id=site_id), TtsError.subscribe_filter()]

@@ -9,13 +9,14 @@ import numpy as np
 import pytest
 
 from hermes.wav import read_wav
-from services.tts.engine import TtsConfigError, TtsEngineError, create_tts_engine, scale_volume
+from services.tts.engine import TtsConfigError, TtsEngineError, scale_volume
 from services.tts.espeak import parse_voice_list
 from services.tts.settings import EspeakTtsSettings, TtsSettings
+from tests.engines import tts_engine
 
 
 def espeak(**kwargs):
-    return create_tts_engine(TtsSettings(espeak=EspeakTtsSettings(**kwargs)), profile_dir=None)
+    return tts_engine(TtsSettings(espeak=EspeakTtsSettings(**kwargs)), profile_dir=None)
 
 
 def samples(wav: bytes) -> np.ndarray:
@@ -109,12 +110,12 @@ def test_scale_volume():
 
 def test_user_engine_class_by_module_path():
     package = __name__.rpartition(".")[0]
-    engine = create_tts_engine(
+    engine = tts_engine(
         TtsSettings(engine=f"{package}.tone_engine.ToneTtsEngine", custom={"frequency": 880}), profile_dir=None
     )
     assert [v.voice_id for v in engine.voices()] == ["tone"]
     assert read_wav(engine.synthesize("one two three"))[0].rate == 8000
     with pytest.raises(TtsConfigError, match="has no class"):
-        create_tts_engine(TtsSettings(engine=f"{package}.tone_engine.Nope"), profile_dir=None)
+        tts_engine(TtsSettings(engine=f"{package}.tone_engine.Nope"), profile_dir=None)
     with pytest.raises(TtsConfigError, match="neither"):
-        create_tts_engine(TtsSettings(engine="festival"), profile_dir=None)
+        tts_engine(TtsSettings(engine="festival"), profile_dir=None)

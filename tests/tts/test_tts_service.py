@@ -7,9 +7,10 @@ import asyncio
 from hermes.audioserver import AudioPlayBytes
 from hermes.errors import TtsError
 from hermes.tts import GetVoices, TtsSay, TtsSayFinished, Voices
-from services.tts.engine import create_tts_engine, scale_volume
+from services.tts.engine import scale_volume
 from services.tts.service import TtsService
 from services.tts.settings import TtsSettings
+from tests.engines import tts_engine
 
 QUICK = TtsSettings(play_finished_margin=0.3)
 
@@ -17,7 +18,7 @@ QUICK = TtsSettings(play_finished_margin=0.3)
 async def test_without_an_audio_output_say_still_finishes_with_an_error(run_service, mqtt_client, site_id):
     await mqtt_client.subscribe(AudioPlayBytes.subscribe_filter(site_id=site_id), TtsError.subscribe_filter(),
                                 TtsSayFinished.subscribe_filter())
-    expected = create_tts_engine(QUICK, None).synthesize("what time is it")
+    expected = tts_engine(QUICK, None).synthesize("what time is it")
     async with run_service(TtsService, settings=QUICK):
         await mqtt_client.publish(TtsSay(text="what time is it", site_id=site_id, id="s1", session_id="sess"))
         done = await mqtt_client.expect(TtsSayFinished, timeout=20, where=lambda m: m.id == "s1")
@@ -32,7 +33,7 @@ async def test_without_an_audio_output_say_still_finishes_with_an_error(run_serv
 
 async def test_volume_scales_the_samples(run_service, mqtt_client, site_id):
     await mqtt_client.subscribe(AudioPlayBytes.subscribe_filter(site_id=site_id), TtsSayFinished.subscribe_filter())
-    expected = scale_volume(create_tts_engine(QUICK, None).synthesize("hello"), 0.25)
+    expected = scale_volume(tts_engine(QUICK, None).synthesize("hello"), 0.25)
     async with run_service(TtsService, settings=QUICK):
         await mqtt_client.publish(TtsSay(text="hello", site_id=site_id, id="v1", volume=0.25))
         await mqtt_client.expect(TtsSayFinished, timeout=20, where=lambda m: m.id == "v1")

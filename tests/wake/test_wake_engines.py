@@ -8,13 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.wake.engine import WakeConfigError, WakeEngineError, create_wake_engine
+from services.wake.engine import WakeConfigError, WakeEngineError
 from services.wake.settings import (
     PocketsphinxWakeSettings,
     PreciseWakeSettings,
     WakePhraseSettings,
     WakeSettings,
 )
+from tests.engines import wake_engine
 
 from .speech import VOICES, build_stream, espeak_pcm, other_speech, silence, wake_utterances
 
@@ -23,7 +24,7 @@ FAKE_ENGINE = Path(__file__).with_name("fake_precise_engine.py")
 
 def pocketsphinx_engine(tmp_path: Path, *phrases: WakePhraseSettings, **kwargs):
     settings = WakeSettings(pocketsphinx=PocketsphinxWakeSettings(phrases=list(phrases), **kwargs))
-    return create_wake_engine(settings, tmp_path)
+    return wake_engine(settings, tmp_path)
 
 
 def feed(detector, pcm: bytes, chunk: int = 2048):
@@ -154,7 +155,7 @@ def tone(seconds: float) -> np.ndarray:
 
 
 def test_precise_engine_protocol_and_trigger(tmp_path):
-    engine = create_wake_engine(precise_settings(tmp_path), tmp_path)
+    engine = wake_engine(precise_settings(tmp_path), tmp_path)
     assert engine.models[0].wakeword_id == "hey-fake"
     assert engine.models[0].model_id == "hey-fake.pb"
     stream = build_stream(
@@ -171,7 +172,7 @@ def test_precise_engine_protocol_and_trigger(tmp_path):
 
 
 def test_precise_short_burst_does_not_trigger_and_reset_clears(tmp_path):
-    engine = create_wake_engine(precise_settings(tmp_path), tmp_path)
+    engine = wake_engine(precise_settings(tmp_path), tmp_path)
     detector = engine.new_detector()
     try:
         # trigger_level 3 needs four activated 64 ms chunks in a row
@@ -186,24 +187,24 @@ def test_precise_short_burst_does_not_trigger_and_reset_clears(tmp_path):
 
 def test_precise_configuration_errors_name_the_file(tmp_path):
     with pytest.raises(WakeConfigError, match="precise engine not found"):
-        create_wake_engine(precise_settings(tmp_path, engine=str(tmp_path / "precise-engine")), tmp_path)
+        wake_engine(precise_settings(tmp_path, engine=str(tmp_path / "precise-engine")), tmp_path)
     settings = precise_settings(tmp_path)
     (tmp_path / "hey-fake.pb.params").unlink()
     with pytest.raises(WakeConfigError, match=r"hey-fake\.pb\.params"):
-        create_wake_engine(settings, tmp_path)
+        wake_engine(settings, tmp_path)
     with pytest.raises(WakeConfigError, match="wake.precise.engine"):
-        create_wake_engine(WakeSettings(engine="precise"), tmp_path)
+        wake_engine(WakeSettings(engine="precise"), tmp_path)
 
 
 def test_precise_engine_that_crashes_is_reported(tmp_path):
     crash = tmp_path / "crash.py"
     crash.write_text("import sys\nsys.exit(3)\n", encoding="utf-8")
     with pytest.raises(WakeConfigError, match="does not work"):
-        create_wake_engine(precise_settings(tmp_path, engine_args=[str(crash)]), tmp_path)
+        wake_engine(precise_settings(tmp_path, engine_args=[str(crash)]), tmp_path)
 
 
 def test_precise_engine_dying_mid_stream_raises_engine_error(tmp_path):
-    engine = create_wake_engine(precise_settings(tmp_path), tmp_path)
+    engine = wake_engine(precise_settings(tmp_path), tmp_path)
     detector = engine.new_detector()
     detector._engine.proc.kill()  # the engine process dies while the site streams
     detector._engine.proc.wait()
@@ -214,6 +215,6 @@ def test_precise_engine_dying_mid_stream_raises_engine_error(tmp_path):
 
 def test_user_engine_class_by_module_path(tmp_path):
     with pytest.raises(WakeConfigError, match="no class"):
-        create_wake_engine(WakeSettings(engine="services.wake.engine.NoSuchEngine"), tmp_path)
+        wake_engine(WakeSettings(engine="services.wake.engine.NoSuchEngine"), tmp_path)
     with pytest.raises(WakeConfigError, match="cannot import"):
-        create_wake_engine(WakeSettings(engine="nowhere.module.Engine"), tmp_path)
+        wake_engine(WakeSettings(engine="nowhere.module.Engine"), tmp_path)

@@ -34,9 +34,9 @@ from hermes.nlu import Intent, NluIntent, NluIntentNotRecognized, NluQuery, Slot
 from hermes.tts import GetVoices, TtsSay, TtsSayFinished, Voice, Voices
 from services.asr.engine import AsrTrainingData
 from services.asr.fsg import parse_fsg
-from services.asr.pronunciations import pronunciations_for
 from services.asr.service import AsrService
 from services.config import CommonSettings
+from services.phonetics import pronunciations_for
 from services.runtime import HermesService, handles
 from tests.asr.grammar import LIGHTS_FSG
 
@@ -134,16 +134,14 @@ class ScriptedPeers(HermesService):  # type: ignore[type-arg]
     async def setup(self) -> None:
         self.tts = self.wake = None
         if "tts" in self.roles:
-            from services.tts.espeak import EspeakTtsEngine
-            from services.tts.settings import EspeakTtsSettings
+            from services.engine_loader import load_engine
 
-            self.tts = EspeakTtsEngine(EspeakTtsSettings())
+            self.tts = load_engine("tts", "espeak", {}, profile_dir=Path("."))
         if "wake" in self.roles:
-            from services.wake.pocketsphinx_kws import PocketsphinxWakeEngine
-            from services.wake.settings import PocketsphinxWakeSettings, WakePhraseSettings
+            from services.engine_loader import load_engine
 
-            self.wake = await self.run_blocking(PocketsphinxWakeEngine, PocketsphinxWakeSettings(
-                phrases=[WakePhraseSettings(phrase=WAKE_PHRASE)]), self.profile)
+            self.wake = await self.run_blocking(lambda: load_engine(
+                "wake", "pocketsphinx", {"phrases": [{"phrase": WAKE_PHRASE}]}, profile_dir=self.profile))
 
     # ---- NLU ----------------------------------------------------------------------------------------------
     @handles(NluQuery)

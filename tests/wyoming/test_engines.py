@@ -14,46 +14,50 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bridge.wyoming.engines import WyomingAsrEngine, WyomingTtsEngine, WyomingWakeEngine
 from hermes.asr import AsrStartListening, AsrStopListening, AsrTextCaptured
 from hermes.audioserver import AudioFrame, AudioPlayBytes, AudioPlayFinished
 from hermes.hotword import HotwordDetected
 from hermes.tts import TtsSay
 from hermes.wav import read_wav, wav_chunks
-from services.asr.engine import AsrEngineConfig, AsrEngineError, create_engine
+from services.asr.engine import AsrEngineConfig, AsrEngineError
+from services.asr.registry import ASR_ENGINES
 from services.asr.service import AsrService, AsrSettings
-from services.tts.engine import TtsConfigError, create_tts_engine
+from services.asr.wyoming_engine import WyomingAsrEngine
+from services.tts.engine import TtsConfigError
 from services.tts.service import TtsService
 from services.tts.settings import TtsSettings
-from services.wake.engine import WakeConfigError, create_wake_engine
+from services.tts.wyoming_engine import WyomingTtsEngine
+from services.wake.engine import WakeConfigError
 from services.wake.service import WakeService
 from services.wake.settings import WakeSettings
+from services.wake.wyoming_engine import WyomingWakeEngine
 from tests.asr.speech import utterance
 from tests.conftest import HermesTestClient, MosquittoBroker, make_common, running
+from tests.engines import tts_engine, wake_engine
 from tests.wake.speech import build_stream, espeak_pcm, silence
 
 from .mesh import wyoming_mesh
 from .openwakeword import openwakeword_server
 
 pytestmark = pytest.mark.timeout(300)
-ENGINES = "bridge.wyoming.engines"
+ENGINES = "bridge.wyoming.engines"  # where they were: still accepted (deprecated), with "custom" options
 
 
-def test_engines_are_loaded_by_module_path_and_check_their_address(tmp_path: Path) -> None:
+def test_engines_are_loaded_by_their_old_module_path_and_check_their_address(tmp_path: Path) -> None:
     config = AsrEngineConfig(tmp_path, tmp_path / "work", options={"uri": "tcp://127.0.0.1:1"})
-    assert isinstance(create_engine(f"{ENGINES}.WyomingAsrEngine", config), WyomingAsrEngine)
-    tts = create_tts_engine(TtsSettings(engine=f"{ENGINES}.WyomingTtsEngine", custom={"uri": "tcp://127.0.0.1:1"}),
+    assert isinstance(ASR_ENGINES.create(f"{ENGINES}.WyomingAsrEngine", config), WyomingAsrEngine)
+    tts = tts_engine(TtsSettings(engine=f"{ENGINES}.WyomingTtsEngine", custom={"uri": "tcp://127.0.0.1:1"}),
                             tmp_path)
     assert isinstance(tts, WyomingTtsEngine)
-    wake = create_wake_engine(WakeSettings(engine=f"{ENGINES}.WyomingWakeEngine",
+    wake = wake_engine(WakeSettings(engine=f"{ENGINES}.WyomingWakeEngine",
                                            custom={"uri": "tcp://127.0.0.1:1", "models": ["ok_nabu_v0.1"]}), tmp_path)
     assert isinstance(wake, WyomingWakeEngine) and wake.models[0].wakeword_id == "ok_nabu"
     with pytest.raises(AsrEngineError, match="tcp://"):
-        create_engine(f"{ENGINES}.WyomingAsrEngine", AsrEngineConfig(tmp_path, tmp_path, options={"uri": "x"}))
+        ASR_ENGINES.create(f"{ENGINES}.WyomingAsrEngine", AsrEngineConfig(tmp_path, tmp_path, options={"uri": "x"}))
     with pytest.raises(TtsConfigError, match="tcp://"):
-        create_tts_engine(TtsSettings(engine=f"{ENGINES}.WyomingTtsEngine"), tmp_path)
+        tts_engine(TtsSettings(engine=f"{ENGINES}.WyomingTtsEngine"), tmp_path)
     with pytest.raises(WakeConfigError, match="127.0.0.1:1"):  # nothing listens there: models cannot be listed
-        create_wake_engine(WakeSettings(engine=f"{ENGINES}.WyomingWakeEngine", custom={"uri": "tcp://127.0.0.1:1"}),
+        wake_engine(WakeSettings(engine=f"{ENGINES}.WyomingWakeEngine", custom={"uri": "tcp://127.0.0.1:1"}),
                            tmp_path)
 
 
@@ -72,8 +76,8 @@ async def test_asr_and_tts_services_use_a_wyoming_server_as_engine(
         async with wyoming_mesh(make_common(remote_broker, remote_profile)) as (server, _):
             uri = f"tcp://127.0.0.1:{server.port}"
             common = make_common(mqtt_broker, profile_dir, [site_id])
-            asr = AsrService(common, AsrSettings(engine=f"{ENGINES}.WyomingAsrEngine", engine_options={"uri": uri}))
-            tts = TtsService(common, TtsSettings(engine=f"{ENGINES}.WyomingTtsEngine", custom={"uri": uri}))
+            asr = AsrService(common, AsrSettings(engine="wyoming", engine_options={"uri": uri}))
+            tts = TtsService(common, TtsSettings(engine="wyoming", engine_options={"uri": uri}))
             async with running(asr), running(tts), HermesTestClient(mqtt_broker) as client:
                 await client.subscribe(AsrTextCaptured.subscribe_filter(), AudioPlayBytes.subscribe_filter())
                 session = uuid.uuid4().hex
@@ -99,7 +103,7 @@ async def test_asr_and_tts_services_use_a_wyoming_server_as_engine(
 async def test_openwakeword_as_the_wake_engine_detects_an_espeak_wake_word(
         mqtt_broker: MosquittoBroker, profile_dir: Path, mqtt_client: HermesTestClient, site_id: str) -> None:
     with openwakeword_server() as uri:
-        settings = WakeSettings(engine=f"{ENGINES}.WyomingWakeEngine", custom={"uri": uri})
+        settings = WakeSettings(engine="wyoming", engine_options={"uri": uri})
         wake = WakeService(make_common(mqtt_broker, profile_dir), settings)
         async with running(wake):
             assert "hey_jarvis_v0.1" in [m.model_id for m in wake.engine.models]

@@ -7,11 +7,11 @@ import pytest
 from wyoming.audio import AudioChunk, AudioStart
 
 from bridge.wyoming.audio import AudioFormatError, InputStream, PcmFormat, wav_to_events
-from bridge.wyoming.engines import wakeword_id_of
 from bridge.wyoming.settings import WyomingSettings
 from bridge.wyoming.speech_flows import matching_name
 from hermes.hotword import HotwordDetected
 from hermes.wav import pcm_to_wav, read_wav
+from services.wake.wyoming_engine import wakeword_id_of
 
 
 def tone(seconds: float, rate: int) -> np.ndarray:
