@@ -120,9 +120,10 @@ def resolve_path(raw: str, source: Path) -> Path | None:
 class Converter:
     """Walks one Rhasspy profile.json; ``take``/``skip`` record a row for a key and mark it handled."""
 
-    def __init__(self, data: dict[str, Any], source: Path) -> None:
+    def __init__(self, data: dict[str, Any], source: Path, target: Path) -> None:
         self.data = data
         self.source = source
+        self.target = target  # where the new profile will be (for settings that need absolute paths)
         self.leaves = flatten(data)
         self.done: set[str] = set()
         self.out = Conversion()
@@ -197,8 +198,9 @@ class Converter:
         except ValueError:
             return None
 
-    def carry_file(self, key: str, target: str, *, builtin: str, default_relative: str | None = None) -> None:
-        """A file setting: copied when it lives in the Rhasspy profile, else pointed at where it is."""
+    def carry_file(self, key: str, target: str, *, builtin: str, absolute: bool = False) -> None:
+        """A file setting: copied when it lives in the Rhasspy profile, else pointed at where it is. The value
+        is relative to the new profile, or ``absolute`` for settings read from any working directory."""
         raw = self.get(key)
         if not isinstance(raw, str):
             self.skip(key, "not carried: expected a file path")
@@ -217,6 +219,5 @@ class Converter:
         if relative is None:
             self.take(key, target, str(path), note="outside the Rhasspy profile: not copied")
             return
-        relative = default_relative or relative
         self.out.copies.append(Copy(path, relative))
-        self.take(key, target, relative, note=f"copied to {relative}")
+        self.take(key, target, str(self.target / relative) if absolute else relative, note=f"copied to {relative}")

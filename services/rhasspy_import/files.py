@@ -157,7 +157,7 @@ def import_profile(source: Path, target: Path, force: bool = False) -> ImportRes
     source, target = Path(source).expanduser(), Path(target).expanduser()
     data = read_rhasspy_json(source)
     _check_target(source, target, force)
-    conversion: Conversion = convert_profile(data, source)
+    conversion: Conversion = convert_profile(data, source, target)
     files = sentence_files(data, source)
     rows = conversion.rows + [_file_row(key, copy) for key, copy in files]
     if not any(copy.target in ("sentences.ini", "intents") for _, copy in files):

@@ -342,7 +342,7 @@ def handle(c: Converter) -> None:
         if isinstance(program, str) and program:
             c.row(key, CARRIED, "intent_handler.command")
             c.carry_file("handle.command.program", "intent_handler.command.program",
-                         builtin="a program of Rhasspy's installation")
+                         builtin="a program of Rhasspy's installation", absolute=True)
             arguments = c.get("handle.command.arguments")
             if isinstance(arguments, list) and arguments:
                 c.take("handle.command.arguments", "intent_handler.command.arguments", [str(a) for a in arguments])
@@ -444,9 +444,10 @@ SECTIONS = (mqtt, site_ids, general, speech_to_text, intent, wake, text_to_speec
             handle, home_assistant, webhooks, command_vad, training)
 
 
-def convert_profile(data: dict[str, Any], source: Path) -> Conversion:
-    """The Hermesh settings, report and files for a parsed Rhasspy profile.json of the profile at ``source``."""
-    c = Converter(data, source)
+def convert_profile(data: dict[str, Any], source: Path, target: Path) -> Conversion:
+    """The Hermesh settings, report and files for a parsed Rhasspy profile.json of the profile at ``source``,
+    to become the Hermesh profile at ``target``."""
+    c = Converter(data, source, target.absolute())
     for section in SECTIONS:
         section(c)
     for key in c.leaves:
