@@ -154,7 +154,7 @@ class Converter:
         self.row(key, CARRIED, target + (f" ({note})" if note else ""))
 
     def skip(self, key: str, why: str, outcome: str = NOT_CARRIED) -> None:
-        if self.has(key):
+        if self.has(key) and key not in self.done:
             self.row(key, outcome, why)
 
     def convert_value(self, key: str, target: str, parse: Callable[[Any], Any], check: Callable[[Any], bool],

@@ -93,16 +93,18 @@ def site_ids(c: Converter) -> None:
         key = f"{section}.satellite_site_ids"
         if c.has(key):
             satellites.append((key, comma_list(c.get(key))))
+    everything = own + [s for _, ids in satellites for s in ids]
+    bad = [s for s in everything if site_id_problem(s) is not None]
     sites: list[str] = []
-    for site in own + [s for _, ids in satellites for s in ids]:
-        if site not in sites and site_id_problem(site) is None:
+    if everything and (not own or own[0] in bad):
+        sites.append("default")  # Rhasspy's own site id when mqtt.site_id is not set
+    for site in everything:
+        if site not in sites and site not in bad:
             sites.append(site)
-    bad = [s for s in own + [s for _, ids in satellites for s in ids] if site_id_problem(s) is not None]
-    if sites and not own:
-        sites.insert(0, "default")  # Rhasspy's own site id when mqtt.site_id is not set
     if c.has("mqtt.site_id"):
-        if own and site_id_problem(own[0]) is None:
-            c.take("mqtt.site_id", "site_ids", sites, note=f"own site id {sites[0]!r}")
+        if own and own[0] not in bad:
+            c.take("mqtt.site_id", "site_ids", sites, note=f"own site id {sites[0]!r}; only these sites are "
+                   "served (Hermesh's default is every site: list web UI clients' sites too)")
         else:
             c.skip("mqtt.site_id", "not carried: not a valid site id")
     for key, ids in satellites:
