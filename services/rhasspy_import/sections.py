@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from hermes.nlu import NluIntent
 from hermes.site_ids import site_id_problem
 
 from .convert import (
@@ -393,8 +394,10 @@ def webhooks(c: Converter) -> None:
         topic = key[len("webhooks."):]
         value = c.get(key)
         targets = [str(u) for u in value] if isinstance(value, list) else [str(value)] if value else []
-        if topic in ("hermes/intent/#", "intent") or topic.startswith("hermes/intent/"):
-            name = "*" if topic in ("hermes/intent/#", "intent") else topic[len("hermes/intent/"):]
+        parsed = NluIntent.parse_topic(topic)
+        every = topic in (NluIntent.subscribe_filter(), "intent")
+        if every or (parsed and not any(ch in parsed["intent_name"] for ch in "+#")):
+            name = "*" if every or parsed is None else parsed["intent_name"]
             urls.setdefault(name, []).extend(targets)
             c.row(key, CARRIED, f"intent_handler.webhooks.urls.{name}")
         else:

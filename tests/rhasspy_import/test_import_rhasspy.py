@@ -232,3 +232,10 @@ def test_a_broken_profile_json_is_a_clear_error_and_writes_nothing(
     assert str(source / "profile.json") in result.stderr and problem in result.stderr, result.stderr
     assert not target.exists()
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_help_explains_the_command() -> None:
+    assert "import-rhasspy" in hermesh("--help").stdout
+    text = hermesh("import-rhasspy", "--help").stdout
+    for part in ("PROFILE_DIR", "--to", "--force", "Rhasspy 2.5"):
+        assert part in text
