@@ -208,6 +208,39 @@ def status(
                                   instance=options.get("instance")))
 
 
+@app.command("import-rhasspy")
+def import_rhasspy(
+    profile_dir: Annotated[Path, typer.Argument(
+        help="A Rhasspy 2.5 profile folder (profile.json, sentences.ini, intents/, slots/, slot_programs/, "
+             "converters/, custom_words.txt), e.g. ~/.config/rhasspy/profiles/en.", show_default=False,
+        metavar="PROFILE_DIR")],
+    to: Annotated[Path | None, typer.Option(
+        "--to", envvar="HERMESH_PROFILE", show_default=False,
+        help="Hermesh profile folder to create (default: $HERMESH_PROFILE or ~/.config/hermesh/profile).")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Replace an existing profile there (it is kept until the new one is complete).")] = False,
+) -> None:
+    """Convert a Rhasspy 2.5 profile into a Hermesh profile, and print how each Rhasspy setting carried over.
+
+    Copied: sentences.ini, intents/, slots/, slot_programs/, converters/, custom words, stop_words.txt.
+    Converted: MQTT broker, credentials and TLS; site ids and satellite site ids; ASR, NLU, wake and TTS choices;
+    Home Assistant (URL, token, event or intent); command and remote handlers; intent webhooks;
+    feedback sounds (files inside the Rhasspy profile are copied); dialogue timeouts.
+    Engines Hermesh does not ship (porcupine, raven, deepspeech, ...) are named in the table.
+    The profile is written atomically: nothing is written when anything fails, and an existing profile
+    is only replaced with --force.
+    """
+    from services.config import default_profile_dir
+    from services.rhasspy_import import RhasspyImportError, format_report, import_profile
+
+    try:
+        result = import_profile(profile_dir, to if to is not None else default_profile_dir(), force=force)
+    except RhasspyImportError as err:
+        typer.echo(f"hermesh: {err}", err=True)
+        raise typer.Exit(2) from err
+    typer.echo(format_report(result))
+
+
 def _register() -> None:
     for name, class_path in catalog.SERVICES.items():
         _service_command(name, class_path)
