@@ -136,11 +136,8 @@ def speech_to_text(c: Converter) -> None:
     key = "speech_to_text.system"
     if system in ("pocketsphinx", "kaldi"):
         c.take(key, "asr.engine", system)
-    elif system in ELSEWHERE:
-        c.service_off(key, "asr", system)
     else:
-        c.skip(key, NOT_SHIPPED.format(system=system, fallback="the new profile uses pocketsphinx"))
-        c.not_shipped("speech_to_text", system)
+        _not_ours(c, "speech_to_text", system, "asr", "the new profile uses pocketsphinx")
     if system == "pocketsphinx":
         if c.has("speech_to_text.pocketsphinx.open_transcription"):
             dictation = as_bool(c.get("speech_to_text.pocketsphinx.open_transcription"))
@@ -168,11 +165,8 @@ def intent(c: Converter) -> None:
             c.row(key, CARRIED, "nlu (Hermesh's NLU follows fsticuffs)")
         elif system == "fuzzywuzzy":
             c.take(key, "nlu.fuzzy", True, note="Hermesh's NLU with fuzzy matching is the closest")
-        elif system in ELSEWHERE:
-            c.service_off(key, "nlu", system)
         else:
-            c.skip(key, NOT_SHIPPED.format(system=system, fallback="the new profile uses Hermesh's NLU"))
-            c.not_shipped("intent", system)
+            _not_ours(c, "intent", system, "nlu", "the new profile uses Hermesh's NLU")
     if c.has("intent.fsticuffs.fuzzy"):
         value = as_bool(c.get("intent.fsticuffs.fuzzy"))
         if value is None:
@@ -194,6 +188,17 @@ def intent(c: Converter) -> None:
     c.unused_systems("intent", system if system in ("fsticuffs", "fuzzywuzzy") else "fsticuffs")
 
 
+def _not_ours(c: Converter, section: str, system: str, service: str, fallback: str) -> None:
+    """A ``<section>.system`` that is no engine of ours: run elsewhere (the service is left out here), or an
+    engine Hermesh does not ship (said, with what the new profile does instead)."""
+    key = f"{section}.system"
+    if system in ELSEWHERE:
+        c.service_off(key, service, system)
+    else:
+        c.skip(key, NOT_SHIPPED.format(system=system, fallback=fallback))
+        c.not_shipped(section, system)
+
+
 def wake(c: Converter) -> None:
     system = _system(c, "wake")
     if system is None:
@@ -202,12 +207,9 @@ def wake(c: Converter) -> None:
     key = "wake.system"
     if system in ("pocketsphinx", "precise"):
         c.take(key, "wake.engine", system)
-    elif system in ELSEWHERE:
-        c.service_off(key, "wake", system)
     else:
-        c.skip(key, NOT_SHIPPED.format(system=system, fallback="the new profile spots 'bumblebee' with "
-                                                               "pocketsphinx (wake.pocketsphinx.phrases)"))
-        c.not_shipped("wake", system)
+        _not_ours(c, "wake", system, "wake",
+                  "the new profile spots 'bumblebee' with pocketsphinx (wake.pocketsphinx.phrases)")
     if system == "pocketsphinx":
         phrase = str(c.get("wake.pocketsphinx.keyphrase") or "").strip()
         entry: dict[str, Any] = {"phrase": phrase or "bumblebee"}
@@ -254,11 +256,8 @@ def text_to_speech(c: Converter) -> None:
                         lambda v: round(v * 100) if (v := as_float(v)) is not None else None,
                         lambda v: 0 <= v <= 200, "a volume in [0, 2]")
         c.skip("text_to_speech.espeak.arguments", NO_EQUIVALENT + " (tts.espeak has rate, pitch and voice)")
-    elif system in ELSEWHERE:
-        c.service_off(key, "tts", system)
     else:
-        c.skip(key, NOT_SHIPPED.format(system=system, fallback="the new profile speaks with espeak-ng"))
-        c.not_shipped("text_to_speech", system)
+        _not_ours(c, "text_to_speech", system, "tts", "the new profile speaks with espeak-ng")
     c.unused_systems("text_to_speech", system)
 
 

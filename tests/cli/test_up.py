@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 from services import catalog
@@ -187,7 +190,6 @@ def test_status_check_is_a_health_check(mqtt_broker, tmp_path):
 
 def test_bridge_auth_token_flag(mqtt_broker, tmp_path):
     import urllib.error
-    import urllib.request
 
     http_port = free_port()
     bridge = subprocess.Popen(
@@ -211,43 +213,9 @@ def test_bridge_auth_token_flag(mqtt_broker, tmp_path):
         bridge.wait(30)
 
 
-def test_api_restart_restarts_the_services_under_up(tmp_path):
-    import urllib.request
-
-    profile = tmp_path / "p"
-    mqtt_port, http_port = free_port(), free_port()
-    up = subprocess.Popen([*HERMESH, "up", "--profile", str(profile), "--mqtt-port", str(mqtt_port),
-                           "--http-port", str(http_port), "--wyoming-port", str(free_port()),
-                           "--only", "nlu", "--only", "bridge"], stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        wait_port(mqtt_port, timeout=20)
-
-        def pids() -> dict[str, int]:
-            return {s["service"]: s["pid"] for s in status(mqtt_port) if s["status"] == "online"}
-
-        def both_online() -> dict[str, int] | None:
-            found = pids()
-            return found if {"nlu", "bridge"} <= set(found) else None
-
-        before = wait_until(both_online, 90, "nlu and bridge online")
-        request = urllib.request.Request(f"http://127.0.0.1:{http_port}/api/restart", data=b"", method="POST")
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
-            assert response.read() == b"Restarted Rhasspy"
-        def nlu_restarted() -> dict[str, int] | None:
-            found = pids()
-            return found if found.get("nlu") not in (None, before["nlu"]) and "bridge" in found else None
-
-        after = wait_until(nlu_restarted, 60, "the nlu service restarted with a new process")
-        assert after["bridge"] == before["bridge"]  # the bridge reloaded its settings in place
-    finally:
-        up.send_signal(signal.SIGTERM)
-        up.wait(30)
-
-
-def test_api_shutdown_under_up_stops_the_whole_mesh(tmp_path):
-    """Rhasspy's /api/shutdown stops Rhasspy: under `hermesh up` the bridge's exit is not a crash to restart."""
-    import urllib.request
-
+@contextlib.contextmanager
+def up_with_nlu_and_bridge(tmp_path: Path) -> Iterator[tuple[subprocess.Popen, Path, int, int]]:
+    """``hermesh up --only nlu --only bridge`` on free ports, both online; stopped at the end if still running."""
     profile = tmp_path / "p"
     mqtt_port, http_port = free_port(), free_port()
     up = subprocess.Popen([*HERMESH, "up", "--profile", str(profile), "--mqtt-port", str(mqtt_port),
@@ -257,13 +225,39 @@ def test_api_shutdown_under_up_stops_the_whole_mesh(tmp_path):
         wait_port(mqtt_port, timeout=20)
         wait_until(lambda: {"nlu", "bridge"} <= {s["service"] for s in status(mqtt_port) if s["status"] == "online"},
                    90, "nlu and bridge online")
-        request = urllib.request.Request(f"http://127.0.0.1:{http_port}/api/shutdown", data=b"", method="POST")
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
-            assert response.read() == b"Shutting down"
-        assert up.wait(30) == 0
-        assert our_processes(str(profile)) == []  # every service it started is gone
-        assert _mosquitto_on(mqtt_port) is None  # and so is the broker it started
+        yield up, profile, mqtt_port, http_port
     finally:
         if up.poll() is None:
             up.send_signal(signal.SIGTERM)
             up.wait(30)
+
+
+def post(http_port: int, path: str) -> bytes:
+    request = urllib.request.Request(f"http://127.0.0.1:{http_port}{path}", data=b"", method="POST")
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
+        return bytes(response.read())
+
+
+def test_api_restart_restarts_the_services_under_up(tmp_path):
+    with up_with_nlu_and_bridge(tmp_path) as (_, _, mqtt_port, http_port):
+        def pids() -> dict[str, int]:
+            return {s["service"]: s["pid"] for s in status(mqtt_port) if s["status"] == "online"}
+
+        before = pids()
+        assert post(http_port, "/api/restart") == b"Restarted Rhasspy"
+
+        def nlu_restarted() -> dict[str, int] | None:
+            found = pids()
+            return found if found.get("nlu") not in (None, before["nlu"]) and "bridge" in found else None
+
+        after = wait_until(nlu_restarted, 60, "the nlu service restarted with a new process")
+        assert after["bridge"] == before["bridge"]  # the bridge reloaded its settings in place
+
+
+def test_api_shutdown_under_up_stops_the_whole_mesh(tmp_path):
+    """Rhasspy's /api/shutdown stops Rhasspy: under `hermesh up` the bridge's exit is not a crash to restart."""
+    with up_with_nlu_and_bridge(tmp_path) as (up, profile, mqtt_port, http_port):
+        assert post(http_port, "/api/shutdown") == b"Shutting down"
+        assert up.wait(30) == 0
+        assert our_processes(str(profile)) == []  # every service it started is gone
+        assert _mosquitto_on(mqtt_port) is None  # and so is the broker it started
