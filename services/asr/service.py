@@ -355,7 +355,8 @@ class AsrService(HermesService[AsrSettings]):
     @handles(G2pPronounce, shared=True)
     async def on_pronounce(self, message: G2pPronounce) -> Any:
         try:
-            custom = await self.run_blocking(read_custom_words, self.profile / self.settings.custom_words)
+            # Lenient: a lookup shows what the file says even on a line training would refuse.
+            custom = await self.run_blocking(read_custom_words, self.profile / self.settings.custom_words, {})
             result: dict[str, list[G2pPronunciation]] = {}
             for word in message.words:
                 if word in custom:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from services.nlu.exports import to_arpa_text, to_fsg_text
-from services.phonetics import PronunciationError, pronunciations_for, read_custom_words
+from services.phonetics import PronunciationError, problems_for, pronunciations_for, read_custom_words
 from services.profile import Profile, write_atomic
 
 from .engine import AsrEngineError, AsrTrainingData
@@ -47,7 +47,13 @@ def training_data_from_graph(
     if not vocabulary:
         raise AsrEngineError("the intent graph has no words: add sentences to the profile and train again")
     try:
-        custom = read_custom_words(profile / custom_words)
+        problems: dict[str, list[str]] = {}
+        custom = read_custom_words(profile / custom_words, problems)
+        errors, warnings = problems_for(vocabulary, problems)
+        if errors:  # a word the grammar uses would be decoded with phones the model does not have
+            raise AsrEngineError("; ".join(errors))
+        for warning in warnings:  # a stray line for a word no sentence uses must not block training
+            LOG.warning("%s (no sentence uses this word: the line is kept and training goes on)", warning)
         prons = pronunciations_for(vocabulary, custom=custom, guess=guess_unknown_words)
     except PronunciationError as err:
         raise AsrEngineError(str(err)) from err

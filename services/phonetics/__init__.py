@@ -21,6 +21,7 @@ from .dictionary import (
     load_dictionary,
     lookup,
     normalize_word,
+    problems_for,
     read_custom_words,
 )
 from .g2p import espeak_available, guess_pronunciation, guess_pronunciations, ipa_to_arpabet
@@ -30,5 +31,5 @@ __all__ = [
     "ARPABET_PHONES", "Pronunciation", "PronunciationDictionary", "PronunciationError", "VocabularyPronunciations",
     "bundled_dictionary_path", "check_phones", "espeak_available", "guess_pronunciation", "guess_pronunciations",
     "ipa_to_arpabet", "load_dictionary", "lookup", "normalize_word", "pronounce", "pronunciations_for",
-    "read_custom_words",
+    "problems_for", "read_custom_words",
 ]

@@ -53,19 +53,32 @@ class PronunciationDictionary:
         d.merge_text(text, str(path), check=check)
         return d
 
-    def merge_text(self, text: str, source: str, *, check: bool = True) -> None:
-        """Add the entries of dictionary text; later entries of a word come after earlier ones."""
+    def merge_text(self, text: str, source: str, *, check: bool = True,
+                   problems: dict[str, list[str]] | None = None) -> None:
+        """Add the entries of dictionary text; later entries of a word come after earlier ones.
+
+        With ``problems``, a bad line does not raise: its message is kept under its word (normalised; "" for a
+        line without one) and its entry is kept as written, so a lookup shows what the file says. The caller
+        decides which words matter (training: only the words its grammar uses)."""
         for number, line in enumerate(text.splitlines(), 1):
             line = line.split("#", 1)[0].strip()
             if not line:
                 continue
             parts = line.split()
-            if len(parts) < 2:
-                raise PronunciationError(f"{source} line {number}: expected 'word PH ON ES', got {line!r}")
             word = parts[0]
             if word.endswith(")") and "(" in word:  # alternative pronunciation marker: word(2)
                 word = word[: word.index("(")]
-            phones = check_phones(parts[1:], f"{source} line {number} ({word})") if check else parts[1:]
+            try:
+                if len(parts) < 2:
+                    raise PronunciationError(f"{source} line {number}: expected 'word PH ON ES', got {line!r}")
+                phones = check_phones(parts[1:], f"{source} line {number} ({word})") if check else parts[1:]
+            except PronunciationError as err:
+                if problems is None:
+                    raise
+                problems.setdefault(normalize_word(word) if len(parts) >= 2 else "", []).append(str(err))
+                if len(parts) >= 2:
+                    self.add(word, parts[1:])
+                continue
             self.add(word, phones)
 
     def add(self, word: str, phones: list[str]) -> None:
@@ -114,8 +127,24 @@ def lookup(word: str, dictionary: PronunciationDictionary | None = None) -> list
     return (dictionary or load_dictionary()).lookup(word)
 
 
-def read_custom_words(path: Path) -> PronunciationDictionary:
-    """The profile's custom_words.txt (missing file = no custom words); bad phones raise naming the line."""
+def read_custom_words(path: Path, problems: dict[str, list[str]] | None = None) -> PronunciationDictionary:
+    """The profile's custom_words.txt (missing file = no custom words); bad phones raise naming the line, or,
+    with ``problems``, are collected there by word (see ``merge_text``)."""
     if not path.exists():
         return PronunciationDictionary()
-    return PronunciationDictionary.from_file(path, check=True)
+    d = PronunciationDictionary()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise PronunciationError(f"cannot read {path}: {err}") from err
+    d.merge_text(text, str(path), check=True, problems=problems)
+    return d
+
+
+def problems_for(words: Iterable[str], problems: Mapping[str, list[str]]) -> tuple[list[str], list[str]]:
+    """(errors, warnings): the bad lines of the words used (they would be decoded wrong) and all the others
+    (kept in the file, reported, harmless: nothing uses them)."""
+    used = {normalize_word(w) for w in words}
+    errors = [m for word, messages in problems.items() if word in used for m in messages]
+    warnings = [m for word, messages in problems.items() if word not in used for m in messages]
+    return errors, warnings

@@ -16,7 +16,7 @@ from typing import Any
 from pocketsphinx import Decoder
 
 from services.engines import EngineConfig, engine_settings
-from services.phonetics import PronunciationError, guess_pronunciations, read_custom_words
+from services.phonetics import PronunciationError, guess_pronunciations, problems_for, read_custom_words
 
 from .engine import SAMPLE_WIDTH, WakeConfigError, WakeDetection, WakeModel, default_wakeword_id
 from .settings import PocketsphinxWakeSettings
@@ -101,7 +101,11 @@ class PocketsphinxWakeEngine:
         extra: dict[str, str] = {}
         given = {w.lower(): phones for w, phones in settings.words.items()}
         try:
-            custom = read_custom_words(profile_dir / "custom_words.txt")
+            problems: dict[str, list[str]] = {}
+            custom = read_custom_words(profile_dir / "custom_words.txt", problems)
+            errors, _unused = problems_for(needed - set(given), problems)  # only the phrases' words matter here
+            if errors:
+                raise PronunciationError("; ".join(errors))
         except PronunciationError as err:
             raise WakeConfigError(f"wake: {err}") from err
         unknown = []

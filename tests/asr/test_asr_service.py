@@ -290,3 +290,29 @@ async def test_pronunciations_over_mqtt(
     assert prons["lamp"][0].phonemes == ["L", "AE", "M", "P"] and prons["lamp"][0].guessed is False
     assert prons["rhasspy"][0].phonemes == ["R", "AE", "S", "P", "IY"] and prons["rhasspy"][0].guessed is True
     assert prons["hermesh"][0].phonemes == ["HH", "ER", "M", "EH", "SH"] and prons["hermesh"][0].guessed is False
+
+
+async def test_a_bad_custom_words_line_blocks_training_only_for_a_word_the_sentences_use(
+    run_service: Callable[..., Any], mqtt_client: Any, asr_profile: tuple[Path, TrainedProfile], site_id: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Rhasspy trains with a stray line for a word no sentence uses (issue 14): it is kept, warned about (naming
+    the line) and shown by a lookup; a bad line for a used word still fails training, naming file, line, word."""
+    profile, _ = asr_profile
+    words = profile / "custom_words.txt"
+    await mqtt_client.subscribe(AsrTrainSuccess.subscribe_filter(), AsrError.subscribe_filter(),
+                                G2pPhonemes.subscribe_filter())
+    async with run_service(AsrService, profile=profile):
+        words.write_text("hermesh HH ER M EH SH\nzzunused P1 P2 P3\n")
+        await mqtt_client.publish(AsrTrain(site_id=site_id, id="t1", sentences={"sentences.ini": RETRAIN_SENTENCES}))
+        await mqtt_client.expect(AsrTrainSuccess, timeout=TIMEOUT, where=lambda m: m.id == "t1")
+        await mqtt_client.publish(G2pPronounce(words=["zzunused"], id="g1", site_id=site_id))
+        looked_up = await mqtt_client.expect(G2pPhonemes, timeout=TIMEOUT, where=lambda m: m.id == "g1")
+        words.write_text("rhasspy R AE S P IY9 QQ\n")  # "rhasspy" is in RETRAIN_SENTENCES
+        await mqtt_client.publish(AsrTrain(site_id=site_id, id="t2", sentences={"sentences.ini": RETRAIN_SENTENCES}))
+        error = await mqtt_client.expect(AsrError, timeout=TIMEOUT, where=lambda m: m.session_id == "t2")
+        captured = await listen(mqtt_client, site_id, "k1", wav_frames(utterance("good morning rhasspy")))
+    assert any("line 2 (zzunused)" in r.getMessage() and "no sentence uses" in r.getMessage() for r in caplog.records)
+    assert looked_up.word_phonemes["zzunused"][0].phonemes == ["P1", "P2", "P3"]
+    assert f"{words} line 1 (rhasspy)" in error.error and "QQ" in error.error
+    assert captured.text == "good morning rhasspy"  # the previous model keeps serving
