@@ -19,6 +19,12 @@ SERVICES: dict[str, str] = {
     "bridge": "bridge.service:BridgeService",
 }
 
+# The services whose requests one worker of a pool takes (their handlers are ``shared``: MQTT 5 shared
+# subscriptions), so ``hermesh up --replicas`` may start several of each. The others keep per-site state that
+# every worker would hold twice (wake, dialogue, audio) or act on every message (intent handler, bridge).
+POOLABLE: frozenset[str] = frozenset({"asr", "nlu", "tts"})
+MAX_REPLICAS = 16
+
 # The services that belong to a room (a satellite runs only these, against the base's broker).
 ROOM_SERVICES: frozenset[str] = frozenset({"audio-input", "audio-output", "wake"})
 

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from services import catalog
-from services.config import CommonSettings, ConfigError, load_common, parse_set_options
+from services.config import CommonSettings, ConfigError, load_common, load_section, parse_set_options
 from services.profile import ensure_profile
 
 app = typer.Typer(
@@ -163,9 +163,12 @@ def up(
     satellite: Annotated[bool, typer.Option("--satellite", help="Run only this room's services against a base's broker.")] = False,
     only: Annotated[list[str] | None, typer.Option("--only", help="Start only these services (repeatable).")] = None,
     without: Annotated[list[str] | None, typer.Option("--without", help="Do not start these services (repeatable).")] = None,
+    replicas: Annotated[str | None, typer.Option(
+        "--replicas", help="Workers per poolable service, e.g. asr=2,nlu=2,tts=2 (they share the requests through "
+        "MQTT 5 shared subscriptions; profile.json: \"up\": {\"replicas\": {...}}).")] = None,
 ) -> None:
     """Run the whole mesh on this machine: the broker (unless one answers), every service, and the bridge."""
-    from services.supervisor import Supervisor
+    from services.supervisor import UP_SECTION, Supervisor, UpSettings, parse_replicas
 
     flags = common_flags(options)
     if satellite and "instance" not in flags and flags.get("site_ids"):
@@ -185,7 +188,12 @@ def up(
             raise typer.Exit(2)
         names = [n for n in names if n in only]
     names = [n for n in names if n not in set(without or [])]
-    raise typer.Exit(Supervisor(common, names, flags, start_broker=not satellite).run())
+    try:
+        up_settings = load_section(UpSettings, common, UP_SECTION, {"replicas": parse_replicas(replicas)} if replicas else None)
+    except (ValueError, ConfigError) as err:
+        typer.echo(f"hermesh: {err}", err=True)
+        raise typer.Exit(2) from err
+    raise typer.Exit(Supervisor(common, names, flags, start_broker=not satellite, replicas=up_settings.replicas).run())
 
 
 @app.command("status")

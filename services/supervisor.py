@@ -16,7 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from services.config import CommonSettings
+from pydantic import Field, field_validator
+
+from services import catalog
+from services.config import CommonSettings, SettingsModel
 from services.runner import configure_logging
 from services.runtime.service import RESTART_EXIT_CODE, SHUTDOWN_EXIT_CODE
 
@@ -59,6 +62,37 @@ def find_mosquitto() -> str | None:
     )
 
 
+UP_SECTION = "up"
+
+
+class UpSettings(SettingsModel):
+    """profile.json ``"up"``: what ``hermesh up`` starts beyond one process per service."""
+
+    replicas: dict[str, int] = Field(default_factory=dict, description="workers per poolable service "
+                                     f"({', '.join(sorted(catalog.POOLABLE))}), e.g. {{\"asr\": 2}}")
+
+    @field_validator("replicas")
+    @classmethod
+    def _poolable(cls, value: dict[str, int]) -> dict[str, int]:
+        for name, count in value.items():
+            if name not in catalog.POOLABLE:
+                raise ValueError(f"{name!r} cannot run as a pool; these can: {', '.join(sorted(catalog.POOLABLE))}")
+            if not 1 <= count <= catalog.MAX_REPLICAS:
+                raise ValueError(f"{name}: {count} workers; give 1 to {catalog.MAX_REPLICAS}")
+        return value
+
+
+def parse_replicas(text: str) -> dict[str, int]:
+    """``asr=2,nlu=2`` -> {"asr": 2, "nlu": 2}; ValueError naming the bad part."""
+    result: dict[str, int] = {}
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        name, sep, count = part.partition("=")
+        if not sep or not count.strip().isdigit():
+            raise ValueError(f"--replicas: expected NAME=COUNT, got {part!r} (for example asr=2,nlu=2)")
+        result[name.strip()] = int(count)
+    return result
+
+
 @dataclass
 class Child:
     name: str
@@ -82,9 +116,11 @@ class Child:
 
 
 class Supervisor:
-    def __init__(self, common: CommonSettings, services: list[str], flags: dict[str, Any], *, start_broker: bool = True):
+    def __init__(self, common: CommonSettings, services: list[str], flags: dict[str, Any], *, start_broker: bool = True,
+                 replicas: dict[str, int] | None = None):
         self.common = common
         self.services = services
+        self.replicas = replicas or {}
         self.flags = flags
         self.start_broker = start_broker
         self.children: list[Child] = []
@@ -121,14 +157,14 @@ class Supervisor:
         return Child("mosquitto", [binary, "-c", str(conf)])
 
     # ---- services ------------------------------------------------------------------------------------------
-    def _service_argv(self, name: str) -> list[str]:
+    def _service_argv(self, name: str, instance: str | None = None) -> list[str]:
         argv = [sys.executable, "-m", "services.cli", name, "--profile", str(self.common.profile)]
         for site in self.common.site_ids:
             argv += ["--site-id", site]
         mqtt = self.common.mqtt
         argv += ["--mqtt-host", mqtt.host, "--mqtt-port", str(mqtt.port), "--log-level", self.common.log_level]
-        if self.common.instance:
-            argv += ["--instance", self.common.instance]
+        if instance or self.common.instance:
+            argv += ["--instance", instance or str(self.common.instance)]
         if mqtt.username:
             argv += ["--mqtt-username", mqtt.username]
         if mqtt.tls:
@@ -159,7 +195,15 @@ class Supervisor:
                 self._wait_for_broker()
             env = self._service_env()
             for name in self.services:
-                self.children.append(Child(name, self._service_argv(name), env=env))
+                count = self.replicas.get(name, 1)
+                if count == 1:
+                    self.children.append(Child(name, self._service_argv(name), env=env))
+                    continue
+                # A pool: each worker has an instance name of its own (its status topic) and joins the group.
+                base = self.common.instance or socket.gethostname()
+                for worker in range(1, count + 1):
+                    argv = [*self._service_argv(name, instance=f"{base}-{name}{worker}"), "--pool", name]
+                    self.children.append(Child(f"{name}#{worker}", argv, env=env))
             for child in self.children:
                 if child.process is None:
                     child.start()

@@ -81,10 +81,12 @@ def service_settings_models() -> dict[str, type[Any]]:
 
 def all_settings_models() -> dict[str, type[Any]]:
     """Every profile.json section's model, the common keys under "" (for key walks such as path_keys)."""
+    from services.supervisor import UP_SECTION, UpSettings
+
     from ..wyoming.settings import SECTION as WYOMING_SECTION
     from ..wyoming.settings import WyomingSettings
 
-    return {"": CommonSettings, **service_settings_models(), WYOMING_SECTION: WyomingSettings}
+    return {"": CommonSettings, **service_settings_models(), WYOMING_SECTION: WyomingSettings, UP_SECTION: UpSettings}
 
 
 def unknown_keys(data: dict[str, Any], models: dict[str, type[Any]]) -> list[str]:

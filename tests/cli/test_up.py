@@ -261,3 +261,59 @@ def test_api_shutdown_under_up_stops_the_whole_mesh(tmp_path):
         assert up.wait(30) == 0
         assert our_processes(str(profile)) == []  # every service it started is gone
         assert _mosquitto_on(mqtt_port) is None  # and so is the broker it started
+
+
+async def test_up_starts_a_pool_that_shares_requests_and_survives_losing_a_worker(mqtt_broker, mqtt_client,
+                                                                                   tmp_path):
+    """`--replicas nlu=2`: two NLU workers, each query answered once by one of them; kill -9 one, and the other
+    takes every request while `up` starts it again."""
+    import asyncio
+
+    import httpx
+
+    from hermes.nlu import NluIntent
+
+    http_port = free_port()
+    up = subprocess.Popen([*HERMESH, "up", "--profile", str(tmp_path / "p"), "--mqtt-port", str(mqtt_broker.port),
+                           "--http-port", str(http_port), "--wyoming-port", str(free_port()), "--only", "nlu",
+                           "--only", "bridge", "--replicas", "nlu=2"], stderr=subprocess.DEVNULL,
+                          start_new_session=True)
+
+    def nlu_workers(other_than: dict[str, int] | None = None) -> dict[str, int] | None:
+        """The two workers' pids by instance once both are online (and, if given, not all the same as before)."""
+        found = {s["instance"]: s["pid"] for s in status(mqtt_broker.port)
+                 if s["service"] == "nlu" and s["status"] == "online"}
+        if len(found) != 2 or (other_than is not None and set(found.values()) == set(other_than.values())):
+            return None
+        return found
+
+    async def ask_all(client: httpx.AsyncClient, count: int) -> list[str]:
+        async def one(n: int) -> str:
+            reply = await client.post("/api/text-to-intent", params={"nohass": "true"}, content="what time is it",
+                                      headers={"Content-Type": "text/plain"})
+            return str(reply.json()["intent"]["name"])
+        return list(await asyncio.gather(*(one(n) for n in range(count))))
+
+    try:
+        await mqtt_client.subscribe(NluIntent.subscribe_filter())
+        workers = await asyncio.to_thread(wait_until, nlu_workers, 90, "two nlu workers online")
+        await asyncio.to_thread(wait_port, http_port, 60)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{http_port}", timeout=30) as client:
+            await asyncio.to_thread(wait_until, lambda: "bridge" in {s["service"] for s in status(mqtt_broker.port)
+                                                                      if s["status"] == "online"}, 60, "bridge online")
+            first = await ask_all(client, 30)
+            os.kill(next(iter(workers.values())), signal.SIGKILL)
+            second = await ask_all(client, 30)
+            restarted = await asyncio.to_thread(wait_until, lambda: nlu_workers(other_than=workers), 60,
+                                                "the killed worker started again")
+        await asyncio.sleep(0.5)
+        intents = list(mqtt_client.received(NluIntent))
+    finally:
+        up.send_signal(signal.SIGTERM)
+        up.wait(30)
+    assert len(workers) == 2 and first == second == ["GetTime"] * 30
+    assert len(restarted) == 2
+    per_session: dict[str, int] = {}
+    for intent in intents:
+        per_session[str(intent.session_id)] = per_session.get(str(intent.session_id), 0) + 1
+    assert len(per_session) == 60 and set(per_session.values()) == {1}  # each query answered exactly once
