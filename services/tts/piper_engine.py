@@ -41,6 +41,8 @@ class PiperVoiceFile:
     language: str  # "en_US"
     speakers: tuple[str, ...]
     description: str
+    num_speakers: int = 1
+    speaker_ids: tuple[tuple[str, int], ...] = ()  # (name, id) of the speaker_id_map
 
     @property
     def config(self) -> Path:
@@ -72,7 +74,9 @@ def read_voice_file(model: Path, name: str | None = None) -> PiperVoiceFile:
         config = json.loads(config_path.read_text(encoding="utf-8"))
         language_info = config.get("language") or {}
         language = str(language_info.get("code") or config["espeak"]["voice"])
-        speakers = tuple(sorted(config.get("speaker_id_map") or {}, key=lambda s: config["speaker_id_map"][s]))
+        speaker_map = {str(k): int(v) for k, v in (config.get("speaker_id_map") or {}).items()}
+        speakers = tuple(sorted(speaker_map, key=speaker_map.__getitem__))
+        num_speakers = int(config.get("num_speakers", 1))
     except FileNotFoundError as err:
         raise TtsEngineError("piper-voice-missing", f"piper voice config {str(config_path)!r} does not exist "
                              f"(every .onnx needs its .onnx.json beside it)") from err
@@ -82,7 +86,8 @@ def read_voice_file(model: Path, name: str | None = None) -> PiperVoiceFile:
     english = " ".join(str(language_info.get(k, "")) for k in ("name_english", "country_english")).strip()
     quality = (config.get("audio") or {}).get("quality")
     description = ", ".join(p for p in (english or language, config.get("dataset"), quality) if p)
-    return PiperVoiceFile(name or model.name.removesuffix(".onnx"), model, language, speakers, description)
+    return PiperVoiceFile(name or model.name.removesuffix(".onnx"), model, language, speakers, description,
+                          num_speakers, tuple(sorted(speaker_map.items(), key=lambda item: item[1])))
 
 
 class PiperTtsEngine:
@@ -185,22 +190,25 @@ class PiperTtsEngine:
     def _voice(self, name: str | None) -> tuple[PiperVoiceFile, Any]:
         """The voice file and its loaded PiperVoice, from the LRU cache or loaded now."""
         info = self._find(name or self._settings.voice or BUNDLED_VOICE)
+        return info, self._loaded(info)
+
+    def _loaded(self, info: PiperVoiceFile) -> Any:
         with self._lock:
             loaded = self._cache.get(info.model)
             if loaded is not None:
                 self._cache.move_to_end(info.model)
-                return info, loaded
+                return loaded
             try:
                 loaded = self._load(info)
+                self._warm_up(loaded)  # a model that does not fit its config fails here, not in a say
             except Exception as err:  # noqa: BLE001 - onnxruntime raises its own types for a corrupt model
                 raise TtsEngineError("piper-voice-corrupt",
                                      f"piper voice model {str(info.model)!r} cannot be loaded: {err}") from err
-            self._warm_up(loaded)
             self._cache[info.model] = loaded
             while len(self._cache) > self._settings.cache_size:
                 dropped, _ = self._cache.popitem(last=False)
                 LOG.info("piper: unloaded voice %s (tts.piper.cache_size %d)", dropped, self._settings.cache_size)
-            return info, loaded
+            return loaded
 
     def _load(self, info: PiperVoiceFile) -> Any:
         """``PiperVoice.load`` with our own onnxruntime session: ``threads`` workers that do not spin. Its
@@ -227,19 +235,20 @@ class PiperTtsEngine:
             return list(self._cache)
 
     # ---- synthesis -------------------------------------------------------------------------------------------
-    def _synthesis_config(self, info: PiperVoiceFile, loaded: Any) -> Any:
+    def _synthesis_config(self, info: PiperVoiceFile) -> Any:
+        """Piper's options for this voice; the speaker is checked against the voice's config, before loading."""
         s = self._settings
         speaker_id = None
         if s.speaker is not None:
-            speaker_map: dict[str, int] = dict(loaded.config.speaker_id_map or {})
-            if not speaker_map and loaded.config.num_speakers <= 1:
+            speaker_map = dict(info.speaker_ids)
+            if not speaker_map and info.num_speakers <= 1:
                 raise TtsEngineError("piper-speaker", f"piper voice {info.name!r} has one speaker; unset "
                                                       f"tts.piper.speaker ({s.speaker!r})")
             if isinstance(s.speaker, int) or str(s.speaker).isdigit():
                 speaker_id = int(s.speaker)
-                if not 0 <= speaker_id < loaded.config.num_speakers:
+                if not 0 <= speaker_id < info.num_speakers:
                     raise TtsEngineError("piper-speaker", f"piper voice {info.name!r} has speakers 0.."
-                                                          f"{loaded.config.num_speakers - 1}, not {speaker_id}")
+                                                          f"{info.num_speakers - 1}, not {speaker_id}")
             elif s.speaker in speaker_map:
                 speaker_id = speaker_map[s.speaker]
             else:
@@ -250,8 +259,9 @@ class PiperTtsEngine:
 
     def _stream_pcm(self, text: str, voice: str | None, lang: str | None) -> Iterator[tuple[int, bytes]]:
         """(rate, PCM) per sentence, each made only when asked for; pauses come with the sentence after them."""
-        info, loaded = self._voice(self._voice_name_for(voice, lang))
-        syn_config = self._synthesis_config(info, loaded)
+        info = self._find(self._voice_name_for(voice, lang))
+        syn_config = self._synthesis_config(info)
+        loaded = self._loaded(info)
         rate = int(loaded.config.sample_rate)
         silence_after = _silence(self._settings.sentence_silence, rate)
         pending = b""  # silence not yet sent: it goes in front of the next sentence, so nothing trails

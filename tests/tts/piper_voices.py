@@ -18,9 +18,10 @@ def bundled_model() -> Path:
     return folder / f"{BUNDLED_VOICE}.onnx"
 
 
-def add_voice(folder: Path, name: str, language: str = "de_DE", dataset: str = "copy") -> Path:
+def add_voice(folder: Path, name: str, language: str = "de_DE", dataset: str = "copy",
+              speakers: tuple[str, ...] = ()) -> Path:
     """A voice named ``name`` in ``folder``: the bundled model (linked, not copied) with a config that says it
-    speaks ``language``."""
+    speaks ``language`` (and, if given, has these ``speakers``: the model itself has one, so it cannot speak)."""
     folder.mkdir(parents=True, exist_ok=True)
     model = folder / f"{name}.onnx"
     model.symlink_to(bundled_model())
@@ -28,6 +29,9 @@ def add_voice(folder: Path, name: str, language: str = "de_DE", dataset: str = "
     family, _, region = language.partition("_")
     config["language"] = {"code": language, "family": family, "region": region, "name_english": f"Test {family}"}
     config["dataset"] = dataset
+    if speakers:
+        config["num_speakers"] = len(speakers)
+        config["speaker_id_map"] = {speaker: n for n, speaker in enumerate(speakers)}
     model.with_name(model.name + ".json").write_text(json.dumps(config), encoding="utf-8")
     return model
 

@@ -171,9 +171,21 @@ def test_a_missing_or_corrupt_voice_file_is_an_error_naming_its_path_at_start_an
     assert seconds(engine.synthesize("hello", voice=BUNDLED_VOICE)) > 0.3
 
 
-def test_a_speaker_on_a_one_speaker_voice_and_bad_options_are_errors(tmp_path):
+def test_speakers_are_listed_and_chosen_by_name_or_id_and_bad_options_are_errors(tmp_path):
     with pytest.raises(TtsEngineError, match="has one speaker"):
         piper(speaker="alice").synthesize("hello")
+    # A config that claims three speakers over the one-speaker model: listed, and the speaker resolved; the
+    # model then refuses a speaker input, which must be a clear error naming the file when it is loaded.
+    trio = add_voice(tmp_path / "voices", "en_US-trio-medium", "en_US", speakers=("alice", "bob", "carol"))
+    engine = piper(tmp_path, voices_dir="voices", voice="en_US-trio-medium", speaker="bob")
+    assert next(v for v in engine.voices() if v.voice_id == "en_US-trio-medium").speakers == ("alice", "bob", "carol")
+    assert engine.startup_error is not None and "sid" in engine.startup_error.message
+    with pytest.raises(TtsEngineError, match=f"piper voice model '{trio}' cannot be loaded:.*sid"):
+        engine.synthesize("hello")
+    with pytest.raises(TtsEngineError, match=r"has no speaker 'dave'; its speakers: alice, bob, carol"):
+        piper(tmp_path, voices_dir="voices", voice="en_US-trio-medium", speaker="dave").synthesize("hello")
+    with pytest.raises(TtsEngineError, match=r"has speakers 0\.\.2, not 7"):
+        piper(tmp_path, voices_dir="voices", voice="en_US-trio-medium", speaker=7).synthesize("hello")
     with pytest.raises(TtsConfigError, match="length_scale"):
         load_engine("tts", "piper", {"length_scale": 0}, profile_dir=tmp_path)
     with pytest.raises(TtsConfigError, match="cache_size"):
