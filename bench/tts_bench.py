@@ -4,13 +4,25 @@ Each engine runs in a child process of its own (clean CPU and RSS), built as ``h
 (``load_engine`` with the settings' options; Piper with the bundled en_US-joe-medium voice). Figures:
 
 * **load**: seconds to build the engine (Piper loads its default voice then, never per request);
-* **real-time factor**: seconds of audio / seconds of synthesis (wall clock, and the process's CPU time, which
-  other load on the machine does not change), over the default profile's 20 short commands
+* **real-time factor**: seconds of audio / seconds of synthesis (wall clock, and CPU time of the process and
+  its children, which other load on the machine does not change), over the default profile's 20 short commands
   and the five-sentence text, each synthesised whole, ``--repeats`` times;
 * **first audio, 1 sentence / 5 sentences**: median seconds from the call to the first audio in hand, through
   ``synthesize_stream`` (one WAV per sentence) where the engine has it, else the whole ``synthesize``;
 * **whole, 5 sentences**: median seconds for the five-sentence text whole;
 * **RSS**: the child's resident memory after loading and its peak (VmHWM) at the end, MiB.
+
+Measured 2026-12-07 on this 2-core machine, shared with other work (load average 3 to 4; wall figures vary by
+about 2x between runs, CPU-time ones much less), --repeats 5:
+
+| engine | load s | real-time factor (wall) | (CPU time) | first audio, 1 sentence | first audio, 5 sentences | whole, 5 sentences | RSS loaded / peak MiB |
+|---|---|---|---|---|---|---|---|
+| espeak (whole text) | 0.00 | 133.6x | 133.9x | 13 ms | 22 ms | 23 ms | 56 / 59 |
+| piper (per sentence) | 0.73 | 10.2x | 10.4x | 145 ms | 189 ms | 776 ms | 186 / 273 |
+
+Piper streams: its first sentence is there in about a quarter of the whole five-sentence text's time.
+``threads`` 2 gave a lower first-audio time in one run but less speech per CPU second (9.0x against 11.2x):
+the default stays 1.
 
 Run: .venv/bin/python bench/tts_bench.py [--engines espeak,piper] [--repeats 5] [--json out.json]
      [--options 'piper={"threads": 2}']
@@ -20,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -38,6 +51,12 @@ ONE_SENTENCE = "Turn on the living room lamp."
 FIVE_SENTENCES = ("Good morning, it is seven o'clock. The kitchen light is on. Outside it is twelve degrees. "
                   "Your first meeting starts at nine. Have a nice day.")
 ENGINES = ("espeak", "piper")
+
+
+def cpu_seconds() -> float:
+    """CPU seconds of this process and of its finished children (espeak-ng runs as one per call)."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
 
 
 def worker(engine_name: str, repeats: int, options: dict[str, Any]) -> dict[str, Any]:
@@ -65,7 +84,7 @@ def worker(engine_name: str, repeats: int, options: dict[str, Any]) -> dict[str,
 
     corpus = [text for text, _, _ in sd.SHORT_COMMANDS] + [FIVE_SENTENCES]
     audio = busy = 0.0
-    cpu_started = time.process_time()
+    cpu_started = cpu_seconds()
     whole_five = []
     for _ in range(repeats):
         for text in corpus:
@@ -76,7 +95,7 @@ def worker(engine_name: str, repeats: int, options: dict[str, Any]) -> dict[str,
             audio += wav_info(wav).seconds
             if text == FIVE_SENTENCES:
                 whole_five.append(spent)
-    cpu = time.process_time() - cpu_started
+    cpu = cpu_seconds() - cpu_started
     first_one = [first_audio(ONE_SENTENCE) for _ in range(repeats)]
     first_five = [first_audio(FIVE_SENTENCES) for _ in range(repeats)]
     return {
