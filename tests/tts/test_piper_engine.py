@@ -169,6 +169,10 @@ def test_a_missing_or_corrupt_voice_file_is_an_error_naming_its_path_at_start_an
     assert time.perf_counter() - started < 10  # a clear error, not a hang
     # The voices folder still works: the bundled voice speaks when asked for by name.
     assert seconds(engine.synthesize("hello", voice=BUNDLED_VOICE)) > 0.3
+    # A file fixed in place is used at the next say, with no restart.
+    corrupt.unlink()
+    corrupt.symlink_to(bundled_model())
+    assert seconds(engine.synthesize("hello")) > 0.3
 
 
 def test_speakers_are_listed_and_chosen_by_name_or_id_and_bad_options_are_errors(tmp_path):
