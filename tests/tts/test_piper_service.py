@@ -102,3 +102,29 @@ async def test_text_over_max_text_chars_is_refused_naming_the_setting_for_any_en
     assert all("refused to speak 100000 characters: over tts.max_text_chars (3000)" in e.error for e in errors)
     assert mqtt_client.received(AudioPlayBytes) == []
     assert TtsSettings().max_text_chars == 5000
+
+
+async def test_an_unknown_voice_setting_keeps_the_service_up_naming_the_voices(run_service, mqtt_client, site_id):
+    await mqtt_client.subscribe(TtsError.subscribe_filter(), TtsSayFinished.subscribe_filter())
+    async with run_service(TtsService, settings=piper_settings(voice="en_GB-nope-low")):
+        await mqtt_client.publish(TtsSay(text="hello", site_id=site_id, id="n1"))
+        await mqtt_client.expect(TtsSayFinished, timeout=20, where=lambda m: m.id == "n1")
+    error = mqtt_client.received(TtsError)[0]
+    assert "unknown piper voice 'en_GB-nope-low'; installed voices: en_US-joe-medium" in error.error
+    assert "[piper-unknown-voice]" in error.error
+
+
+async def test_two_sites_speak_at_once(run_service, mqtt_client, site_id):
+    sites = [f"{site_id}-a", f"{site_id}-b"]
+    await mqtt_client.subscribe(TtsError.subscribe_filter(), TtsSayFinished.subscribe_filter())
+    async with run_service(TtsService, settings=piper_settings()), audio_output(mqtt_client, sites[0]), \
+            audio_output(mqtt_client, sites[1]):
+        for n, site in enumerate(sites):
+            await mqtt_client.publish(TtsSay(text=f"This is room number {n + 1}. The lights are off.",
+                                             site_id=site, id=f"r{n}"))
+        for n in range(2):
+            await mqtt_client.expect(TtsSayFinished, timeout=30, where=lambda m, n=n: m.id == f"r{n}")
+    assert mqtt_client.received(TtsError) == []
+    for site in sites:
+        (played,) = mqtt_client.received(AudioPlayBytes, where=lambda m, s=site: m.site_id == s)
+        assert read_wav(played.wav_bytes)[0].seconds > 2.0
