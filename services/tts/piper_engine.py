@@ -101,6 +101,7 @@ class PiperTtsEngine:
         # Voice facts by (model, config mtime): listing voices on every say must not re-read every .onnx.json.
         self._facts: dict[tuple[Path, float], PiperVoiceFile] = {}
         self._lock = threading.Lock()  # loading and the cache; synthesis itself runs outside it
+        self.startup_error: TtsEngineError | None = None  # why the default voice did not load, while it does not
         # A voice that failed to load, by its files' mtimes: each say gets the error at once, with no reload
         # (and no log line) until a file changes.
         self._failed: dict[tuple[Path, tuple[float, ...]], TtsEngineError] = {}
@@ -110,7 +111,6 @@ class PiperTtsEngine:
                                  f"tts.piper.voice is not set; {INSTALL_HINT}")
         # Loaded now (about 0.8 s), never per request. A broken voice file leaves the service up: each say
         # then reports the error, naming the path, until the file is fixed.
-        self.startup_error: TtsEngineError | None = None
         try:
             self._voice(None)
         except TtsEngineError as err:
@@ -220,6 +220,8 @@ class PiperTtsEngine:
                 self._failed[version] = error
                 raise error from err
             self._cache[info.model] = loaded
+            if self.startup_error is not None and info.model == self._find(self._settings.voice or BUNDLED_VOICE).model:
+                self.startup_error = None  # the default voice loads now (its file was fixed)
             while len(self._cache) > self._settings.cache_size:
                 dropped, _ = self._cache.popitem(last=False)
                 LOG.info("piper: unloaded voice %s (tts.piper.cache_size %d)", dropped, self._settings.cache_size)

@@ -49,6 +49,10 @@ class TtsService(HermesService[TtsSettings]):
         # Every playFinished, so a reply is never missed between publishing playBytes and waiting.
         await self.subscribe_extra(AudioPlayFinished.subscribe_filter())
 
+    def problems(self) -> list[str]:
+        startup_error = getattr(getattr(self, "engine", None), "startup_error", None)
+        return [f"tts engine {self.settings.engine}: {startup_error}"] if startup_error is not None else []
+
     @handles(TtsSay, shared=True)
     async def on_say(self, say: TtsSay) -> None:
         # Waiting for playFinished takes seconds: do it outside the site's message queue.
@@ -74,6 +78,14 @@ class TtsService(HermesService[TtsSettings]):
                 del self._site_locks[say.site_id]
 
     async def _speak(self, say: TtsSay) -> None:
+        problems = self.problems()
+        try:
+            await self._speak_once(say)
+        finally:
+            if self.problems() != problems:  # e.g. a voice file fixed in place now loads
+                await self.publish_status()
+
+    async def _speak_once(self, say: TtsSay) -> None:
         context = say.id or say.text[:40]
         if not say.text.strip():
             return  # nothing to say: only sayFinished

@@ -7,12 +7,14 @@ import contextlib
 
 from hermes.audioserver import AudioPlayBytes, AudioPlayFinished
 from hermes.errors import TtsError
+from hermes.status import ServiceStatus
 from hermes.tts import GetVoices, TtsSay, TtsSayFinished, Voices
 from hermes.wav import read_wav
+from services.status import format_table
 from services.tts.service import TtsService
 from services.tts.settings import PiperTtsSettings, TtsSettings
 
-from .piper_voices import add_corrupt_voice
+from .piper_voices import add_corrupt_voice, bundled_model
 
 
 def piper_settings(**options) -> TtsSettings:
@@ -66,16 +68,30 @@ async def test_a_corrupt_voice_keeps_the_service_up_and_each_say_gets_an_error(r
     corrupt = add_corrupt_voice(profile_dir / "voices", "en_US-corrupt-medium")
     await mqtt_client.subscribe(AudioPlayBytes.subscribe_filter(), TtsError.subscribe_filter(),
                                 TtsSayFinished.subscribe_filter())
+    await mqtt_client.subscribe(ServiceStatus.subscribe_filter())
     settings = piper_settings(voice="voices/en_US-corrupt-medium.onnx")
-    async with run_service(TtsService, settings=settings):
+    async with run_service(TtsService, settings=settings), audio_output(mqtt_client, site_id):
+        status = await mqtt_client.expect(ServiceStatus, timeout=20, where=lambda m: m.service == "tts")
         for n in range(2):
             await mqtt_client.publish(TtsSay(text="hello", site_id=site_id, id=f"c{n}"))
             await mqtt_client.expect(TtsSayFinished, timeout=20, where=lambda m, n=n: m.id == f"c{n}")
-    errors = mqtt_client.received(TtsError, where=lambda m: m.site_id == site_id)
+        errors = mqtt_client.received(TtsError, where=lambda m: m.site_id == site_id)
+        assert mqtt_client.received(AudioPlayBytes) == []
+        # Fixed in place: the next say speaks, and the status no longer names a problem.
+        corrupt.unlink()
+        corrupt.symlink_to(bundled_model())
+        await mqtt_client.publish(TtsSay(text="hello", site_id=site_id, id="fixed"))
+        await mqtt_client.expect(TtsSayFinished, timeout=20, where=lambda m: m.id == "fixed")
+        healthy = await mqtt_client.expect(ServiceStatus, timeout=20,
+                                           where=lambda m: m.service == "tts" and not m.problems)
     assert [e.context for e in errors] == ["c0", "c1"]
     assert all(str(corrupt) in e.error and "cannot be loaded" in e.error and "[piper-voice-corrupt]" in e.error
                for e in errors)
-    assert mqtt_client.received(AudioPlayBytes) == []
+    assert len(status.problems) == 1 and str(corrupt) in status.problems[0]
+    assert f"problem: tts/{status.instance}: tts engine piper: piper voice model '{corrupt}'" in format_table([status])
+    assert healthy.status == "online"
+    # (overlapping subscriptions of the test client may deliver a playBytes twice)
+    assert {p.request_id for p in mqtt_client.received(AudioPlayBytes)} == {"fixed"}
 
 
 async def test_an_unknown_language_is_an_error_naming_the_voices(run_service, mqtt_client, site_id):
