@@ -32,8 +32,12 @@ class Pause:
 Segment = SpokenText | Pause
 
 
+_SSML_START = re.compile(r"\s*(?:<\?xml[^>]*\?>\s*)?<speak\b", re.IGNORECASE)
+
+
 def is_ssml(text: str) -> bool:
-    return text.lstrip().startswith("<speak")
+    """Text is SSML when it starts with ``<speak`` (an XML declaration may come first)."""
+    return _SSML_START.match(text) is not None
 
 
 def break_seconds(attributes: str) -> float:

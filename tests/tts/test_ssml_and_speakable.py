@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from services.tts.speakable import script_of, speakable
-from services.tts.ssml import MAX_BREAK_SECONDS, Pause, SpokenText, break_seconds, plain_segments, segments
+from services.tts.ssml import (
+    MAX_BREAK_SECONDS,
+    Pause,
+    SpokenText,
+    break_seconds,
+    is_ssml,
+    plain_segments,
+    segments,
+)
 
 
 def test_tags_are_dropped_and_breaks_become_pauses():
@@ -38,6 +46,9 @@ def test_a_tag_separates_words_and_empty_text_is_no_segment():
     assert segments("<speak> <break/> </speak>") == [Pause(0.5)]
     assert plain_segments("   ") == [] and plain_segments("") == []
     assert plain_segments("a < b and c > d") == [SpokenText("a < b and c > d")]  # plain text is left alone
+    declared = '<?xml version="1.0"?>\n<speak>hi<break time="1s"/></speak>'
+    assert is_ssml(declared) and plain_segments(declared) == [SpokenText("hi"), Pause(1.0)]
+    assert not is_ssml("speak <speak>")
 
 
 def test_emoji_and_other_scripts_are_skipped():
