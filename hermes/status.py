@@ -25,6 +25,8 @@ class ServiceStatus(HermesMessage):
     pid: int | None = None
     version: str | None = None
     since: float | None = None
+    # What is wrong while the service serves on (a TTS voice file that cannot be loaded, ...), for people
+    problems: list[str] = []
 
 
 class ServiceRestart(HermesMessage):

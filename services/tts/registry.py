@@ -12,6 +12,7 @@ TTS_ENGINES = EngineRegistry(
     methods=("synthesize", "voices"),
     builtins={
         "espeak": "services.tts.espeak:EspeakTtsEngine",
+        "piper": "services.tts.piper_engine:PiperTtsEngine",  # imports piper-tts only when built
         "wyoming": "services.tts.wyoming_engine:WyomingTtsEngine",
     },
     error=TtsConfigError,

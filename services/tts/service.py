@@ -40,11 +40,18 @@ class TtsService(HermesService[TtsSettings]):
         s = self.settings
         self.engine: TtsEngine = await self.run_blocking(
             lambda: load_engine("tts", s.engine, s.options_for_engine(), profile_dir=self.profile))
+        startup_error = getattr(self.engine, "startup_error", None)
+        if startup_error is not None:  # e.g. a broken voice file: serve on, each say reports it
+            self.log.error("tts engine %s started with an error: %s", s.engine, startup_error)
         # One lock per site with a say pending, dropped with its last say: site ids come and go (Wyoming
         # connections mint them), so a lock per site ever seen would grow for ever.
         self._site_locks: dict[str, _SiteLock] = {}
         # Every playFinished, so a reply is never missed between publishing playBytes and waiting.
         await self.subscribe_extra(AudioPlayFinished.subscribe_filter())
+
+    def problems(self) -> list[str]:
+        startup_error = getattr(getattr(self, "engine", None), "startup_error", None)
+        return [f"tts engine {self.settings.engine}: {startup_error}"] if startup_error is not None else []
 
     @handles(TtsSay, shared=True)
     async def on_say(self, say: TtsSay) -> None:
@@ -71,9 +78,21 @@ class TtsService(HermesService[TtsSettings]):
                 del self._site_locks[say.site_id]
 
     async def _speak(self, say: TtsSay) -> None:
+        problems = self.problems()
+        try:
+            await self._speak_once(say)
+        finally:
+            if self.problems() != problems:  # e.g. a voice file fixed in place now loads
+                await self.publish_status()
+
+    async def _speak_once(self, say: TtsSay) -> None:
         context = say.id or say.text[:40]
         if not say.text.strip():
             return  # nothing to say: only sayFinished
+        limit = self.settings.max_text_chars
+        if len(say.text) > limit:
+            raise ServiceError(f"refused to speak {len(say.text)} characters: over tts.max_text_chars ({limit})",
+                               context=context)
         try:
             wav = await self.run_blocking(self.engine.synthesize, say.text, None, say.lang)
             if say.volume is not None:

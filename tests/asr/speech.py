@@ -1,4 +1,5 @@
-"""Test audio for ASR tests and the ASR benchmark: espeak-ng speech with silence and a light noise bed.
+"""Test audio for ASR tests and the ASR benchmark: espeak-ng speech (or Piper's, a second synthetic voice) with
+silence and a light noise bed.
 
 engines.md §1b recommends ``-v en-us+m3 -s 140`` with bestpath=False. Measured here on 50 sentences of
 the test profile (numbers included): m3 heard "seven"/"ten" as "two" (4 misses), m5 confused on/off
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import subprocess
+from typing import Any
 
 import numpy as np
 
@@ -31,6 +33,22 @@ def espeak_wav(text: str, voice: str = VOICE, speed: int = SPEED) -> bytes:
     ).stdout
 
 
+@functools.lru_cache(maxsize=1)
+def _piper() -> Any:
+    """The Piper engine with the bundled voice, without noise (so its speech is the same every run)."""
+    from pathlib import Path
+
+    from services.engine_loader import load_engine
+
+    return load_engine("tts", "piper", {"noise_scale": 0.0, "noise_w": 0.0}, profile_dir=Path("."))
+
+
+@functools.lru_cache(maxsize=128)
+def piper_wav(text: str) -> bytes:
+    """Piper's WAV of ``text`` (22,050 Hz mono, the bundled en_US-joe-medium voice): a second synthetic voice."""
+    return bytes(_piper().synthesize(text))
+
+
 def espeak_pcm(text: str, voice: str = VOICE, speed: int = SPEED) -> np.ndarray:
     return np.frombuffer(to_pcm16k_mono(espeak_wav(text, voice, speed)), dtype=np.int16)
 
@@ -40,9 +58,11 @@ def with_noise(samples: np.ndarray, rms: float = NOISE_RMS, seed: int = 1) -> np
     return np.clip(samples.astype(np.float64) + noise, -32768, 32767).astype(np.int16)
 
 
-def utterance(text: str, lead: float = 0.5, tail: float = 1.5, noise_rms: float = NOISE_RMS, seed: int = 1) -> bytes:
-    """Silence, the spoken text, silence (enough for the endpointer to hear the end), with a noise bed."""
-    speech = espeak_pcm(text)
+def utterance(text: str, lead: float = 0.5, tail: float = 1.5, noise_rms: float = NOISE_RMS, seed: int = 1,
+              voice: str = "espeak") -> bytes:
+    """Silence, the spoken text, silence (enough for the endpointer to hear the end), with a noise bed;
+    ``voice`` "espeak" (espeak-ng, the default) or "piper"."""
+    speech = espeak_pcm(text) if voice == "espeak" else np.frombuffer(to_pcm16k_mono(piper_wav(text)), np.int16)
     padded = np.concatenate([np.zeros(int(lead * RATE), np.int16), speech, np.zeros(int(tail * RATE), np.int16)])
     return with_noise(padded, noise_rms, seed).tobytes()
 

@@ -58,6 +58,12 @@ def test_streamed_espeak_sentences_are_recognised(engine: PocketsphinxAsrEngine,
     assert transcript.audio_seconds == pytest.approx(len(utterance(sentence)) / 32000)
 
 
+@pytest.mark.parametrize("sentence", LIGHTS_SENTENCES)
+def test_streamed_piper_sentences_are_recognised(engine: PocketsphinxAsrEngine, sentence: str) -> None:
+    # Piper's neural voice is the second synthetic voice: closer to a person than espeak-ng's
+    assert without_the(decode(engine, utterance(sentence, voice="piper"))) == without_the(sentence)
+
+
 def test_guessed_word_is_recognised(engine: PocketsphinxAsrEngine) -> None:
     # "rhasspy" is not in cmudict: its phones come from espeak-ng (R AE S P IY)
     assert decode(engine, utterance("hey rhasspy")) == "hey rhasspy"

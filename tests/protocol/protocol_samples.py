@@ -713,6 +713,7 @@ SAMPLES: list[Sample] = [
             "pid": 1234,
             "version": "0.1.0",
             "since": 1700000000.5,
+            "problems": ["tts engine piper: piper voice model '/voices/x.onnx' cannot be loaded"],
         },
     ),
     Sample(status.ServiceRestart, None, "full", {"services": ["asr", "nlu"], "reason": "POST /api/restart"}),
