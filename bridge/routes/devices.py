@@ -37,9 +37,9 @@ from ..http_util import (
     text,
     wav_response,
 )
-from ..mesh import first_reply, new_id, play_wav
+from ..mesh_client import new_id
 from ..profile_files import ProfileFileError, safe_path
-from .common import get_bridge, require_admin, target_site, target_sites
+from .common import get_bridge, get_mesh, get_state, require_admin, target_site, target_sites
 
 router = APIRouter(tags=["devices"])
 
@@ -50,9 +50,9 @@ async def devices(request: Request, mode: AudioDeviceMode, test: bool) -> Respon
     site = bridge.common.own_site_id
     request_id = new_id()
     service = "audio-input" if mode == AudioDeviceMode.INPUT else "audio-output"
-    reply = await first_reply(
-        bridge, [AudioGetDevices(modes=[mode], site_id=site, id=request_id, test=test)],
-        [(AudioDevices, lambda m: m.id == request_id)], service=service, timeout=bridge.settings.reply_timeout)
+    reply = await get_mesh(request).ask(
+        [AudioGetDevices(modes=[mode], site_id=site, id=request_id, test=test)],
+        [(AudioDevices, lambda m: m.id == request_id)], service=service)
     assert isinstance(reply, AudioDevices)
     result: dict[str, str] = {}
     for device in reply.devices:
@@ -87,9 +87,9 @@ async def wake_words(request: Request) -> Response:
     require_admin(request, "listing wake words")
     bridge = get_bridge(request)
     request_id = new_id()
-    reply = await first_reply(
-        bridge, [GetHotwords(site_id=bridge.common.own_site_id, id=request_id)],
-        [(Hotwords, lambda m: m.id == request_id)], service="wake", timeout=bridge.settings.reply_timeout)
+    reply = await get_mesh(request).ask(
+        [GetHotwords(site_id=bridge.common.own_site_id, id=request_id)],
+        [(Hotwords, lambda m: m.id == request_id)], service="wake")
     assert isinstance(reply, Hotwords)
     return json_response([model.to_wire() for model in reply.models])
 
@@ -97,27 +97,26 @@ async def wake_words(request: Request) -> Response:
 @router.get("/api/tts-voices", **api_doc("Voices of the TTS service", responses={
     "application/json": "[{voiceId, description}]"}))
 async def tts_voices(request: Request) -> Response:
-    bridge = get_bridge(request)
     request_id = new_id()
-    reply = await first_reply(
-        bridge, [GetVoices(site_id=target_site(request), id=request_id)],
-        [(Voices, lambda m: m.id == request_id)], service="tts", timeout=bridge.settings.reply_timeout)
+    reply = await get_mesh(request).ask(
+        [GetVoices(site_id=target_site(request), id=request_id)],
+        [(Voices, lambda m: m.id == request_id)], service="tts")
     assert isinstance(reply, Voices)
     return json_response([voice.to_wire() for voice in reply.voices])
 
 
 async def play_on_sites(request: Request, wav: bytes, sites: list[str]) -> None:
     """Rhasspy's play-wav flow per site: wake word and ASR off (playAudio), play, both on again."""
-    bridge = get_bridge(request)
+    mesh = get_mesh(request)
 
     async def one(site: str) -> None:
-        await bridge.publish(HotwordToggleOff(site_id=site, reason=ToggleReason.PLAY_AUDIO))
-        await bridge.publish(AsrToggleOff(site_id=site, reason=ToggleReason.PLAY_AUDIO))
+        await mesh.publish(HotwordToggleOff(site_id=site, reason=ToggleReason.PLAY_AUDIO))
+        await mesh.publish(AsrToggleOff(site_id=site, reason=ToggleReason.PLAY_AUDIO))
         try:
-            await play_wav(bridge, wav, site)
+            await mesh.play(wav, site)
         finally:
-            await bridge.publish(HotwordToggleOn(site_id=site, reason=ToggleReason.PLAY_AUDIO))
-            await bridge.publish(AsrToggleOn(site_id=site, reason=ToggleReason.PLAY_AUDIO))
+            await mesh.publish(HotwordToggleOn(site_id=site, reason=ToggleReason.PLAY_AUDIO))
+            await mesh.publish(AsrToggleOn(site_id=site, reason=ToggleReason.PLAY_AUDIO))
 
     await asyncio.gather(*(one(site) for site in sites))
 
@@ -164,7 +163,7 @@ async def play_wav_route(request: Request) -> Response:
     "audio/wav": "the last captured command (an empty WAV if none)"}))
 async def get_recording(request: Request) -> Response:
     require_admin(request, "reading the last recording")
-    return wav_response(get_bridge(request).last_recording or pcm_to_wav(b""))
+    return wav_response(get_state(request).last_recording or pcm_to_wav(b""))
 
 
 @router.post("/api/play-recording", **api_doc("Play the last recorded voice command on the own site",
@@ -172,10 +171,10 @@ async def get_recording(request: Request) -> Response:
                                               errors={404: "nothing was recorded yet"}))
 async def post_recording(request: Request) -> Response:
     require_admin(request, "playing the last recording")
-    bridge = get_bridge(request)
-    if not bridge.last_recording:
+    recording = get_state(request).last_recording
+    if not recording:
         raise BridgeHTTPError(404, "nothing was recorded yet")
-    await play_on_sites(request, bridge.last_recording, [bridge.common.own_site_id])
+    await play_on_sites(request, recording, [get_bridge(request).common.own_site_id])
     return text("OK")
 
 
@@ -259,10 +258,10 @@ async def lookup(request: Request) -> Response:
     bridge = get_bridge(request)
     request_id = new_id()
     site = bridge.common.own_site_id
-    reply = await first_reply(
-        bridge, [G2pPronounce(words=[word], id=request_id, site_id=site, num_guesses=qint(request, "n", 5))],
+    reply = await get_mesh(request).ask(
+        [G2pPronounce(words=[word], id=request_id, site_id=site, num_guesses=qint(request, "n", 5))],
         [(G2pPhonemes, lambda m: m.id == request_id), (G2pError, lambda m: m.context == request_id)],
-        service="asr", timeout=bridge.settings.reply_timeout)
+        service="asr")
     assert isinstance(reply, G2pPhonemes)
     if request.query_params.get("outputFormat", "").lower() == "hermes":
         return json_response({"type": "phonemes", "value": reply.to_wire()})
