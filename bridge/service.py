@@ -172,7 +172,7 @@ class BridgeService(HermesService[BridgeSettings]):
             self.log.info("Wyoming server not available (%s); HTTP API only", err)
             return
         try:
-            server = WyomingServer(self, self.common.http.host, self.common.http.wyoming_port)
+            server = WyomingServer(self, self.common.http.host, self.common.http.wyoming_port, mesh=self.mesh)
         except ConfigError as err:  # the HTTP API stays up; the log says what to fix
             self.log.error("Wyoming server not started: %s", err)
             return
