@@ -189,9 +189,9 @@ async def set_volume(request: Request) -> Response:
         raise bad_request(f"the volume must be a number from 0 to 1, not {raw!r}") from err
     if not 0.0 <= volume <= 1.0:
         raise bad_request(f"the volume must be from 0 to 1, not {volume}")
-    bridge = get_bridge(request)
+    mesh = get_mesh(request)
     for site in target_sites(request):
-        await bridge.publish(AudioSetVolume(volume=volume, site_id=site))
+        await mesh.publish(AudioSetVolume(volume=volume, site_id=site))
     return text(str(volume))
 
 
@@ -206,11 +206,11 @@ async def listen_for_wake(request: Request) -> Response:
         reason = ToggleReason(reason_raw)
     except ValueError as err:
         raise bad_request(f"reason must be one of {[r.value for r in ToggleReason]}") from err
-    bridge = get_bridge(request)
+    mesh = get_mesh(request)
     for site in target_sites(request):
         message: Any = HotwordToggleOn(site_id=site, reason=reason) if enable else HotwordToggleOff(
             site_id=site, reason=reason)
-        await bridge.publish(message)
+        await mesh.publish(message)
     return text("on" if enable else "off")
 
 
@@ -222,10 +222,10 @@ async def listen_for_wake(request: Request) -> Response:
 async def audio_summaries(request: Request) -> Response:
     word = body_text(await request.body()).strip().lower()
     enable = word not in ("off", "false")
-    bridge = get_bridge(request)
-    bridge.energy.reset()
+    get_bridge(request).energy.reset()
+    mesh = get_mesh(request)
     for site in target_sites(request):
-        await bridge.publish(SummaryToggleOn(site_id=site) if enable else SummaryToggleOff(site_id=site))
+        await mesh.publish(SummaryToggleOn(site_id=site) if enable else SummaryToggleOff(site_id=site))
     return text("on" if enable else "off")
 
 

@@ -173,10 +173,11 @@ async def stop(request: Request) -> Response:
     site = target_site(request)
     state = bridge.site_states.sites.get(site)
     session = state.session_id if state else None
+    mesh = get_mesh(request)
     if session:
-        await bridge.publish(DialogueEndSession(session_id=session))
-    await bridge.publish(AudioToggleOff(site_id=site))
-    await bridge.publish(AudioToggleOn(site_id=site))
+        await mesh.publish(DialogueEndSession(session_id=session))
+    await mesh.publish(AudioToggleOff(site_id=site))
+    await mesh.publish(AudioToggleOn(site_id=site))
     return json_response({"siteId": site, "endedSession": session})
 
 
@@ -194,7 +195,7 @@ async def restart(request: Request) -> Response:
     LOG.info("settings reloaded from %s", bridge.profile / PROFILE_FILE)
     others = sorted(name for name in bridge.registry.snapshot() if name != bridge.name)
     if others:
-        await bridge.publish(ServiceRestart(services=others, reason="POST /api/restart"))
+        await get_mesh(request).publish(ServiceRestart(services=others, reason="POST /api/restart"))
         LOG.info("asked %s to restart", ", ".join(others))
     return text("Restarted Rhasspy")
 
