@@ -6,8 +6,9 @@ It names the service that should answer, so a missing service gives "no reply fr
 and one that goes offline (or a broker connection that drops) ends the wait at once (``fail_waits``).
 
 Failures are ``MeshError`` with a ``MeshErrorCode`` and the service's name, never an HTTP or Wyoming error:
-``bridge/app.py`` turns them into statuses and ``bridge/wyoming/connection.py`` into error events, each in one
-place. Nothing here knows a topic: subscriptions come from the message classes.
+the exception handler in ``bridge/app.py`` turns them into statuses (``http_util.MESH_ERROR_STATUS``) and
+``bridge/wyoming/connection.py`` into events (``wyoming/errors.py``), each in one place. Nothing here knows a
+topic: subscriptions come from the message classes.
 """
 
 from __future__ import annotations
@@ -98,9 +99,11 @@ class Transcription:
 
 @dataclass(frozen=True)
 class MeshTimeouts:
+    """How long requests wait (the bridge's settings of the same names; these are their defaults)."""
+
     reply: float = 30.0
-    train: float = 300.0
-    say_chars_per_second: float = 15.0
+    train: float = 600.0
+    say_chars_per_second: float = 33.0  # sizes the wait of a long say
 
 
 class PendingReply:
@@ -122,7 +125,7 @@ class PendingReply:
         try:
             futures = [exp.future for exp in self.expectations]
             done, _ = await asyncio.wait(futures, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-            for future in futures:  # in the order of the replies, as first_reply did
+            for future in futures:  # two at once (a race of reply and error): the first listed wins
                 if future in done and not future.cancelled() and future.exception() is None:
                     reply: HermesMessage = future.result()
                     break

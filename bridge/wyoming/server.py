@@ -33,7 +33,7 @@ class WyomingServer:
         # The bridge passes its own client (it knows which services are online); a plain host gets one here.
         self.mesh = mesh or MeshClient(service, MeshTimeouts(reply=self.settings.reply_timeout))
         self.router = Router(self.mesh, self.is_own_site, self.is_satellite_site)
-        self.catalog = MeshCatalog(service, self.settings)
+        self.catalog = MeshCatalog(self.mesh, self.settings)
         self.satellites = SatelliteManager(self)
         self.connections: set[WyomingConnection] = set()
         self._server: AsyncTcpServer | None = None

@@ -204,3 +204,16 @@ def test_mesh_errors_are_mapped_in_one_place_each() -> None:
                 if "MeshError" in caught:
                     assert not any(isinstance(n, ast.Raise) and "BridgeHTTPError" in ast.unparse(n)
                                    for n in ast.walk(node)), f"{path.name}: a MeshError becomes an HTTP error"
+
+
+def test_the_client_is_the_bridges_only_request_reply_mechanism() -> None:
+    """Waits for a reply (``expect``) live in bridge/mesh_client.py alone; the rest of the bridge asks it."""
+    waiting = []
+    for path in sorted((REPO / "bridge").rglob("*.py")):
+        if path.name == "mesh_client.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in (
+                    "expect", "request", "fail_waits"):
+                waiting.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    assert not waiting, waiting
