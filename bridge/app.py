@@ -23,7 +23,7 @@ from .auth import USER, AuthError, authenticate, token_from
 from .docs_page import DOCS_HTML, OPENAPI_DESCRIPTION
 from .http_util import BridgeHTTPError, api_doc, mesh_error_response
 from .login_throttle import LoginThrottle
-from .mesh_client import MeshError
+from .mesh_error import MeshError
 from .profile_files import ProfileFileConflict, ProfileFileError
 from .request_policy import RequestPolicyMiddleware
 

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from hermes.site_ids import session_id_problem, site_id_problem, topic_level_problem
 
 from .auth import ANONYMOUS_ADMIN, Principal
-from .mesh_client import MeshError, MeshErrorCode
+from .mesh_error import MeshError, MeshErrorCode
 
 # Deeper JSON than this is refused before anything walks it (profiles nest about five levels).
 MAX_JSON_DEPTH = 64

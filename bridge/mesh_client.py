@@ -5,7 +5,8 @@ It names the service that should answer, so a missing service gives "no reply fr
 30 s (is `hermesh nlu` running?)" instead of a hang, a service whose status topic says offline fails at once,
 and one that goes offline (or a broker connection that drops) ends the wait at once (``fail_waits``).
 
-Failures are ``MeshError`` with a ``MeshErrorCode`` and the service's name, never an HTTP or Wyoming error:
+Which services are there comes from their status topics (``mesh_status.py``). Failures are ``MeshError``
+(``mesh_error.py``) with a ``MeshErrorCode`` and the service's name, never an HTTP or Wyoming error:
 the exception handler in ``bridge/app.py`` turns them into statuses (``http_util.MESH_ERROR_STATUS``) and
 ``bridge/wyoming/connection.py`` into events (``wyoming/errors.py``), each in one place. Nothing here knows a
 topic: subscriptions come from the message classes.
@@ -19,8 +20,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any
 
 from hermes.asr import AsrStartListening, AsrStopListening, AsrTextCaptured, AsrTrain, AsrTrainSuccess
 from hermes.audioserver import AudioPlayBytes, AudioPlayFinished, AudioSessionFrame
@@ -51,33 +51,14 @@ from hermes.tts import TtsSay, TtsSayFinished
 from hermes.wav import WavFormatError, wav_chunks, wav_info
 from services.runtime import HermesService, ServiceError
 from services.runtime.service import Expectation
-from services.runtime.service_status import Change, ServiceRegistry
+
+from .mesh_error import MeshError, MeshErrorCode
+from .mesh_status import ServiceAvailability
 
 SESSION_FRAME_SAMPLES = 4096  # Rhasspy's speech-to-text sends WAV chunks of 4096 frames
-RECONNECT_SETTLE_SECONDS = 10.0  # services reconnect within ~2 s of a broker restart (RECONNECT_MAX_DELAY)
 HANDLER = "intent-handler"
 
-M = TypeVar("M", bound=HermesMessage)
 Reply = tuple[type[HermesMessage], Callable[[Any], bool]]
-
-
-class MeshErrorCode(StrEnum):
-    """Why a request to the mesh failed."""
-
-    OFFLINE = "offline"  # no such service: its status says offline, it never came back, or the broker is gone
-    TIMEOUT = "timeout"  # nobody answered in time
-    REJECTED = "rejected"  # the request itself was refused (bad input, a profile the service cannot train)
-    FAILED = "failed"  # the service answered with a Hermes error message
-
-
-class MeshError(Exception):
-    """A request to the mesh that failed; ``str()`` is the message the user reads."""
-
-    def __init__(self, code: MeshErrorCode, service: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.service = service
-        self.message = message
 
 
 def new_id() -> str:
@@ -134,7 +115,7 @@ class PendingReply:
                     failure = None if future.cancelled() else future.exception()
                     if isinstance(failure, ServiceError):
                         raise MeshError(MeshErrorCode.OFFLINE, self.service, str(failure)) from failure
-                raise self.client.timeout_error(self.service, timeout)
+                raise self.client.availability.timeout_error(self.service, timeout)
         finally:
             self.cancel()
         if isinstance(reply, HermesErrorMessage):
@@ -169,8 +150,8 @@ class MeshClient:
                  timeouts: MeshTimeouts | Callable[[], MeshTimeouts] | None = None) -> None:
         self.service = service
         self._timeouts = timeouts or MeshTimeouts()
-        self.registry = ServiceRegistry()
-        self._status_heard = asyncio.Event()  # set on every status message (await_service)
+        self.availability = ServiceAvailability()
+        self.registry = self.availability.registry
         self._answered_plays: set[str] = set()  # playBytes request ids a caller of ``speak`` answers itself
 
     @property
@@ -178,50 +159,15 @@ class MeshClient:
         """Read at every request: the bridge's settings can change while it runs."""
         return self._timeouts() if callable(self._timeouts) else self._timeouts
 
-    # ---- what the broker says about services --------------------------------------------------------------
+    # ---- what the broker says about services (mesh_status.py) -------------------------------------------
     def status_changed(self, status: ServiceStatus) -> int:
         """Feed one status message; a service gone offline fails its waits now. Returns how many failed."""
-        change = self.registry.update(status)
-        self._status_heard.set()
-        if change == Change.OFFLINE:
+        if self.availability.update(status):
             return self.service.service_went_offline(status.service)
         return 0
 
     def connection_lost(self) -> None:
         self.registry.connection_lost()
-
-    def check_service(self, service: str) -> None:
-        """Fail at once when the service's status topic says it is offline (never seen: let the wait decide)."""
-        if self.registry.known(service) and not self.registry.online(service):
-            topic = ServiceStatus.subscribe_filter(service=service)
-            raise MeshError(MeshErrorCode.OFFLINE, service, f"the {service} service is offline ({topic}); "
-                            f"start it with `hermesh {service}` or `hermesh up`")
-
-    async def await_service(self, service: str, timeout: float = RECONNECT_SETTLE_SECONDS) -> None:
-        """After our broker connection came back, wait until the service has been heard again (its retained
-        status on our resubscription, or its online message when it reconnects after us): a request published
-        before it subscribed again would go to no one and wait out the whole reply timeout."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while not self.registry.heard_again(service):
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                topic = ServiceStatus.subscribe_filter(service=service)
-                raise MeshError(MeshErrorCode.OFFLINE, service, f"the {service} service has not come back within "
-                                f"{timeout:g} s of the broker connection (nothing on {topic} since)")
-            self._status_heard.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._status_heard.wait(), remaining)
-
-    def describe_service(self, service: str) -> str:
-        topic = ServiceStatus.subscribe_filter(service=service)
-        if not self.registry.known(service):
-            return f"nothing seen on {topic}"
-        return f"{topic}: {'online' if self.registry.online(service) else 'offline'}"
-
-    def timeout_error(self, service: str, timeout: float) -> MeshError:
-        return MeshError(MeshErrorCode.TIMEOUT, service, f"no reply from the {service} service within {timeout:g} s "
-                         f"(is `hermesh {service}` running? {self.describe_service(service)})")
 
     # ---- the building blocks ------------------------------------------------------------------------------
     async def publish(self, message: HermesMessage) -> None:
@@ -249,8 +195,8 @@ class MeshClient:
 
     async def pending(self, service: str, replies: Sequence[Reply]) -> PendingReply:
         """Check the service is there and register its replies, before the request that causes them."""
-        await self.await_service(service)
-        self.check_service(service)
+        await self.availability.await_service(service)
+        self.availability.check_service(service)
         pending = PendingReply(self, service, replies)
         try:
             await pending.subscribe()

@@ -39,7 +39,8 @@ from ..http_util import (
     text,
     wav_response,
 )
-from ..mesh_client import MeshClient, MeshError, Recognition, new_id
+from ..mesh_client import MeshClient, Recognition, new_id
+from ..mesh_error import MeshError
 from .common import (
     default_site,
     get_bridge,

@@ -11,7 +11,8 @@ from fastapi.responses import Response
 from services.nlu.errors import TemplateError
 
 from ..http_util import BridgeHTTPError, api_doc, text
-from ..mesh_client import MeshError, MeshErrorCode, new_id
+from ..mesh_client import new_id
+from ..mesh_error import MeshError, MeshErrorCode
 from ..profile_files import all_slots, sentence_files
 from .common import get_bridge, get_mesh, require_admin
 

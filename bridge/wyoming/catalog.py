@@ -37,7 +37,8 @@ from hermes.hotword import GetHotwords, Hotwords
 from hermes.status import ServiceState, ServiceStatus
 from hermes.tts import GetVoices, Voices
 
-from ..mesh_client import MeshClient, MeshError
+from ..mesh_client import MeshClient
+from ..mesh_error import MeshError
 from .settings import WyomingSettings
 
 LOG = logging.getLogger("hermesh.bridge.wyoming")

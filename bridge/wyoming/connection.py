@@ -23,7 +23,7 @@ from wyoming.wake import Detect
 from hermes.base import HermesMessage
 from hermes.status import SiteReleased
 
-from ..mesh_client import MeshError
+from ..mesh_error import MeshError
 from .audio import AudioFormatError
 from .errors import FlowError, mesh_error_event
 from .framing import FrameError, read_frame

@@ -12,7 +12,8 @@ from wyoming.error import Error
 from wyoming.event import Event
 from wyoming.handle import NotHandled
 
-from ..mesh_client import HANDLER, MeshError, MeshErrorCode
+from ..mesh_client import HANDLER
+from ..mesh_error import MeshError, MeshErrorCode
 
 # The suffix of the error code per kind of failure.
 MESH_ERROR_SUFFIX: dict[MeshErrorCode, str] = {

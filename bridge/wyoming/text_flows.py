@@ -22,7 +22,7 @@ from wyoming.tts import SynthesizeStopped, SynthesizeVoice
 
 from hermes.nlu import Intent, NluIntent, NluIntentNotRecognized, Slot
 
-from ..mesh_client import MeshError, MeshErrorCode
+from ..mesh_error import MeshError, MeshErrorCode
 from .audio import AudioFormatError, PcmFormat, wav_to_events
 
 if TYPE_CHECKING:

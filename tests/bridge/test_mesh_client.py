@@ -16,7 +16,8 @@ from wyoming.handle import NotHandled
 
 from bridge.app import create_app
 from bridge.http_util import MESH_ERROR_STATUS
-from bridge.mesh_client import HANDLER, MeshError, MeshErrorCode
+from bridge.mesh_client import HANDLER
+from bridge.mesh_error import MeshError, MeshErrorCode
 from bridge.wyoming.errors import MESH_ERROR_SUFFIX, mesh_error_event
 from hermes.asr import AsrStartListening
 from hermes.audioserver import AudioFrame
