@@ -543,7 +543,7 @@ async def run_mqtt(mesh: Mesh, set_name: str, utterances: list[sd.Utterance], si
 # ---- item 5: where an HTTP request's time goes ------------------------------------------------------------------
 def helper_timings(utterances: list[sd.Utterance]) -> dict[str, list[float]]:
     """The bridge's and the ASR's per-request helpers, timed in-process on the same files (ms per request)."""
-    from bridge.mesh import SESSION_FRAME_SAMPLES
+    from bridge.mesh_client import SESSION_FRAME_SAMPLES
     from hermes.asr import AsrAudioCaptured, AsrStartListening, AsrTextCaptured
     from hermes.audio_stream import PcmStream
     from hermes.audioserver import AudioSessionFrame
@@ -599,7 +599,7 @@ async def direct_asr(mesh: Mesh, utterances: list[sd.Utterance], send_audio_capt
     """The bridge's transcribe sequence from a plain client, straight to the ASR (no bridge): ms per request."""
     import aiomqtt
 
-    from bridge.mesh import SESSION_FRAME_SAMPLES
+    from bridge.mesh_client import SESSION_FRAME_SAMPLES
     from hermes.asr import AsrStartListening, AsrStopListening, AsrTextCaptured
     from hermes.audioserver import AudioSessionFrame
     from hermes.wav import to_pcm16k_mono, wav_chunks

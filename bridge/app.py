@@ -21,8 +21,9 @@ from services.runtime.service import VERSION
 
 from .auth import USER, AuthError, authenticate, token_from
 from .docs_page import DOCS_HTML, OPENAPI_DESCRIPTION
-from .http_util import BridgeHTTPError, api_doc
+from .http_util import BridgeHTTPError, api_doc, mesh_error_response
 from .login_throttle import LoginThrottle
+from .mesh_error import MeshError
 from .profile_files import ProfileFileConflict, ProfileFileError
 from .request_policy import RequestPolicyMiddleware
 
@@ -161,6 +162,8 @@ def create_app(bridge: BridgeService) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.bridge = bridge
+    app.state.mesh = bridge.mesh
+    app.state.bridge_state = bridge.state
     for module in (recognition, training, profile_api, devices, mqtt_api, runtime_api, evaluate, websockets,
                    audio_ws):
         app.include_router(module.router)
@@ -168,6 +171,10 @@ def create_app(bridge: BridgeService) -> FastAPI:
     @app.exception_handler(BridgeHTTPError)
     async def _bridge_error(request: Request, err: BridgeHTTPError) -> PlainTextResponse:
         return PlainTextResponse(err.message, status_code=err.status)
+
+    @app.exception_handler(MeshError)
+    async def _mesh_error(request: Request, err: MeshError) -> PlainTextResponse:
+        return mesh_error_response(err)
 
     @app.exception_handler(AuthError)
     async def _auth_error(request: Request, err: AuthError) -> PlainTextResponse:

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from hermes.site_ids import session_id_problem, site_id_problem, topic_level_problem
 
 from .auth import ANONYMOUS_ADMIN, Principal
+from .mesh_error import MeshError, MeshErrorCode
 
 # Deeper JSON than this is refused before anything walks it (profiles nest about five levels).
 MAX_JSON_DEPTH = 64
@@ -28,6 +29,19 @@ class BridgeHTTPError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+# The one mapping of mesh failures to HTTP statuses (the exception handler in app.py applies it).
+MESH_ERROR_STATUS: dict[MeshErrorCode, int] = {
+    MeshErrorCode.OFFLINE: 503,  # the service is not there: come back later
+    MeshErrorCode.TIMEOUT: 503,
+    MeshErrorCode.FAILED: 502,  # the service answered with a Hermes error: a bad gateway
+    MeshErrorCode.REJECTED: 400,  # the request (a WAV, a profile) is what the service refused
+}
+
+
+def mesh_error_response(err: MeshError) -> PlainTextResponse:
+    return PlainTextResponse(err.message, status_code=MESH_ERROR_STATUS[err.code])
 
 
 def bad_request(message: str) -> BridgeHTTPError:

@@ -27,7 +27,6 @@ from hermes.status import ServiceStatus
 from hermes.tts import TtsSay, TtsSayFinished
 from services.config import ConfigError
 from services.runtime import HermesService, ServiceError, handles
-from services.runtime.service_status import Change, ServiceRegistry
 
 from .events import (
     EnergyMeter,
@@ -38,13 +37,12 @@ from .events import (
     text_frame,
     wake_frame,
 )
-from .mesh import ServiceUnavailable
+from .mesh_client import MeshClient, MeshTimeouts
 from .mqtt_tap import MqttTap
 from .settings import BridgeSettings
+from .state import BridgeState
 
 LOG_NAMESPACE = "hermesh"
-# Services reconnect within ~2 s of a broker restart (services/runtime/service.py RECONNECT_MAX_DELAY).
-RECONNECT_SETTLE_SECONDS = 10.0
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -73,12 +71,11 @@ class BridgeService(HermesService[BridgeSettings]):
         self.hub = EventHub()
         self.site_states = SiteStates(self.common.site_state.max_sites)
         self.energy = EnergyMeter()
-        self.registry = ServiceRegistry()
-        self._status_heard = asyncio.Event()  # set on every status message (await_service)
+        # Every request to the mesh goes through this client; it also keeps what the status topics say.
+        self.mesh = MeshClient(self, self._timeouts)
+        self.registry = self.mesh.registry
         self.started_at = time.time()
-        self.last_recording: bytes | None = None
-        self.last_spoken: str | None = None
-        self.recordings: dict[str, tuple[str, str]] = {}  # name -> (site, session) of /api/start-recording
+        self.state = BridgeState()
         self.http_port: int | None = None
         self.http_scheme = "http"
         self.wyoming: Any = None
@@ -175,7 +172,7 @@ class BridgeService(HermesService[BridgeSettings]):
             self.log.info("Wyoming server not available (%s); HTTP API only", err)
             return
         try:
-            server = WyomingServer(self, self.common.http.host, self.common.http.wyoming_port)
+            server = WyomingServer(self, self.common.http.host, self.common.http.wyoming_port, mesh=self.mesh)
         except ConfigError as err:  # the HTTP API stays up; the log says what to fix
             self.log.error("Wyoming server not started: %s", err)
             return
@@ -211,56 +208,29 @@ class BridgeService(HermesService[BridgeSettings]):
         for cls in (NluIntent, NluIntentNotRecognized, AsrTextCaptured, HotwordDetected, ServiceStatus):
             await self.subscribe_extra(cls.subscribe_filter())
 
+    def _timeouts(self) -> MeshTimeouts:
+        settings = self.settings
+        return MeshTimeouts(reply=settings.reply_timeout, train=settings.train_timeout,
+                            say_chars_per_second=settings.say_chars_per_second)
+
     @property
     def base_url(self) -> str:
         return f"{self.http_scheme}://{self.common.http.host}:{self.http_port}"
 
-    # ---- services seen on the broker -------------------------------------------------------------------------
-    def check_service(self, service: str, strict: bool = True) -> None:
-        """Fail at once when the service's status topic says it is offline (never seen: let the wait decide)."""
-        if strict and self.registry.known(service) and not self.registry.online(service):
-            topic = ServiceStatus.subscribe_filter(service=service)
-            raise ServiceUnavailable(f"the {service} service is offline ({topic}); "
-                                     f"start it with `hermesh {service}` or `hermesh up`")
-
-    async def await_service(self, service: str, timeout: float = RECONNECT_SETTLE_SECONDS) -> None:
-        """After our broker connection came back, wait until the service has been heard again (its retained
-        status on our resubscription, or its online message when it reconnects after us): a request published
-        before it subscribed again would go to no one and wait out the whole reply timeout."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while not self.registry.heard_again(service):
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                raise ServiceUnavailable(f"the {service} service has not come back within {timeout:g} s of the "
-                                         f"broker connection (nothing on {ServiceStatus.subscribe_filter(service=service)} since)")
-            self._status_heard.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._status_heard.wait(), remaining)
-
     def on_connection_lost(self) -> None:
-        self.registry.connection_lost()
-
-    def describe_service(self, service: str) -> str:
-        topic = ServiceStatus.subscribe_filter(service=service)
-        if not self.registry.known(service):
-            return f"nothing seen on {topic}"
-        return f"{topic}: {'online' if self.registry.online(service) else 'offline'}"
+        self.mesh.connection_lost()
 
     def remember_recording(self, wav: bytes) -> None:
-        self.last_recording = wav
+        self.state.last_recording = wav
 
     # ---- events for websockets and the status API ------------------------------------------------------------
     @handles(ServiceStatus, all_sites=True)
     async def on_status(self, status: ServiceStatus) -> None:
-        change = self.registry.update(status)
-        self._status_heard.set()
-        if change == Change.OFFLINE:
-            # Every instance is gone: requests waiting on it answer 503 now, not at their 30 s timeout.
-            failed = self.service_went_offline(status.service)
-            if failed:
-                self.log.warning("the %s service went offline; %d waiting request(s) answered 503",
-                                 status.service, failed)
+        # Every instance gone: requests waiting on it answer 503 now, not at their 30 s timeout.
+        failed = self.mesh.status_changed(status)
+        if failed:
+            self.log.warning("the %s service went offline; %d waiting request(s) answered 503",
+                             status.service, failed)
 
     async def on_site_released(self, site_id: str) -> None:
         self.site_states.forget(site_id)
@@ -294,7 +264,7 @@ class BridgeService(HermesService[BridgeSettings]):
 
     @handles(AsrAudioCaptured)
     async def on_audio_captured(self, message: AsrAudioCaptured) -> None:
-        self.last_recording = message.wav_bytes
+        self.state.last_recording = message.wav_bytes
 
     @handles(DialogueSessionStarted)
     async def on_session_started(self, message: DialogueSessionStarted) -> None:

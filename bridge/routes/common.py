@@ -10,11 +10,22 @@ from ..auth import ANONYMOUS_ADMIN, Principal
 from ..http_util import check_site_id
 
 if TYPE_CHECKING:
+    from ..mesh_client import MeshClient
     from ..service import BridgeService
+    from ..state import BridgeState
 
 
 def get_bridge(request: Request | WebSocket) -> BridgeService:
     return request.app.state.bridge  # type: ignore[no-any-return]
+
+
+def get_mesh(request: Request | WebSocket) -> MeshClient:
+    """The one way a route asks the mesh for something."""
+    return request.app.state.mesh  # type: ignore[no-any-return]
+
+
+def get_state(request: Request | WebSocket) -> BridgeState:
+    return request.app.state.bridge_state  # type: ignore[no-any-return]
 
 
 def get_principal(request: Request | WebSocket) -> Principal:

@@ -37,9 +37,9 @@ from ..http_util import (
     text,
     wav_response,
 )
-from ..mesh import first_reply, new_id, play_wav
+from ..mesh_client import new_id
 from ..profile_files import ProfileFileError, safe_path
-from .common import get_bridge, require_admin, target_site, target_sites
+from .common import get_bridge, get_mesh, get_state, require_admin, target_site, target_sites
 
 router = APIRouter(tags=["devices"])
 
@@ -50,9 +50,9 @@ async def devices(request: Request, mode: AudioDeviceMode, test: bool) -> Respon
     site = bridge.common.own_site_id
     request_id = new_id()
     service = "audio-input" if mode == AudioDeviceMode.INPUT else "audio-output"
-    reply = await first_reply(
-        bridge, [AudioGetDevices(modes=[mode], site_id=site, id=request_id, test=test)],
-        [(AudioDevices, lambda m: m.id == request_id)], service=service, timeout=bridge.settings.reply_timeout)
+    reply = await get_mesh(request).ask(
+        [AudioGetDevices(modes=[mode], site_id=site, id=request_id, test=test)],
+        [(AudioDevices, lambda m: m.id == request_id)], service=service)
     assert isinstance(reply, AudioDevices)
     result: dict[str, str] = {}
     for device in reply.devices:
@@ -87,9 +87,9 @@ async def wake_words(request: Request) -> Response:
     require_admin(request, "listing wake words")
     bridge = get_bridge(request)
     request_id = new_id()
-    reply = await first_reply(
-        bridge, [GetHotwords(site_id=bridge.common.own_site_id, id=request_id)],
-        [(Hotwords, lambda m: m.id == request_id)], service="wake", timeout=bridge.settings.reply_timeout)
+    reply = await get_mesh(request).ask(
+        [GetHotwords(site_id=bridge.common.own_site_id, id=request_id)],
+        [(Hotwords, lambda m: m.id == request_id)], service="wake")
     assert isinstance(reply, Hotwords)
     return json_response([model.to_wire() for model in reply.models])
 
@@ -97,27 +97,26 @@ async def wake_words(request: Request) -> Response:
 @router.get("/api/tts-voices", **api_doc("Voices of the TTS service", responses={
     "application/json": "[{voiceId, description}]"}))
 async def tts_voices(request: Request) -> Response:
-    bridge = get_bridge(request)
     request_id = new_id()
-    reply = await first_reply(
-        bridge, [GetVoices(site_id=target_site(request), id=request_id)],
-        [(Voices, lambda m: m.id == request_id)], service="tts", timeout=bridge.settings.reply_timeout)
+    reply = await get_mesh(request).ask(
+        [GetVoices(site_id=target_site(request), id=request_id)],
+        [(Voices, lambda m: m.id == request_id)], service="tts")
     assert isinstance(reply, Voices)
     return json_response([voice.to_wire() for voice in reply.voices])
 
 
 async def play_on_sites(request: Request, wav: bytes, sites: list[str]) -> None:
     """Rhasspy's play-wav flow per site: wake word and ASR off (playAudio), play, both on again."""
-    bridge = get_bridge(request)
+    mesh = get_mesh(request)
 
     async def one(site: str) -> None:
-        await bridge.publish(HotwordToggleOff(site_id=site, reason=ToggleReason.PLAY_AUDIO))
-        await bridge.publish(AsrToggleOff(site_id=site, reason=ToggleReason.PLAY_AUDIO))
+        await mesh.publish(HotwordToggleOff(site_id=site, reason=ToggleReason.PLAY_AUDIO))
+        await mesh.publish(AsrToggleOff(site_id=site, reason=ToggleReason.PLAY_AUDIO))
         try:
-            await play_wav(bridge, wav, site)
+            await mesh.play(wav, site)
         finally:
-            await bridge.publish(HotwordToggleOn(site_id=site, reason=ToggleReason.PLAY_AUDIO))
-            await bridge.publish(AsrToggleOn(site_id=site, reason=ToggleReason.PLAY_AUDIO))
+            await mesh.publish(HotwordToggleOn(site_id=site, reason=ToggleReason.PLAY_AUDIO))
+            await mesh.publish(AsrToggleOn(site_id=site, reason=ToggleReason.PLAY_AUDIO))
 
     await asyncio.gather(*(one(site) for site in sites))
 
@@ -164,7 +163,7 @@ async def play_wav_route(request: Request) -> Response:
     "audio/wav": "the last captured command (an empty WAV if none)"}))
 async def get_recording(request: Request) -> Response:
     require_admin(request, "reading the last recording")
-    return wav_response(get_bridge(request).last_recording or pcm_to_wav(b""))
+    return wav_response(get_state(request).last_recording or pcm_to_wav(b""))
 
 
 @router.post("/api/play-recording", **api_doc("Play the last recorded voice command on the own site",
@@ -172,10 +171,10 @@ async def get_recording(request: Request) -> Response:
                                               errors={404: "nothing was recorded yet"}))
 async def post_recording(request: Request) -> Response:
     require_admin(request, "playing the last recording")
-    bridge = get_bridge(request)
-    if not bridge.last_recording:
+    recording = get_state(request).last_recording
+    if not recording:
         raise BridgeHTTPError(404, "nothing was recorded yet")
-    await play_on_sites(request, bridge.last_recording, [bridge.common.own_site_id])
+    await play_on_sites(request, recording, [get_bridge(request).common.own_site_id])
     return text("OK")
 
 
@@ -190,9 +189,9 @@ async def set_volume(request: Request) -> Response:
         raise bad_request(f"the volume must be a number from 0 to 1, not {raw!r}") from err
     if not 0.0 <= volume <= 1.0:
         raise bad_request(f"the volume must be from 0 to 1, not {volume}")
-    bridge = get_bridge(request)
+    mesh = get_mesh(request)
     for site in target_sites(request):
-        await bridge.publish(AudioSetVolume(volume=volume, site_id=site))
+        await mesh.publish(AudioSetVolume(volume=volume, site_id=site))
     return text(str(volume))
 
 
@@ -207,11 +206,11 @@ async def listen_for_wake(request: Request) -> Response:
         reason = ToggleReason(reason_raw)
     except ValueError as err:
         raise bad_request(f"reason must be one of {[r.value for r in ToggleReason]}") from err
-    bridge = get_bridge(request)
+    mesh = get_mesh(request)
     for site in target_sites(request):
         message: Any = HotwordToggleOn(site_id=site, reason=reason) if enable else HotwordToggleOff(
             site_id=site, reason=reason)
-        await bridge.publish(message)
+        await mesh.publish(message)
     return text("on" if enable else "off")
 
 
@@ -223,10 +222,10 @@ async def listen_for_wake(request: Request) -> Response:
 async def audio_summaries(request: Request) -> Response:
     word = body_text(await request.body()).strip().lower()
     enable = word not in ("off", "false")
-    bridge = get_bridge(request)
-    bridge.energy.reset()
+    get_bridge(request).energy.reset()
+    mesh = get_mesh(request)
     for site in target_sites(request):
-        await bridge.publish(SummaryToggleOn(site_id=site) if enable else SummaryToggleOff(site_id=site))
+        await mesh.publish(SummaryToggleOn(site_id=site) if enable else SummaryToggleOff(site_id=site))
     return text("on" if enable else "off")
 
 
@@ -259,10 +258,10 @@ async def lookup(request: Request) -> Response:
     bridge = get_bridge(request)
     request_id = new_id()
     site = bridge.common.own_site_id
-    reply = await first_reply(
-        bridge, [G2pPronounce(words=[word], id=request_id, site_id=site, num_guesses=qint(request, "n", 5))],
+    reply = await get_mesh(request).ask(
+        [G2pPronounce(words=[word], id=request_id, site_id=site, num_guesses=qint(request, "n", 5))],
         [(G2pPhonemes, lambda m: m.id == request_id), (G2pError, lambda m: m.context == request_id)],
-        service="asr", timeout=bridge.settings.reply_timeout)
+        service="asr")
     assert isinstance(reply, G2pPhonemes)
     if request.query_params.get("outputFormat", "").lower() == "hermes":
         return json_response({"type": "phonemes", "value": reply.to_wire()})

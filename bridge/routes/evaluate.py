@@ -6,15 +6,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
-from hermes.handle import HandleToggleOff, HandleToggleOn
 from hermes.nlu import NluIntent
 from hermes.rhasspy_json import intent_to_rhasspy, not_recognized_to_rhasspy
-from hermes.wav import WavFormatError, to_pcm16k_mono
+from hermes.wav import WavFormatError, pcm_to_wav, to_pcm16k_mono
 
 from ..evaluation import ArchiveError, Outcome, read_archive, report
 from ..http_util import api_doc, bad_request, json_response, qbool
-from ..mesh import recognize_text, transcribe_pcm
-from .common import get_bridge, require_admin
+from .common import get_bridge, get_mesh, get_state, require_admin
 
 router = APIRouter(tags=["training"])
 
@@ -52,16 +50,17 @@ async def evaluate(request: Request) -> Response:
     site = bridge.common.own_site_id
     stop_on_error = qbool(request, "stopOnError")
     outcomes = []
-    await bridge.publish(HandleToggleOff(site_id=site))
-    try:
+    mesh = get_mesh(request)
+    async with mesh.handling_off(site):
         for sample in samples:
             try:
                 pcm = to_pcm16k_mono(sample.wav)
             except WavFormatError as err:
                 raise bad_request(f"{sample.name}.wav: {err}") from err
+            get_state(request).last_recording = pcm_to_wav(pcm)
             try:
-                heard = await transcribe_pcm(bridge, pcm, site, stop_on_silence=qbool(request, "detectSilence"))
-                recognition = await recognize_text(bridge, heard.captured.text, site)
+                heard = await mesh.transcribe(pcm, site, stop_on_silence=qbool(request, "detectSilence"))
+                recognition = await mesh.recognize_text(heard.captured.text, site)
             except Exception as err:
                 if stop_on_error:
                     raise
@@ -73,6 +72,4 @@ async def evaluate(request: Request) -> Response:
             actual = (intent_to_rhasspy(result, raw_text=heard.captured.text) if isinstance(result, NluIntent)
                       else not_recognized_to_rhasspy(result))
             outcomes.append(Outcome(sample.name, sample.expected, actual, heard.wav_seconds, heard.seconds))
-    finally:
-        await bridge.publish(HandleToggleOn(site_id=site))
     return json_response(report(outcomes))

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -15,20 +12,11 @@ from pydantic import ValidationError
 from hermes.asr import AsrStartListening, AsrStopListening, AsrTextCaptured
 from hermes.audioserver import AudioToggleOff, AudioToggleOn
 from hermes.base import describe_validation_error
-from hermes.dialogue import (
-    DialogueAction,
-    DialogueEndSession,
-    DialogueSessionEnded,
-    DialogueSessionStarted,
-    DialogueStartSession,
-)
-from hermes.errors import AsrError, DialogueError, NluError
-from hermes.handle import HandleToggleOff, HandleToggleOn
-from hermes.hotword import HotwordDetected
-from hermes.nlu import NluIntent, NluIntentNotRecognized, Slot
+from hermes.errors import AsrError
+from hermes.nlu import NluIntent, Slot
 from hermes.rhasspy_json import intent_to_rhasspy, not_recognized_to_rhasspy
 from hermes.tts import GetVoices, Voices
-from hermes.wav import WavFormatError, to_pcm16k_mono
+from hermes.wav import WavFormatError, pcm_to_wav, to_pcm16k_mono
 
 from ..http_util import (
     MAX_TEXT_CHARS,
@@ -51,8 +39,18 @@ from ..http_util import (
     text,
     wav_response,
 )
-from ..mesh import Recognition, ServiceUnavailable, first_reply, new_id, recognize_text, speak, transcribe_pcm
-from .common import default_site, get_bridge, get_principal, require_admin, target_site, target_sites
+from ..mesh_client import MeshClient, Recognition, new_id
+from ..mesh_error import MeshError
+from .common import (
+    default_site,
+    get_bridge,
+    get_mesh,
+    get_principal,
+    get_state,
+    require_admin,
+    target_site,
+    target_sites,
+)
 
 router = APIRouter(tags=["recognition"])
 
@@ -66,18 +64,9 @@ INTENT_PARAMS = [
 INTENT_RESPONSE = {"application/json": "Rhasspy intent dict, or {type, value} with outputFormat=hermes"}
 
 
-@contextlib.asynccontextmanager
-async def handling_off(request: Request, site: str) -> AsyncIterator[None]:
+def handling_off(request: Request, site: str) -> Any:
     """``nohass=true``: switch intent handling off for the site around the recognition."""
-    if not qbool(request, "nohass"):
-        yield
-        return
-    bridge = get_bridge(request)
-    await bridge.publish(HandleToggleOff(site_id=site))
-    try:
-        yield
-    finally:
-        await bridge.publish(HandleToggleOn(site_id=site))
+    return get_mesh(request).handling_off(site, qbool(request, "nohass"))
 
 
 def user_entity(request: Request) -> tuple[str, str] | None:
@@ -136,9 +125,8 @@ def audio_body(request: Request, body: bytes) -> bytes:
 async def text_to_intent(request: Request) -> Response:
     text_in = check_text(body_text(await request.body()).strip(), "the text")
     site = target_site(request)
-    bridge = get_bridge(request)
     async with handling_off(request, site):
-        recognition = await recognize_text(bridge, text_in, site, intent_filter=qlist(request, "intentFilter"))
+        recognition = await get_mesh(request).recognize_text(text_in, site, intent_filter=qlist(request, "intentFilter"))
     return intent_response(request, recognition, raw_text=text_in, speech_confidence=1.0)
 
 
@@ -160,7 +148,8 @@ def transcription_response(request: Request, captured: AsrTextCaptured, seconds:
 async def speech_to_text(request: Request) -> Response:
     pcm = audio_body(request, await request.body())
     site = target_site(request)
-    result = await transcribe_pcm(get_bridge(request), pcm, site, stop_on_silence=qbool(request, "detectSilence"))
+    get_state(request).last_recording = pcm_to_wav(pcm)
+    result = await get_mesh(request).transcribe(pcm, site, stop_on_silence=qbool(request, "detectSilence"))
     return transcription_response(request, result.captured, result.seconds, result.wav_seconds)
 
 
@@ -171,15 +160,10 @@ async def speech_to_text(request: Request) -> Response:
 async def speech_to_intent(request: Request) -> Response:
     pcm = audio_body(request, await request.body())
     site = target_site(request)
-    bridge = get_bridge(request)
-    intent_filter = qlist(request, "intentFilter")
+    get_state(request).last_recording = pcm_to_wav(pcm)
     async with handling_off(request, site):
-        heard = await transcribe_pcm(bridge, pcm, site, stop_on_silence=qbool(request, "detectSilence"),
-                                     intent_filter=intent_filter)
-        # the NLU half under the ASR half's sessionId: a monitor follows the request as one session
-        recognition = await recognize_text(bridge, heard.captured.text, site, intent_filter=intent_filter,
-                                           asr_confidence=heard.captured.likelihood,
-                                           session_id=heard.captured.session_id)
+        heard, recognition = await get_mesh(request).speech_to_intent(
+            pcm, site, stop_on_silence=qbool(request, "detectSilence"), intent_filter=qlist(request, "intentFilter"))
     return intent_response(request, recognition, raw_text=heard.captured.text,
                            speech_confidence=heard.captured.likelihood)
 
@@ -192,69 +176,22 @@ async def speech_to_intent(request: Request) -> Response:
     description="Needs the dialogue manager. Repeated entity=..&value=.. pairs become custom entities. "
                 "intentFilter and timeout are honoured (Rhasspy 2.5 ignored them)."))
 async def listen_for_command(request: Request) -> Response:
-    bridge = get_bridge(request)
+    mesh = get_mesh(request)
     site = target_site(request)
     session_id = qsession(request)
     model_id = qlevel(request, "modelId", "default")
     lang = request.query_params.get("lang") or None
-    intent_filter = qlist(request, "intentFilter")
-    timeout = qtimeout(request, "timeout", bridge.settings.reply_timeout)
+    timeout = qtimeout(request, "timeout", get_bridge(request).settings.reply_timeout)
     entities = request.query_params.getlist("entity")
     values = request.query_params.getlist("value")
     if len(entities) != len(values):
         raise bad_request(f"{len(entities)} entity parameter(s) but {len(values)} value parameter(s)")
     custom = dict(zip(entities, values, strict=True)) or None
-    known: dict[str, str | None] = {"session": session_id}
-
-    def ours(m: Any) -> bool:
-        if m.site_id != site:
-            return False
-        return known["session"] is None or m.session_id == known["session"]
-
-    started = bridge.expect(DialogueSessionStarted, match=lambda m: m.site_id == site and (
-        session_id is None or m.session_id == session_id))
-    await bridge.subscribe_extra(DialogueSessionStarted.subscribe_filter())
-
-    async def learn_session() -> None:
-        with contextlib.suppress(Exception):
-            message = await started.wait(timeout, "dialogue")
-            known["session"] = known["session"] or message.session_id
-
-    learner = asyncio.create_task(learn_session())
-    if intent_filter:
-        trigger: Any = DialogueStartSession(
-            init=DialogueAction(can_be_enqueued=False, intent_filter=intent_filter, send_intent_not_recognized=True),
-            site_id=site, lang=lang)
-    else:
-        trigger = HotwordDetected(wakeword_id=model_id, model_id=model_id, site_id=site, session_id=session_id,
-                                  lang=lang, custom_entities=custom, current_sensitivity=1.0)
     begin = time.perf_counter()
-    try:
-        async with handling_off(request, site):
-            reply = await first_reply(
-                bridge, [trigger],
-                [(NluIntent, ours), (NluIntentNotRecognized, ours),
-                 (NluError, lambda m: m.site_id == site and known["session"] in (None, m.session_id)),
-                 (DialogueError, lambda m: m.site_id == site),
-                 # the session can end first: a service it waited on went away, or it timed out
-                 (DialogueSessionEnded, lambda m: known["session"] is not None and m.session_id == known["session"])],
-                service="dialogue", timeout=timeout)
-    except ServiceUnavailable:
-        if not bridge.registry.online("dialogue"):
-            raise
-        # The dialogue is there; nobody spoke a command within the client's timeout. That is "nothing
-        # recognised" (as a silent utterance is), not a missing service; the session it opened is ended.
-        if known["session"]:
-            await bridge.publish(DialogueEndSession(session_id=known["session"]))
-        reply = NluIntentNotRecognized(input="", site_id=site, session_id=known["session"])
-    finally:
-        learner.cancel()
-        started.cancel()
-    if isinstance(reply, DialogueSessionEnded):
-        if reply.termination.reason == "error":
-            raise ServiceUnavailable(f"the dialogue session ended with an error: {reply.termination.error or '?'}")
-        reply = NluIntentNotRecognized(input="", site_id=site, session_id=reply.session_id)
-    assert isinstance(reply, NluIntent | NluIntentNotRecognized)
+    async with handling_off(request, site):
+        reply = await mesh.listen_for_command(site, session_id=session_id, model_id=model_id, lang=lang,
+                                              intent_filter=qlist(request, "intentFilter"), custom_entities=custom,
+                                              timeout=timeout)
     return intent_response(request, Recognition(reply, time.perf_counter() - begin), raw_text=None,
                            speech_confidence=None, extras=False, add_entity=False)
 
@@ -264,13 +201,13 @@ async def listen_for_command(request: Request) -> Response:
     params=[("name", "label to stop it by (default '')")]))
 async def start_recording(request: Request) -> Response:
     require_admin(request, "start-recording")
-    bridge = get_bridge(request)
     name = request.query_params.get("name", "")
     site = default_site(request)
     session = new_id()
-    await bridge.publish(AsrStartListening(site_id=site, session_id=session, stop_on_silence=False,
-                                           send_audio_captured=True))
-    bridge.recordings[name] = (site, session)
+    # The one request that wants the audio back: the bridge holds none of a live recording.
+    await get_mesh(request).publish(AsrStartListening(site_id=site, session_id=session, stop_on_silence=False,
+                                                      send_audio_captured=True))
+    get_state(request).recordings[name] = (site, session)
     return text(session)
 
 
@@ -280,30 +217,29 @@ async def start_recording(request: Request) -> Response:
     errors={404: "no recording of that name was started"}))
 async def stop_recording(request: Request) -> Response:
     require_admin(request, "stop-recording")
-    bridge = get_bridge(request)
+    mesh, recordings = get_mesh(request), get_state(request).recordings
     name = request.query_params.get("name", "")
-    if name not in bridge.recordings:
+    if name not in recordings:
         raise BridgeHTTPError(404, f"no recording named {name!r} was started (POST /api/start-recording?name=...)")
-    site, session = bridge.recordings.pop(name)
-    reply = await first_reply(
-        bridge, [AsrStopListening(site_id=site, session_id=session)],
+    site, session = recordings.pop(name)
+    reply = await mesh.ask(
+        [AsrStopListening(site_id=site, session_id=session)],
         [(AsrTextCaptured, lambda m: m.session_id == session), (AsrError, lambda m: m.session_id == session)],
-        service="asr", timeout=bridge.settings.reply_timeout)
+        service="asr")
     assert isinstance(reply, AsrTextCaptured)
     async with handling_off(request, site):
-        recognition = await recognize_text(bridge, reply.text, site)
+        recognition = await mesh.recognize_text(reply.text, site)
     return intent_response(request, recognition, raw_text=reply.text, speech_confidence=reply.likelihood)
 
 
-async def check_voice(bridge: Any, site: str, voice: str) -> None:
+async def check_voice(mesh: MeshClient, site: str, voice: str) -> None:
     """A voice or language the TTS does not have is the client's mistake (400), not the TTS failing (502).
     Matched as espeak-ng does: case-insensitively, a region variant by its language ("en-GB" -> "en")."""
     request_id = new_id()
     try:
-        reply = await first_reply(bridge, [GetVoices(site_id=site, id=request_id)],
-                                  [(Voices, lambda m: m.id == request_id)], service="tts",
-                                  timeout=bridge.settings.reply_timeout)
-    except ServiceUnavailable:
+        reply = await mesh.ask([GetVoices(site_id=site, id=request_id)], [(Voices, lambda m: m.id == request_id)],
+                               service="tts")
+    except MeshError:
         return  # the speaking below reports the missing TTS
     assert isinstance(reply, Voices)
     known = {v.voice_id.lower() for v in reply.voices}
@@ -324,35 +260,35 @@ async def check_voice(bridge: Any, site: str, voice: str) -> None:
     description="Always answers the WAV of the first target site (Rhasspy 2.5 sent it only for its own site); "
                 "play=false mutes every target site while speaking."))
 async def text_to_speech(request: Request) -> Response:
-    bridge = get_bridge(request)
+    mesh, state = get_mesh(request), get_state(request)
     sites = target_sites(request)
     if qbool(request, "repeat"):
-        if not bridge.last_spoken:
+        if not state.last_spoken:
             raise bad_request("repeat=true but nothing was spoken yet")
-        sentence = bridge.last_spoken
+        sentence = state.last_spoken
     else:
         sentence = check_text(body_text(await request.body()).strip(), "the text")
         if not sentence:
             raise bad_request("empty body: send the text to speak")
-    bridge.last_spoken = sentence
+    state.last_spoken = sentence
     lang = request.query_params.get("language") or request.query_params.get("voice") or None
     if lang:
-        await check_voice(bridge, sites[0], lang)
+        await check_voice(mesh, sites[0], lang)
     volume = check_volume(qfloat(request, "volume", 1.0), "query parameter volume")
     play = qbool(request, "play", default=True)
     session = qsession(request)
     wavs: list[bytes] = []
     for site in sites:
         if not play:
-            await bridge.publish(AudioToggleOff(site_id=site))
+            await mesh.publish(AudioToggleOff(site_id=site))
         try:
-            wavs.append(await speak(bridge, sentence, site, lang=lang, session_id=session, volume=volume,
-                                    muted=not play))
+            wavs.append(await mesh.speak(sentence, site, lang=lang, session_id=session, volume=volume,
+                                         answer_playback=not play))
         finally:
             if not play:
-                await bridge.publish(AudioToggleOn(site_id=site))
+                await mesh.publish(AudioToggleOn(site_id=site))
     if not wavs[0]:
-        raise ServiceUnavailable(f"the tts service finished without sending audio to site {sites[0]!r}")
+        raise BridgeHTTPError(503, f"the tts service finished without sending audio to site {sites[0]!r}")
     return wav_response(wavs[0])
 
 
@@ -373,5 +309,5 @@ async def handle_intent(request: Request) -> Response:
     if not intent.intent.intent_name or any(c in intent.intent.intent_name for c in "+#"):
         raise bad_request("intent.intentName must be a non-empty name without MQTT wildcards")
     get_principal(request).check_site(intent.site_id)
-    await get_bridge(request).publish(intent)
+    await get_mesh(request).publish(intent)
     return text("OK")

@@ -36,10 +36,9 @@ from ..http_util import (
     text,
     wav_response,
 )
-from ..mesh import ServiceUnavailable, speak
 from ..protected_settings import flatten
 from ..settings import BridgeSettings
-from .common import get_bridge, get_principal, require_admin, target_site, target_sites
+from .common import get_bridge, get_mesh, get_principal, require_admin, target_site, target_sites
 from .profile_api import check_profile_write, defaults_layer, merge, validate_profile
 
 router = APIRouter(tags=["runtime"])
@@ -174,10 +173,11 @@ async def stop(request: Request) -> Response:
     site = target_site(request)
     state = bridge.site_states.sites.get(site)
     session = state.session_id if state else None
+    mesh = get_mesh(request)
     if session:
-        await bridge.publish(DialogueEndSession(session_id=session))
-    await bridge.publish(AudioToggleOff(site_id=site))
-    await bridge.publish(AudioToggleOn(site_id=site))
+        await mesh.publish(DialogueEndSession(session_id=session))
+    await mesh.publish(AudioToggleOff(site_id=site))
+    await mesh.publish(AudioToggleOn(site_id=site))
     return json_response({"siteId": site, "endedSession": session})
 
 
@@ -195,7 +195,7 @@ async def restart(request: Request) -> Response:
     LOG.info("settings reloaded from %s", bridge.profile / PROFILE_FILE)
     others = sorted(name for name in bridge.registry.snapshot() if name != bridge.name)
     if others:
-        await bridge.publish(ServiceRestart(services=others, reason="POST /api/restart"))
+        await get_mesh(request).publish(ServiceRestart(services=others, reason="POST /api/restart"))
         LOG.info("asked %s to restart", ", ".join(others))
     return text("Restarted Rhasspy")
 
@@ -253,9 +253,9 @@ async def tts_test(request: Request) -> Response:
     if lang is not None and not isinstance(lang, str):
         raise bad_request(f"lang must be a language name such as 'en-us', not {lang!r}")
     get_principal(request).check_site(site)
-    wav = await speak(get_bridge(request), sentence, site, lang=lang)
+    wav = await get_mesh(request).speak(sentence, site, lang=lang)
     if not wav:
-        raise ServiceUnavailable(f"the tts service finished without sending audio to site {site!r}")
+        raise BridgeHTTPError(503, f"the tts service finished without sending audio to site {site!r}")
     return wav_response(wav)
 
 
@@ -338,7 +338,7 @@ async def homeassistant_command(request: Request) -> Response:
         raise bad_request("empty command text")
     url, token = ha_config(bridge)
     if not url:
-        raise ServiceUnavailable("Home Assistant is not configured: set bridge.home_assistant_url and "
+        raise BridgeHTTPError(503, "Home Assistant is not configured: set bridge.home_assistant_url and "
                                  "bridge.home_assistant_token")
     payload = {"text": data["text"], "language": data.get("language") or bridge.common.language}
     if data.get("conversation_id") or data.get("conversationId"):

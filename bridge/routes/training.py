@@ -8,15 +8,13 @@ import time
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from hermes.asr import AsrTrain, AsrTrainSuccess
-from hermes.errors import AsrError, NluError
-from hermes.nlu import NluTrain, NluTrainSuccess
 from services.nlu.errors import TemplateError
 
 from ..http_util import BridgeHTTPError, api_doc, text
-from ..mesh import ServiceFailed, ServiceUnavailable, first_reply, new_id
+from ..mesh_client import new_id
+from ..mesh_error import MeshError, MeshErrorCode
 from ..profile_files import all_slots, sentence_files
-from .common import get_bridge, require_admin
+from .common import get_bridge, get_mesh, require_admin
 
 router = APIRouter(tags=["training"])
 
@@ -40,40 +38,35 @@ async def train(request: Request) -> Response:
     if not sentences:
         raise BridgeHTTPError(400, f"no sentences to train: write {profile / 'sentences.ini'} or intents/*.ini")
     site = bridge.common.own_site_id
+    mesh = get_mesh(request)
     train_id = new_id()
     started = time.perf_counter()
 
     async def one(service: str) -> str | None:
-        online = bridge.registry.online(service)
-        timeout = bridge.settings.train_timeout if online else bridge.settings.reply_timeout
-        if service == "nlu":
-            message = NluTrain(id=train_id, site_id=site, sentences=sentences, slots=slots)
-            replies = [(NluTrainSuccess, lambda m: m.id == train_id), (NluError, lambda m: train_id in (m.session_id, m.context))]
-        else:
-            message = AsrTrain(id=train_id, site_id=site, sentences=sentences, slots=slots)  # type: ignore[assignment]
-            replies = [(AsrTrainSuccess, lambda m: m.id == train_id), (AsrError, lambda m: train_id in (m.session_id, m.context))]
+        online = mesh.registry.online(service)
+        timeout = mesh.timeouts.train if online else mesh.timeouts.reply
         try:
-            await first_reply(bridge, [message], replies, service=service, timeout=timeout)  # type: ignore[arg-type]
-        except ServiceUnavailable as err:
-            if online or bridge.registry.known(service):
+            await mesh.train(service, sentences, slots, site, train_id=train_id, timeout=timeout)
+        except MeshError as err:
+            if err.code == MeshErrorCode.REJECTED or online or mesh.registry.known(service):
                 raise
             return f"{service} skipped ({err.message})"
         return None
 
     results = await asyncio.gather(one("nlu"), one("asr"), return_exceptions=True)
     for result in results:
-        if isinstance(result, BaseException) and not isinstance(result, BridgeHTTPError):
+        if isinstance(result, BaseException) and not isinstance(result, MeshError):
             raise result
-    errors = [r for r in results if isinstance(r, BridgeHTTPError)]
+    errors = [r for r in results if isinstance(r, MeshError)]
     skipped = [r for r in results if isinstance(r, str)]
     if errors:
+        # A profile a service refused is the user's to fix (400, as a template error above), whatever else failed.
+        worst = next((e for e in errors if e.code == MeshErrorCode.REJECTED), errors[0])
         everything = "; ".join([e.message for e in errors] + skipped)
-        if any(isinstance(e, ServiceFailed) for e in errors):
-            raise BridgeHTTPError(400, f"Training failed: {everything}")
-        raise BridgeHTTPError(errors[0].status, f"Training failed: {everything}")
+        raise MeshError(worst.code, worst.service, f"Training failed: {everything}")
     if len(skipped) == 2:
-        raise ServiceUnavailable("Training failed: neither the nlu nor the asr service answered "
-                                 "(start them with `hermesh up`): " + "; ".join(skipped))
+        raise MeshError(MeshErrorCode.OFFLINE, "nlu", "Training failed: neither the nlu nor the asr service "
+                        "answered (start them with `hermesh up`): " + "; ".join(skipped))
     seconds = time.perf_counter() - started
     note = ("; " + "; ".join(skipped)) if skipped else ""
     return text(f"Training completed in {seconds:.2f} second(s){note}")

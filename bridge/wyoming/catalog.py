@@ -37,6 +37,8 @@ from hermes.hotword import GetHotwords, Hotwords
 from hermes.status import ServiceState, ServiceStatus
 from hermes.tts import GetVoices, Voices
 
+from ..mesh_client import MeshClient
+from ..mesh_error import MeshError
 from .settings import WyomingSettings
 
 LOG = logging.getLogger("hermesh.bridge.wyoming")
@@ -94,10 +96,11 @@ def profile_wake_words(common: Any) -> list[WakeEntry]:
 
 
 class MeshCatalog:
-    def __init__(self, service: Any, settings: WyomingSettings) -> None:
-        self.service = service
+    def __init__(self, mesh: MeshClient, settings: WyomingSettings) -> None:
+        self.mesh = mesh
+        self.service = mesh.service
         self.settings = settings
-        self.language: str = service.common.language
+        self.language: str = self.service.common.language
         self.voices: list[VoiceEntry] = []
         self.wake_words: list[WakeEntry] = []
         self.voices_from_mesh = False
@@ -187,18 +190,23 @@ class MeshCatalog:
     async def _ask_voices(self) -> Voices | None:
         request_id = uuid.uuid4().hex
         try:
-            return await self.service.request(GetVoices(id=request_id, site_id=self._site()), Voices,
-                                              match=lambda m: m.id == request_id, timeout=ASK_TIMEOUT)
-        except Exception:  # noqa: BLE001 - no TTS online yet: keep what we have
+            reply = await self.mesh.ask([GetVoices(id=request_id, site_id=self._site())],
+                                        [(Voices, lambda m: m.id == request_id)], service="tts", timeout=ASK_TIMEOUT)
+        except MeshError:  # no TTS online yet: keep what we have
             return None
+        assert isinstance(reply, Voices)
+        return reply
 
     async def _ask_hotwords(self) -> Hotwords | None:
         request_id = uuid.uuid4().hex
         try:
-            return await self.service.request(GetHotwords(id=request_id, site_id=self._site()), Hotwords,
-                                              match=lambda m: m.id == request_id, timeout=ASK_TIMEOUT)
-        except Exception:  # noqa: BLE001
+            reply = await self.mesh.ask([GetHotwords(id=request_id, site_id=self._site())],
+                                        [(Hotwords, lambda m: m.id == request_id)], service="wake",
+                                        timeout=ASK_TIMEOUT)
+        except MeshError:
             return None
+        assert isinstance(reply, Hotwords)
+        return reply
 
     def _site(self) -> str:
         return self.service.common.own_site_id

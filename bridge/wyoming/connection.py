@@ -20,16 +20,16 @@ from wyoming.server import AsyncEventHandler
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop
 from wyoming.wake import Detect
 
-from hermes.audioserver import AudioPlayBytes, AudioPlayFinished
 from hermes.base import HermesMessage
 from hermes.status import SiteReleased
 
+from ..mesh_error import MeshError
 from .audio import AudioFormatError
+from .errors import FlowError, mesh_error_event
 from .framing import FrameError, read_frame
-from .router import Mailbox
 from .settings import CONNECTION_SUFFIX_CHARS
-from .speech_flows import DetectFlow, FlowError, TranscribeFlow
-from .text_flows import Speaker, SynthesizeStream, handle_intent, handle_transcript, recognize, run_handle
+from .speech_flows import DetectFlow, TranscribeFlow
+from .text_flows import Speaker, SynthesizeStream, handle_intent, handle_transcript, recognize
 
 if TYPE_CHECKING:
     from .server import WyomingServer
@@ -44,7 +44,7 @@ class WyomingConnection(AsyncEventHandler):
         self.server = server
         self.settings = server.settings
         self.site_id = f"{self.settings.site_prefix}-{uuid.uuid4().hex[:CONNECTION_SUFFIX_CHARS]}"
-        self.mailbox = server.router.add(Mailbox(self.site_id))
+        self.mesh = server.mesh  # every request of this connection goes through it
         self.peer = writer.get_extra_info("peername")
         self.audio_flow: TranscribeFlow | DetectFlow | None = None
         self.tts_stream: SynthesizeStream | None = None
@@ -61,12 +61,18 @@ class WyomingConnection(AsyncEventHandler):
             await self.write_event(event)
 
     async def publish(self, message: HermesMessage) -> None:
-        await self.server.service.publish(message)
+        await self.mesh.publish(message)
 
     async def send_error(self, text: str, code: str) -> None:
         LOG.warning("wyoming %s (%s): %s", self.peer, code, text)
         with contextlib.suppress(ConnectionError, RuntimeError):
             await self.write(Error(text=text, code=code).event())
+
+    async def send_mesh_error(self, err: MeshError) -> None:
+        event = mesh_error_event(err)
+        LOG.warning("wyoming %s (%s): %s", self.peer, event.type, err)
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await self.write(event)
 
     def run_task(self, coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Work that waits on the mesh, so this connection keeps reading (describe, ping) meanwhile."""
@@ -78,6 +84,8 @@ class WyomingConnection(AsyncEventHandler):
                 raise
             except FlowError as err:
                 await self.send_error(str(err), err.code)
+            except MeshError as err:
+                await self.send_mesh_error(err)
             except (ConnectionError, RuntimeError) as err:
                 LOG.debug("wyoming %s went away: %s", self.peer, err)
             except Exception as err:  # noqa: BLE001 - one error event, never a dead connection
@@ -121,6 +129,8 @@ class WyomingConnection(AsyncEventHandler):
             await self._dispatch(event)
         except FlowError as err:
             await self.send_error(str(err), err.code)
+        except MeshError as err:
+            await self.send_mesh_error(err)
         except AudioFormatError as err:
             await self.send_error(str(err), "audio-format")
         except (KeyError, TypeError, ValueError, AttributeError) as err:
@@ -176,9 +186,9 @@ class WyomingConnection(AsyncEventHandler):
             self.run_task(recognize(self, query.text, query.context))
         elif Transcript.is_type(kind):
             transcript = Transcript.from_event(event)
-            self.run_task(run_handle(self, handle_transcript(self, transcript.text, transcript.context)))
+            self.run_task(handle_transcript(self, transcript.text, transcript.context))
         elif Intent.is_type(kind):
-            self.run_task(run_handle(self, handle_intent(self, Intent.from_event(event))))
+            self.run_task(handle_intent(self, Intent.from_event(event)))
         elif kind in IGNORED:
             pass
         else:
@@ -188,25 +198,19 @@ class WyomingConnection(AsyncEventHandler):
         if self.audio_flow is not None and not self.audio_flow.finished:
             await self.audio_flow.abort()
         self.audio_flow = flow
-        if isinstance(flow, TranscribeFlow):
-            await flow.begin()
+        await flow.begin()
 
     async def disconnect(self) -> None:
         """The client went away (possibly mid-stream): end what is open on the broker, drop waiting work."""
         self.closed = True
-        self.server.router.remove(self.mailbox)
         if self.tts_stream is not None:
             self.tts_stream.abort()
         if self.audio_flow is not None:
             with contextlib.suppress(Exception):
                 await self.audio_flow.abort()
+        # A sound being spoken is answered by the cancelled speak itself, a later one by the router.
         for task in list(self._tasks):
             task.cancel()
-        # Sounds that reached us but were never streamed: tell the TTS they are done, so it does not wait.
-        while (sound := self.mailbox.take_nowait(AudioPlayBytes)) is not None:
-            assert isinstance(sound, AudioPlayBytes)
-            with contextlib.suppress(Exception):
-                await self.publish(AudioPlayFinished(id=sound.request_id, site_id=self.site_id))
         # This connection's site id is never used again: every service may free what it keeps for it (a wake
         # detector, a queue, a status line). Sent after the connection's last frames, so it is handled after them;
         # in the background, so a broker being reconnected does not hold the closing connection.

@@ -43,19 +43,37 @@ from hermes.audioserver import AudioFrame, AudioPlayBytes, AudioPlayFinished, Au
 from hermes.base import HermesMessage, HermesProtocolError
 from hermes.common import HermesErrorMessage
 from hermes.dialogue import DialogueAction, DialogueSessionEnded, DialogueSessionStarted, DialogueStartSession
+from hermes.errors import (
+    AsrError,
+    AudioPlayError,
+    AudioRecordError,
+    DialogueError,
+    HandleError,
+    HotwordError,
+    NluError,
+    TrainError,
+    TtsError,
+)
 from hermes.hotword import HotwordDetected
 from hermes.site_ids import SITE_ID_MAX_CHARS
 from hermes.timer import TimerChange, TimerEvent
 from hermes.tts import TtsSay
 
+from ..mesh_client import Watch
 from .audio import AudioFormatError, InputStream, wav_seconds, wav_to_events
-from .router import Mailbox
 from .settings import SatelliteConfig
 
 if TYPE_CHECKING:
     from .server import WyomingServer
 
 LOG = logging.getLogger("hermesh.bridge.wyoming.satellite")
+# What of the site's traffic a satellite shows or plays (every error on hermes/error/...: its LEDs show them).
+SITE_TRAFFIC: tuple[type[HermesMessage], ...] = (
+    AudioPlayBytes, AudioToggleOn, AudioToggleOff, AsrStartListening, AsrTextCaptured, HotwordDetected, TtsSay,
+    DialogueSessionStarted, DialogueSessionEnded,
+    AsrError, NluError, HotwordError, TtsError, DialogueError, AudioPlayError, AudioRecordError, HandleError,
+    TrainError,
+)
 TIMER_EVENTS = {TimerChange.STARTED: TimerStarted, TimerChange.UPDATED: TimerUpdated,
                 TimerChange.CANCELLED: TimerCancelled, TimerChange.FINISHED: TimerFinished}
 PLAYED_MARGIN = 2.0  # seconds beyond the sound's length to wait for ``played``
@@ -148,7 +166,7 @@ class SatelliteClient:
         client = AsyncTcpClient(self.host, self.port, connect_timeout=5.0)
         await client.connect()
         self._client = client
-        mailbox: Mailbox | None = None
+        traffic: Watch | None = None
         remove_timer = None
         tasks: list[asyncio.Task[Any]] = []
         try:
@@ -157,10 +175,8 @@ class SatelliteClient:
                 self.site_id = site_from_name(info.satellite.name)
                 self._named = True
             self._reset_state()
-            mailbox = self.server.router.add(Mailbox(self.site_id))
-            mailbox.streams_all_audio = True
-            queue: asyncio.Queue[HermesMessage] = asyncio.Queue()
-            mailbox.listener = queue.put_nowait
+            site = self.site_id
+            traffic = await self.server.mesh.watch(SITE_TRAFFIC, lambda m: m.get_site_id() == site)
             remove_timer = await self.service.add_raw_listener(TimerEvent.subscribe_filter(site_id=self.site_id),
                                                                self._on_timer)
             await self.write(RunSatellite().event())
@@ -169,7 +185,7 @@ class SatelliteClient:
             LOG.info("satellite %s connected (%s)", self.site_id, self.config.uri)
             self._playback = asyncio.Queue()
             tasks = [asyncio.create_task(self._read_loop(client)), asyncio.create_task(self._ping_loop()),
-                     asyncio.create_task(self._mesh_loop(queue)), asyncio.create_task(self._playback_loop())]
+                     asyncio.create_task(self._mesh_loop(traffic)), asyncio.create_task(self._playback_loop())]
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 task.result()
@@ -178,8 +194,8 @@ class SatelliteClient:
                 task.cancel()
             if tasks:
                 await asyncio.wait(tasks, timeout=5.0)
-            if mailbox is not None:
-                self.server.router.remove(mailbox)
+            if traffic is not None:
+                traffic.close()
             if remove_timer is not None:
                 remove_timer()
             self._client = None
@@ -296,12 +312,9 @@ class SatelliteClient:
             await self.write(Ping().event())
 
     # ---- mesh -> satellite -------------------------------------------------------------------------------
-    async def _mesh_loop(self, queue: asyncio.Queue[HermesMessage]) -> None:
+    async def _mesh_loop(self, traffic: Watch) -> None:
         while True:
-            message = await queue.get()
-            if message.get_site_id() != self.site_id:
-                continue
-            await self._on_mesh_message(message)
+            await self._on_mesh_message(await traffic.next())
 
     async def _on_mesh_message(self, message: HermesMessage) -> None:
         if isinstance(message, AudioPlayBytes):

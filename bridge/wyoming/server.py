@@ -13,6 +13,7 @@ from typing import Any
 
 from wyoming.server import AsyncTcpServer
 
+from ..mesh_client import MeshClient, MeshTimeouts
 from .catalog import MeshCatalog
 from .connection import WyomingConnection
 from .router import Router
@@ -23,19 +24,25 @@ LOG = logging.getLogger("hermesh.bridge.wyoming")
 
 
 class WyomingServer:
-    def __init__(self, service: Any, host: str, port: int, settings: WyomingSettings | None = None) -> None:
+    def __init__(self, service: Any, host: str, port: int, settings: WyomingSettings | None = None,
+                 mesh: MeshClient | None = None) -> None:
         self.service = service
         self.host = host
         self.port = port
         self.settings = settings or load_wyoming_settings(service.common)
-        self.router = Router(service, self.is_own_site)
-        self.catalog = MeshCatalog(service, self.settings)
+        # The bridge passes its own client (it knows which services are online); a plain host gets one here.
+        self.mesh = mesh or MeshClient(service, MeshTimeouts(reply=self.settings.reply_timeout))
+        self.router = Router(self.mesh, self.is_own_site, self.is_satellite_site)
+        self.catalog = MeshCatalog(self.mesh, self.settings)
         self.satellites = SatelliteManager(self)
         self.connections: set[WyomingConnection] = set()
         self._server: AsyncTcpServer | None = None
 
     def is_own_site(self, site_id: str) -> bool:
         return site_id.startswith(self.settings.site_prefix + "-")
+
+    def is_satellite_site(self, site_id: str) -> bool:
+        return any(c.site_id == site_id and c.connected.is_set() for c in self.satellites.clients)
 
     def _new_connection(self, reader: Any, writer: Any) -> WyomingConnection:
         connection = WyomingConnection(self, reader, writer)

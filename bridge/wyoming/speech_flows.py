@@ -1,8 +1,8 @@
 """Audio-in requests of one connection: transcribe -> transcript (an ASR session) and detect -> detection.
 
-Both turn the client's audio into Hermes frames on the connection's own site: audioSessionFrames of an ASR
-session opened with startListening (ended by stopListening at audio-stop), or audioFrames the mesh's wake
-service listens to (its hotword/<id>/detected for that site becomes a detection).
+Both turn the client's audio into Hermes frames on the connection's own site, through the mesh client:
+audioSessionFrames of an ASR session (``MeshClient.open_transcription``), or audioFrames the mesh's wake
+service listens to (``MeshClient.detect_wake_words``: its detections for that site become detection events).
 """
 
 from __future__ import annotations
@@ -16,23 +16,14 @@ from wyoming.asr import Transcribe, Transcript, TranscriptChunk, TranscriptStart
 from wyoming.audio import AudioChunk, AudioStart
 from wyoming.wake import Detect, Detection, NotDetected
 
-from hermes.asr import AsrStartListening, AsrStopListening, AsrTextCaptured
-from hermes.audioserver import AudioFrame, AudioSessionFrame
-from hermes.errors import AsrError, HotwordError
+from hermes.audioserver import AudioFrame
 from hermes.hotword import HotwordDetected
 
+from ..mesh_client import WakeWatch
 from .audio import InputStream
 
 if TYPE_CHECKING:
     from .connection import WyomingConnection
-
-
-class FlowError(Exception):
-    """A request that failed; becomes one Wyoming error event with ``code``."""
-
-    def __init__(self, text: str, code: str) -> None:
-        super().__init__(text)
-        self.code = code
 
 
 class TranscribeFlow:
@@ -40,16 +31,14 @@ class TranscribeFlow:
         self.conn = conn
         self.language = request.language or conn.server.catalog.language
         self.context = request.context
-        self.session_id = f"{conn.site_id}-{uuid.uuid4().hex[:8]}"
+        self.asr = conn.mesh.open_transcription(conn.site_id, lang=self.language,
+                                                session_id=f"{conn.site_id}-{uuid.uuid4().hex[:8]}")
         self.audio = InputStream()
         self.started = False
         self.finished = False
 
     async def begin(self) -> None:
-        await self.conn.publish(AsrStartListening(
-            site_id=self.conn.site_id, session_id=self.session_id, lang=self.language,
-            stop_on_silence=False, send_audio_captured=False,
-        ))
+        await self.asr.start()
 
     async def on_audio_start(self, event: AudioStart) -> None:
         self.audio.start(event)
@@ -59,28 +48,18 @@ class TranscribeFlow:
 
     async def on_audio_chunk(self, chunk: AudioChunk) -> None:
         for wav in self.audio.chunk(chunk):
-            await self.conn.publish(AudioSessionFrame(site_id=self.conn.site_id, session_id=self.session_id,
-                                                      wav_bytes=wav))
+            await self.asr.feed(wav)
 
     async def on_audio_stop(self) -> None:
         """Close the session and send the transcript (in a task, so describe/ping are still answered)."""
         for wav in self.audio.finish():
-            await self.conn.publish(AudioSessionFrame(site_id=self.conn.site_id, session_id=self.session_id,
-                                                      wav_bytes=wav))
+            await self.asr.feed(wav)
         self.finished = True
-        await self.conn.publish(AsrStopListening(site_id=self.conn.site_id, session_id=self.session_id))
+        await self.asr.stop()
         self.conn.run_task(self._reply())
 
     async def _reply(self) -> None:
-        timeout = self.conn.settings.reply_timeout
-        try:
-            reply = await self.conn.mailbox.take(
-                (AsrTextCaptured, AsrError), lambda m: m.session_id == self.session_id, timeout=timeout)
-        except TimeoutError:
-            raise FlowError(f"no transcript from the mesh's ASR within {timeout:g} s (is 'hermesh asr' running "
-                            f"and serving site {self.conn.site_id}?)", "asr-timeout") from None
-        if isinstance(reply, AsrError):
-            raise FlowError(f"speech recognition failed: {reply.error}", "asr-error")
+        reply = await self.asr.transcript(self.conn.settings.reply_timeout)
         streaming = self.conn.settings.transcript_streaming
         if streaming and not self.started:
             await self.conn.write(TranscriptStart(language=self.language, context=self.context).event())
@@ -91,9 +70,8 @@ class TranscribeFlow:
             await self.conn.write(TranscriptStop().event())
 
     async def abort(self) -> None:
-        if not self.finished:
-            self.finished = True
-            await self.conn.publish(AsrStopListening(site_id=self.conn.site_id, session_id=self.session_id))
+        self.finished = True
+        await self.asr.abort()
 
 
 def _normal(name: str) -> str:
@@ -124,15 +102,17 @@ class DetectFlow:
         self.audio = InputStream()
         self.detections = 0
         self.finished = False
-        conn.mailbox.clear()
-        self._watcher = conn.run_task(self._watch())
+        self._wake: WakeWatch | None = None
+        self._watcher: asyncio.Task[None] | None = None
 
-    async def _watch(self) -> None:
+    async def begin(self) -> None:
+        """Listen for detections before the first audio frame goes out."""
+        self._wake = await self.conn.mesh.detect_wake_words(self.conn.site_id)
+        self._watcher = self.conn.run_task(self._watch(self._wake))
+
+    async def _watch(self, wake: WakeWatch) -> None:
         while True:
-            message = await self.conn.mailbox.take((HotwordDetected, HotwordError),
-                                                   lambda m: m.site_id == self.conn.site_id, timeout=3600)
-            if isinstance(message, HotwordError):
-                raise FlowError(f"wake word detection failed: {message.error}", "wake-error")
+            message = await wake.next()
             name = matching_name(self.names, message)
             if name is None:
                 continue
@@ -156,10 +136,16 @@ class DetectFlow:
         # The wake service works through the last frames after audio-stop: give a late detection a moment.
         if self.detections == 0 and self.conn.settings.detect_grace > 0:
             await asyncio.sleep(self.conn.settings.detect_grace)
-        self._watcher.cancel()
+        self._stop_watching()
         if self.detections == 0:
             await self.conn.write(NotDetected(context=self.context).event())
 
+    def _stop_watching(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+        if self._wake is not None:
+            self._wake.close()
+
     async def abort(self) -> None:
         self.finished = True
-        self._watcher.cancel()
+        self._stop_watching()

@@ -1,10 +1,10 @@
 """Text requests of one connection: synthesize (plain and streamed), recognize, and handle.
 
-TTS goes through hermes/tts/say for the connection's own site; the WAV the TTS publishes as playBytes is
-sent back as audio events and answered with playFinished. Recognition is an nlu/query with intent
-handling switched off for the site (the client executes the intent itself); handling is an nlu/query (or
-the client's intent published as is) whose reply from an intent handler (tts/say, endSession or
-continueSession for the session) becomes ``handled``.
+Everything goes through the mesh client. TTS is ``speak`` on the connection's own site, the connection being
+that site's speaker: the WAV is sent back as audio events. Recognition is ``recognize_text`` with intent
+handling switched off for the site (the client executes the intent itself); handling is ``handle_text`` (or
+``handle_intent`` for the client's own intent), whose handler reply (tts/say, endSession or continueSession
+for the session) becomes ``handled``.
 """
 
 from __future__ import annotations
@@ -20,15 +20,10 @@ from wyoming.intent import Entity, NotRecognized
 from wyoming.intent import Intent as WyomingIntent
 from wyoming.tts import SynthesizeStopped, SynthesizeVoice
 
-from hermes.audioserver import AudioPlayBytes, AudioPlayFinished
-from hermes.dialogue import DialogueContinueSession, DialogueEndSession
-from hermes.errors import HandleError, NluError, TtsError
-from hermes.handle import HandleToggleOff, HandleToggleOn
-from hermes.nlu import Intent, NluIntent, NluIntentNotRecognized, NluQuery, Slot
-from hermes.tts import TtsSay
+from hermes.nlu import Intent, NluIntent, NluIntentNotRecognized, Slot
 
+from ..mesh_error import MeshError, MeshErrorCode
 from .audio import AudioFormatError, PcmFormat, wav_to_events
-from .speech_flows import FlowError
 
 if TYPE_CHECKING:
     from .connection import WyomingConnection
@@ -58,32 +53,16 @@ class Speaker:
             await conn.write(AudioStart(fmt.rate, fmt.width, fmt.channels, timestamp=0).event())
             await conn.write(AudioStop(timestamp=0).event())
             return
-        request_id = uuid.uuid4().hex
-        conn.mailbox.streams_audio.add(request_id)
+        timeout = conn.settings.reply_timeout + len(text) / 50.0
+        wav = await conn.mesh.speak(text, conn.site_id, lang=self.lang, answer_playback=True, timeout=timeout)
+        if not wav:
+            raise MeshError(MeshErrorCode.FAILED, "tts", "the tts service finished without sending audio")
         try:
-            await conn.publish(TtsSay(text=text, site_id=conn.site_id, lang=self.lang, id=request_id))
-            timeout = conn.settings.reply_timeout + len(text) / 50.0
-            try:
-                reply = await conn.mailbox.take(
-                    (AudioPlayBytes, TtsError),
-                    lambda m: (m.request_id == request_id if isinstance(m, AudioPlayBytes)
-                               else m.site_id == conn.site_id), timeout=timeout)
-            except TimeoutError:
-                raise FlowError(f"no audio from the mesh's TTS within {timeout:g} s (is 'hermesh tts' running?)",
-                                "tts-timeout") from None
-            if isinstance(reply, TtsError):
-                raise FlowError(f"text to speech failed: {reply.error}", "tts-error")
-            try:
-                self.format, events = wav_to_events(reply.wav_bytes, self.format)
-            except (AudioFormatError, ValueError) as err:
-                raise FlowError(f"the TTS sent unusable audio: {err}", "tts-error") from err
-            finally:
-                # Our speaker is done (or failed): never leave the TTS waiting for playback.
-                await conn.publish(AudioPlayFinished(id=request_id, site_id=conn.site_id))
-            for event in events:
-                await conn.write(event.event())
-        finally:
-            conn.mailbox.streams_audio.discard(request_id)
+            self.format, events = wav_to_events(wav, self.format)
+        except (AudioFormatError, ValueError) as err:
+            raise MeshError(MeshErrorCode.FAILED, "tts", f"the TTS sent unusable audio: {err}") from err
+        for event in events:
+            await conn.write(event.event())
 
 
 class SynthesizeStream:
@@ -130,34 +109,14 @@ def entities_of(intent: NluIntent) -> list[Entity]:
 
 async def recognize(conn: WyomingConnection, text: str, context: dict[str, Any] | None) -> None:
     """recognize -> intent / not-recognized, with the mesh's intent handling switched off for the site."""
-    request_id = uuid.uuid4().hex
-    await conn.publish(HandleToggleOff(site_id=conn.site_id))
-    try:
-        reply = await query(conn, text, request_id)
-    finally:
-        await conn.publish(HandleToggleOn(site_id=conn.site_id))
+    async with conn.mesh.handling_off(conn.site_id):
+        recognition = await conn.mesh.recognize_text(text, conn.site_id, lang=conn.server.catalog.language,
+                                                     timeout=conn.settings.reply_timeout)
+    reply = recognition.result
     if isinstance(reply, NluIntentNotRecognized):
         await conn.write(NotRecognized(text=conn.settings.not_understood_text, context=context).event())
         return
     await conn.write(WyomingIntent(name=reply.intent.intent_name, entities=entities_of(reply), context=context).event())
-
-
-async def query(conn: WyomingConnection, text: str, request_id: str, session_id: str | None = None,
-                custom_data: str | None = None) -> NluIntent | NluIntentNotRecognized:
-    await conn.publish(NluQuery(input=text, site_id=conn.site_id, id=request_id, session_id=session_id,
-                                lang=conn.server.catalog.language, custom_data=custom_data))
-    timeout = conn.settings.reply_timeout
-    try:
-        reply = await conn.mailbox.take(
-            (NluIntent, NluIntentNotRecognized, NluError),
-            lambda m: m.id == request_id if not isinstance(m, NluError) else m.site_id == conn.site_id,
-            timeout=timeout)
-    except TimeoutError:
-        raise FlowError(f"no answer from the mesh's NLU within {timeout:g} s (is 'hermesh nlu' running?)",
-                        "nlu-timeout") from None
-    if isinstance(reply, NluError):
-        raise FlowError(f"intent recognition failed: {reply.error}", "nlu-error")
-    return reply  # type: ignore[no-any-return]
 
 
 def conversation_of(context: dict[str, Any] | None) -> str | None:
@@ -167,52 +126,26 @@ def conversation_of(context: dict[str, Any] | None) -> str | None:
 
 
 async def handle_transcript(conn: WyomingConnection, text: str, context: dict[str, Any] | None) -> None:
-    request_id = uuid.uuid4().hex
-    session_id = f"{conn.site_id}-{request_id[:8]}"
-    conn.mailbox.keys.add(session_id)
-    try:
-        reply = await query(conn, text, request_id, session_id, conversation_of(context))
-        if isinstance(reply, NluIntentNotRecognized):
-            await send_handled(conn, None, context, conn.settings.not_understood_text)
-            return
-        await send_handled(conn, await handler_reply(conn, session_id), context)
-    finally:
-        conn.mailbox.keys.discard(session_id)
+    session_id = f"{conn.site_id}-{uuid.uuid4().hex[:8]}"
+    _, said = await conn.mesh.handle_text(
+        text, conn.site_id, session_id, lang=conn.server.catalog.language, custom_data=conversation_of(context),
+        timeout=conn.settings.reply_timeout, handle_timeout=conn.settings.handle_timeout)
+    if said is None:
+        await send_handled(conn, None, context, conn.settings.not_understood_text)
+        return
+    await send_handled(conn, said, context)
 
 
 async def handle_intent(conn: WyomingConnection, intent: WyomingIntent) -> None:
     """An intent the client recognised itself, published as hermes/intent/<name> for the mesh's handlers."""
     request_id = uuid.uuid4().hex
-    session_id = f"{conn.site_id}-{request_id[:8]}"
     slots = [Slot(entity=e.name, slot_name=e.name, value={"kind": "Unknown", "value": e.value},
                   raw_value="" if e.value is None else str(e.value)) for e in intent.entities]
-    conn.mailbox.keys.add(session_id)
-    try:
-        await conn.publish(NluIntent(input=intent.text or intent.name, intent=Intent(intent_name=intent.name,
-                                     confidence_score=1.0), site_id=conn.site_id, id=request_id,
-                                     session_id=session_id, slots=slots, custom_data=conversation_of(intent.context),
-                                     lang=conn.server.catalog.language))
-        await send_handled(conn, await handler_reply(conn, session_id), intent.context)
-    finally:
-        conn.mailbox.keys.discard(session_id)
-
-
-async def handler_reply(conn: WyomingConnection, session_id: str) -> str | None:
-    """What the intent handler said for the session: the text of its tts/say, endSession or continueSession."""
-    timeout = conn.settings.handle_timeout
-    try:
-        reply = await conn.mailbox.take(
-            (TtsSay, DialogueEndSession, DialogueContinueSession, HandleError),
-            lambda m: m.session_id == session_id, timeout=timeout)
-    except TimeoutError:
-        raise _NotHandled(f"no intent handler answered within {timeout:g} s") from None
-    if isinstance(reply, HandleError):
-        raise _NotHandled(reply.error)
-    return reply.text  # type: ignore[no-any-return]
-
-
-class _NotHandled(Exception):
-    pass
+    message = NluIntent(input=intent.text or intent.name, intent=Intent(intent_name=intent.name, confidence_score=1.0),
+                        site_id=conn.site_id, id=request_id, session_id=f"{conn.site_id}-{request_id[:8]}",
+                        slots=slots, custom_data=conversation_of(intent.context), lang=conn.server.catalog.language)
+    said = await conn.mesh.handle_intent(message, conn.settings.handle_timeout)
+    await send_handled(conn, said, intent.context)
 
 
 async def send_handled(conn: WyomingConnection, text: str | None, context: dict[str, Any] | None,
@@ -228,11 +161,3 @@ async def send_handled(conn: WyomingConnection, text: str | None, context: dict[
     await conn.write(Handled(text=text, context=context).event())
     if streaming:
         await conn.write(HandledStop().event())
-
-
-async def run_handle(conn: WyomingConnection, work: Any) -> None:
-    """Run a handle request; a handler that failed or stayed silent gives not-handled."""
-    try:
-        await work
-    except _NotHandled as err:
-        await conn.write(NotHandled(text=str(err)).event())

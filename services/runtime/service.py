@@ -100,6 +100,13 @@ class _Waiter:
 
 
 @dataclass
+class _Listener:
+    message_class: type[HermesMessage]
+    topic_filter: str
+    callback: Callable[[Any], None]
+
+
+@dataclass
 class _Route:
     message_class: type[HermesMessage]
     all_sites: bool
@@ -142,6 +149,7 @@ class HermesService(Generic[S]):
         self._filter_ids: dict[str, int] = {}
         self._raw_listeners: list[_RawListener] = []
         self._waiters: list[_Waiter] = []
+        self._listeners: list[_Listener] = []
         self._site_queues: dict[str, deque[tuple[_Route, HermesMessage, str]]] = {}
         self._site_workers: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -307,6 +315,20 @@ class HermesService(Generic[S]):
         def remove() -> None:
             with contextlib.suppress(ValueError):
                 self._raw_listeners.remove(listener)
+
+        return remove
+
+    async def listen(self, message_class: type[M], callback: Callable[[M], None]) -> Callable[[], None]:
+        """Call ``callback(message)`` for every ``message_class`` message until the returned remover is called: a
+        stream of replies where ``expect`` takes one. Parsed once with the waiters and handlers; the callback
+        must not block (and its errors are logged, not raised)."""
+        listener = _Listener(message_class, message_class.subscribe_filter(), callback)
+        self._listeners.append(listener)
+        await self.subscribe_extra(listener.topic_filter)
+
+        def remove() -> None:
+            with contextlib.suppress(ValueError):
+                self._listeners.remove(listener)
 
         return remove
 
@@ -595,6 +617,18 @@ class HermesService(Generic[S]):
             if accepted:
                 waiter.future.set_result(message)
 
+        for typed in list(self._listeners):
+            # One call per message: only the copy delivered for the listener's own filter (see ``via``).
+            if via is not None and typed.topic_filter not in via:
+                continue
+            message = message_for(typed.message_class)
+            if message is None:
+                continue
+            try:
+                typed.callback(message)
+            except Exception:  # noqa: BLE001
+                self.log.exception("listener for %s failed", typed.message_class.__name__)
+
         if not for_handlers:
             return
         for route in self._routes:
@@ -720,6 +754,11 @@ class Expectation(Generic[M]):
     def __init__(self, service: HermesService[Any], waiter: _Waiter) -> None:
         self._service = service
         self._waiter = waiter
+
+    @property
+    def future(self) -> asyncio.Future[M]:
+        """Done with the message, or failed by ``fail_waits``: several expectations can be awaited together."""
+        return self._waiter.future
 
     async def wait(self, timeout: float, provider: str = "") -> M:
         if provider and self._waiter.provider is None:

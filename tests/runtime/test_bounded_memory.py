@@ -59,6 +59,7 @@ async def test_fresh_sites_leave_no_state_in_any_service(mqtt_broker: MosquittoB
     bridge = BridgeService(common, BridgeSettings())
     services: list[HermesService[Any]] = [wake, asr, dialogue, bridge]
     async with running(wake), running(asr), running(dialogue), running(bridge):
+        listeners = len(bridge._listeners)  # the Wyoming router's; each request's own are removed after it
         async with memory_soak.SessionClient(mqtt_broker.port) as sessions:
             await asyncio.gather(
                 memory_soak._many(20, 3, lambda: memory_soak.wyoming_detect(wyoming_port)),
@@ -67,7 +68,8 @@ async def test_fresh_sites_leave_no_state_in_any_service(mqtt_broker: MosquittoB
             )
         assert bridge.wyoming is not None
         server = bridge.wyoming
-        await eventually(lambda: not server.connections and not server.router.mailboxes, "connections closed")
+        await eventually(lambda: not server.connections and len(bridge._listeners) == listeners and not bridge._waiters,
+                         "connections closed, their waits and listeners gone")
         await eventually(lambda: len(wake._sites) == 0, "the wake service forgot every site")
         await eventually(lambda: all(not s._site_workers and not s._site_queues for s in services),
                          "no per-site worker left in any service")
