@@ -135,7 +135,7 @@ class FasterWhisperAsrEngine(AsrEngine):
                                                compute_type=self.settings.compute_type,
                                                cpu_threads=self.settings.cpu_threads, num_workers=self.workers,
                                                local_files_only=True)
-                except (RuntimeError, ValueError, OSError) as err:
+                except Exception as err:  # noqa: BLE001 - CTranslate2 and tokenizers raise plain exceptions
                     raise EngineConfigError("whisper-model", f"faster-whisper could not load the model in "
                                             f"{self.model_path}: {err}; point asr.engine_options.model at a "
                                             "CTranslate2 whisper directory") from err
