@@ -25,6 +25,8 @@ Columns:
   as prompt, normalised text) built by the ASR service with ``asr.engine`` set to it, in a child process like
   (b); its text goes to the same NLU (fuzzy). ``whisper-beam1``: the same with ``beam_size`` 1.
   ``--whisper-options '{"cpu_threads": 2}'`` adds engine options to both.
+* **(f) hybrid**: ``asr.engine`` ``hybrid``: the grammar (as (b)), and whisper (beam 5) on the utterances whose
+  grammar text the NLU does not recognise (``--hybrid-options '{"min_likelihood": 0.5}'`` adds engine options).
 
 Figures per set and column: command acceptance (intent and every slot: ``speech_data.accepted``), in all and
 for each half (``speech_data.half_of``: settings are tuned on the dev half, the held-out half checks them), texts
@@ -72,12 +74,13 @@ import procs  # noqa: E402
 import speech_data as sd  # noqa: E402
 
 SETS = ("coffee", "coffee-24db", "coffee-18db", "coffee-12db", "coffee-6db", "digits", "digits-mulaw", "short")
-COLUMNS = ("anchor", "engine", "http", "mqtt", "whisper", "whisper-beam1")
+COLUMNS = ("anchor", "engine", "http", "mqtt", "whisper", "whisper-beam1", "hybrid")
 DEFAULT_COLUMNS = ("anchor", "engine", "http", "mqtt")
-OFFLINE_COLUMNS = ("anchor", "engine", "whisper", "whisper-beam1")
+OFFLINE_COLUMNS = ("anchor", "engine", "whisper", "whisper-beam1", "hybrid")
 COLUMN_TITLES = {"anchor": "(a) pocketsphinx whole file", "engine": "(b) engine in-process",
                  "http": "(c) mesh HTTP", "mqtt": "(d) mesh MQTT real time",
-                 "whisper": "(e) faster-whisper tiny.en beam 5 + NLU", "whisper-beam1": "(e) faster-whisper beam 1"}
+                 "whisper": "(e) faster-whisper tiny.en beam 5 + NLU", "whisper-beam1": "(e) faster-whisper beam 1",
+                 "hybrid": "(f) hybrid: grammar, then whisper"}
 WHISPER_OPTIONS = {"whisper": {"beam_size": 5}, "whisper-beam1": {"beam_size": 1}}
 FRAME_SECONDS = 1024 / 16000
 TRAIL_RMS = 30.0
@@ -176,6 +179,9 @@ def offline_worker(spec: dict[str, Any]) -> dict[str, Any]:
     elif column in WHISPER_OPTIONS:
         decode = engine_decoder(profile, {"engine": "faster-whisper",
                                           "engine_options": {**WHISPER_OPTIONS[column], **spec["whisper_options"]}})
+    elif column == "hybrid":
+        decode = engine_decoder(profile, {"engine": "hybrid", "engine_options": {
+            **spec["hybrid_options"], "whisper": {**WHISPER_OPTIONS["whisper"], **spec["whisper_options"]}}})
     else:
         decode = engine_decoder(profile)
     utterances = load_set(spec["set"], spec["limit"])
@@ -259,9 +265,9 @@ def engine_text(transcript: Any) -> str:
 
 
 def run_offline(set_name: str, column: str, profile: Path, limit: int | None,
-                whisper_options: dict[str, Any] | None = None) -> Run:
+                whisper_options: dict[str, Any] | None = None, hybrid_options: dict[str, Any] | None = None) -> Run:
     spec = {"set": set_name, "column": column, "profile": str(profile), "limit": limit,
-            "whisper_options": whisper_options or {}}
+            "whisper_options": whisper_options or {}, "hybrid_options": hybrid_options or {}}
     done = subprocess.run([sys.executable, __file__, "--worker", json.dumps(spec)], capture_output=True, text=True,
                           timeout=1800, cwd=str(ROOT))
     if done.returncode != 0:
@@ -846,6 +852,8 @@ def main() -> None:
     parser.add_argument("--columns", default=",".join(DEFAULT_COLUMNS), help=f"comma list of: {', '.join(COLUMNS)}")
     parser.add_argument("--whisper-options", type=json.loads, default={},
                         help="JSON engine options over the whisper columns' (e.g. '{\"cpu_threads\": 2}')")
+    parser.add_argument("--hybrid-options", type=json.loads, default={},
+                        help="JSON engine options of the hybrid column (e.g. '{\"min_likelihood\": 0.5}')")
     parser.add_argument("--limit", type=int, default=None, help="at most N files per set (every k-th)")
     parser.add_argument("--sites", type=int, default=24, help="concurrent sites in the MQTT real-time column")
     parser.add_argument("--breakdown", type=int, default=60,
@@ -884,7 +892,7 @@ def main() -> None:
                 if column in columns:
                     log(f"{column} on {set_name} ...")
                     runs[(set_name, column)] = run_offline(set_name, column, profiles[profile_of(set_name)], args.limit,
-                                                           args.whisper_options)
+                                                           args.whisper_options, args.hybrid_options)
         for profile_name in ("coffee", "digits", "default"):
             mine = [s for s in sets if profile_of(s) == profile_name]
             want_breakdown = profile_name == profile_of(args.breakdown_set) and "http" in columns and args.breakdown > 0
