@@ -3,6 +3,7 @@ understood or not confident enough."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,9 @@ from tests.speech.voices import sd
 from .speech import utterance
 
 pytestmark = [pytest.mark.timeout(300),
-              pytest.mark.skipif(bundled_model_path() is None, reason="hermesh[whisper] is not installed")]
+              # CI installs the extra (scripts/install.sh --test): there a missing model fails instead
+              pytest.mark.skipif(bundled_model_path() is None and not os.environ.get("CI"),
+                                 reason="hermesh[whisper] is not installed")]
 
 
 @pytest.fixture(scope="module")

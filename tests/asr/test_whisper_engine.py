@@ -3,6 +3,7 @@ whole files, and streamed through the ASR service on a real broker. Accuracy is 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,9 @@ from services.nlu.training import load_trained_profile, train_profile
 from tests.speech.voices import sd
 
 pytestmark = [pytest.mark.timeout(300),
-              pytest.mark.skipif(bundled_model_path() is None, reason="hermesh[whisper] is not installed")]
+              # CI installs the extra (scripts/install.sh --test): there a missing model fails instead
+              pytest.mark.skipif(bundled_model_path() is None and not os.environ.get("CI"),
+                                 reason="hermesh[whisper] is not installed")]
 
 SAMPLE = 20
 TIMEOUT = 60.0
