@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from hermes.wav import to_pcm16k_mono
-from services.asr.hybrid_engine import HybridAsrEngine
+from services.asr.hybrid_engine import HybridAsrEngine, same_words
 from services.asr.training import training_data_from_profile
 from services.asr.whisper_engine import bundled_model_path
 from services.engine_loader import load_engine
@@ -65,3 +65,9 @@ def test_an_empty_grammar_answer_falls_back(coffee: Path) -> None:
     assert engine.understood("", None) is False
     assert engine.understood("can i have a large latte", None) is True
     assert engine.understood("can i have a large latte", ["noSuchIntent"]) is False
+
+
+def test_same_command_is_words_in_order() -> None:
+    grammar = "i'd like an latte with sugar and a bit of whole milk"
+    assert same_words(grammar, "like a latte with sugar and a little whole milk") > 0.5  # garbled: grammar's stays
+    assert same_words("i'd like a double shot latte", "add milk to the shopping list") < 0.5  # another sentence
