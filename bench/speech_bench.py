@@ -21,6 +21,12 @@ Columns:
   ``audioFrame``s of 64 ms at its own rate (1,024 samples at 16 kHz, 512 at 8 kHz: the ASR resamples, as
   for a telephony satellite) paced in real time, then quiet frames (rms 30) like a microphone until
   ``textCaptured`` arrives; ``--sites`` sites stream at once; the text goes to ``hermes/nlu/query``.
+* **(e) whisper**: the ``faster-whisper`` engine (issue 17; bundled tiny.en, int8, beam 5, the profile's vocabulary
+  as prompt, normalised text) built by the ASR service with ``asr.engine`` set to it, in a child process like
+  (b); its text goes to the same NLU (fuzzy). ``whisper-beam1``: the same with ``beam_size`` 1.
+  ``--whisper-options '{"cpu_threads": 2}'`` adds engine options to both.
+* **(f) hybrid**: ``asr.engine`` ``hybrid``: the grammar (as (b)), and whisper (beam 5) on the utterances whose
+  grammar text the NLU does not recognise (``--hybrid-options '{"min_likelihood": 0.5}'`` adds engine options).
 
 Figures per set and column: command acceptance (intent and every slot: ``speech_data.accepted``), in all and
 for each half (``speech_data.half_of``: settings are tuned on the dev half, the held-out half checks them), texts
@@ -35,7 +41,10 @@ request's time goes (client-side marks plus a sniffer on the broker, and the bri
 in-process on the same files).
 
 Run: PYTHONPATH=. .venv/bin/python bench/speech_bench.py [--sets coffee,coffee-6db,digits] [--limit 40]
-     [--columns anchor,engine,http,mqtt] [--sites 24] [--json out.json]
+     [--columns anchor,engine,http,mqtt,whisper,whisper-beam1] [--sites 24] [--json out.json]
+
+Whisper against the grammar (issue 18's "which engine would reach it"): --sets coffee,coffee-6db,digits
+     --columns engine,whisper,whisper-beam1 --limit 60
 """
 
 from __future__ import annotations
@@ -65,9 +74,14 @@ import procs  # noqa: E402
 import speech_data as sd  # noqa: E402
 
 SETS = ("coffee", "coffee-24db", "coffee-18db", "coffee-12db", "coffee-6db", "digits", "digits-mulaw", "short")
-COLUMNS = ("anchor", "engine", "http", "mqtt")
+COLUMNS = ("anchor", "engine", "http", "mqtt", "whisper", "whisper-beam1", "hybrid")
+DEFAULT_COLUMNS = ("anchor", "engine", "http", "mqtt")
+OFFLINE_COLUMNS = ("anchor", "engine", "whisper", "whisper-beam1", "hybrid")
 COLUMN_TITLES = {"anchor": "(a) pocketsphinx whole file", "engine": "(b) engine in-process",
-                 "http": "(c) mesh HTTP", "mqtt": "(d) mesh MQTT real time"}
+                 "http": "(c) mesh HTTP", "mqtt": "(d) mesh MQTT real time",
+                 "whisper": "(e) faster-whisper tiny.en beam 5 + NLU", "whisper-beam1": "(e) faster-whisper beam 1",
+                 "hybrid": "(f) hybrid: grammar, then whisper"}
+WHISPER_OPTIONS = {"whisper": {"beam_size": 5}, "whisper-beam1": {"beam_size": 1}}
 FRAME_SECONDS = 1024 / 16000
 TRAIL_RMS = 30.0
 TRAIL_MAX_SECONDS = 17.0  # the endpointer cuts at max_seconds (15 s) anyway
@@ -162,6 +176,12 @@ def offline_worker(spec: dict[str, Any]) -> dict[str, Any]:
     decode: Callable[[bytes], str]
     if column == "anchor":
         decode = anchor_decoder(profile)
+    elif column in WHISPER_OPTIONS:
+        decode = engine_decoder(profile, {"engine": "faster-whisper",
+                                          "engine_options": {**WHISPER_OPTIONS[column], **spec["whisper_options"]}})
+    elif column == "hybrid":
+        decode = engine_decoder(profile, {"engine": "hybrid", "engine_options": {
+            **spec["hybrid_options"], "whisper": {**WHISPER_OPTIONS["whisper"], **spec["whisper_options"]}}})
     else:
         decode = engine_decoder(profile)
     utterances = load_set(spec["set"], spec["limit"])
@@ -212,21 +232,25 @@ def anchor_decoder(profile: Path) -> Callable[[bytes], str]:
     return decode
 
 
-def asr_engine(profile: Path) -> Any:
-    """The ASR engine exactly as ``hermesh asr`` builds and trains it from this profile."""
+def asr_engine(profile: Path, override: dict[str, Any] | None = None) -> Any:
+    """The ASR engine exactly as ``hermesh asr`` builds and trains it from this profile (``override``: asr
+    settings over the profile's)."""
     from services.asr.service import AsrService, AsrSettings
     from services.config import load_common, load_section
 
     common = load_common(profile, {"profile": profile})
-    service = AsrService(common, load_section(AsrSettings, common, "asr"))
+    settings = load_section(AsrSettings, common, "asr")
+    if override:
+        settings = settings.model_copy(update=override)
+    service = AsrService(common, settings)
     engine = service._create_engine()
     service.engine = engine
     service._train_from_profile()
     return engine
 
 
-def engine_decoder(profile: Path) -> Callable[[bytes], str]:
-    engine = asr_engine(profile)
+def engine_decoder(profile: Path, override: dict[str, Any] | None = None) -> Callable[[bytes], str]:
+    engine = asr_engine(profile, override)
 
     def decode(pcm: bytes) -> str:
         stream = engine.open_stream()
@@ -240,8 +264,10 @@ def engine_text(transcript: Any) -> str:
     return str(transcript.text)
 
 
-def run_offline(set_name: str, column: str, profile: Path, limit: int | None) -> Run:
-    spec = {"set": set_name, "column": column, "profile": str(profile), "limit": limit}
+def run_offline(set_name: str, column: str, profile: Path, limit: int | None,
+                whisper_options: dict[str, Any] | None = None, hybrid_options: dict[str, Any] | None = None) -> Run:
+    spec = {"set": set_name, "column": column, "profile": str(profile), "limit": limit,
+            "whisper_options": whisper_options or {}, "hybrid_options": hybrid_options or {}}
     done = subprocess.run([sys.executable, __file__, "--worker", json.dumps(spec)], capture_output=True, text=True,
                           timeout=1800, cwd=str(ROOT))
     if done.returncode != 0:
@@ -823,7 +849,11 @@ def print_table(rows: list[dict[str, Any]]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sets", default=",".join(SETS), help=f"comma list of: {', '.join(SETS)}")
-    parser.add_argument("--columns", default=",".join(COLUMNS), help=f"comma list of: {', '.join(COLUMNS)}")
+    parser.add_argument("--columns", default=",".join(DEFAULT_COLUMNS), help=f"comma list of: {', '.join(COLUMNS)}")
+    parser.add_argument("--whisper-options", type=json.loads, default={},
+                        help="JSON engine options over the whisper columns' (e.g. '{\"cpu_threads\": 2}')")
+    parser.add_argument("--hybrid-options", type=json.loads, default={},
+                        help="JSON engine options of the hybrid column (e.g. '{\"min_likelihood\": 0.5}')")
     parser.add_argument("--limit", type=int, default=None, help="at most N files per set (every k-th)")
     parser.add_argument("--sites", type=int, default=24, help="concurrent sites in the MQTT real-time column")
     parser.add_argument("--breakdown", type=int, default=60,
@@ -858,10 +888,11 @@ def main() -> None:
             report["grammar"], report["home_check"] = rows, check
         runs: dict[tuple[str, str], Run] = {}
         for set_name in sets:
-            for column in ("anchor", "engine"):
+            for column in OFFLINE_COLUMNS:
                 if column in columns:
                     log(f"{column} on {set_name} ...")
-                    runs[(set_name, column)] = run_offline(set_name, column, profiles[profile_of(set_name)], args.limit)
+                    runs[(set_name, column)] = run_offline(set_name, column, profiles[profile_of(set_name)], args.limit,
+                                                           args.whisper_options, args.hybrid_options)
         for profile_name in ("coffee", "digits", "default"):
             mine = [s for s in sets if profile_of(s) == profile_name]
             want_breakdown = profile_name == profile_of(args.breakdown_set) and "http" in columns and args.breakdown > 0

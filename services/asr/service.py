@@ -55,7 +55,7 @@ class StrictSegmenterSettings(SegmenterSettings):
 
 class AsrSettings(SettingsModel):
     engine: str | None = Field(
-        None, description="pocketsphinx | kaldi | wyoming | a class path (my_pkg.my_asr:MyAsr); default: kaldi when "
+        None, description="pocketsphinx | kaldi | wyoming | faster-whisper | hybrid | a class path (my_pkg.my_asr:MyAsr); default: kaldi when "
         "kaldi_model_dir is set, else pocketsphinx",
     )
     mode: Literal["grammar", "ngram", "dictation"] = Field(
