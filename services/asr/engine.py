@@ -132,6 +132,28 @@ class TimedStream(AsrStream):
             self.finish()
 
 
+class WholeUtteranceStream(TimedStream):
+    """Keeps the utterance (up to ``max_bytes``; the rest is dropped) and hands it whole to ``decode`` in
+    ``finish()``: for engines that decode an utterance at once (trimmed, denoised, or a model that reads it all)."""
+
+    def __init__(self, decode: Callable[[bytes], tuple[list[Token], float]], max_bytes: int) -> None:
+        super().__init__()
+        self._decode_whole = decode
+        self._room = max_bytes
+        self._chunks: list[bytes] = []
+
+    def _decode(self, pcm: bytes) -> None:
+        if self._room <= 0:
+            return
+        pcm = pcm[: self._room]
+        self._room -= len(pcm)
+        self._chunks.append(pcm)
+
+    def _end(self) -> tuple[list[Token], float]:
+        pcm, self._chunks = b"".join(self._chunks), []
+        return self._decode_whole(pcm)
+
+
 class PooledStream(TimedStream):
     """A stream that decodes as the audio comes, on a decoder it holds from open to finish and then gives back
     to the pool."""

@@ -22,7 +22,7 @@ from typing import Any
 
 from services.engines import EngineConfig
 
-from .engine import AsrEngine, AsrStream, AsrTrainingData, TimedStream, Token
+from .engine import AsrEngine, AsrStream, AsrTrainingData, Token, WholeUtteranceStream
 from .pocketsphinx_engine import PocketsphinxAsrEngine
 from .whisper_engine import FasterWhisperAsrEngine
 
@@ -64,7 +64,7 @@ class HybridAsrEngine(AsrEngine):
 
     def open_stream(self, intent_filter: Sequence[str] | None = None) -> AsrStream:
         self.grammar.open_stream(intent_filter)  # not trained, or a bad filter: said now, as pocketsphinx does
-        return HybridStream(self, intent_filter)
+        return WholeUtteranceStream(lambda pcm: self.decode(pcm, intent_filter) if pcm else ([], 0.0), self.max_bytes)
 
     def understood(self, text: str, intent_filter: Sequence[str] | None, fuzzy: bool | None = False) -> bool:
         """Whether the profile's NLU recognises a text (no trained NLU: any text counts); ``fuzzy`` None: the
@@ -98,24 +98,4 @@ class HybridAsrEngine(AsrEngine):
 def same_words(a: str, b: str) -> float:
     """How much two transcripts are the same words in the same order (0..1)."""
     return SequenceMatcher(None, a.split(), b.split(), autojunk=False).ratio()
-
-
-class HybridStream(TimedStream):
-    def __init__(self, engine: HybridAsrEngine, intent_filter: Sequence[str] | None) -> None:
-        super().__init__()
-        self._engine = engine
-        self._intent_filter = intent_filter
-        self._room = engine.max_bytes
-        self._chunks: list[bytes] = []
-
-    def _decode(self, pcm: bytes) -> None:
-        if self._room <= 0:
-            return
-        pcm = pcm[: self._room]
-        self._room -= len(pcm)
-        self._chunks.append(pcm)
-
-    def _end(self) -> tuple[list[Token], float]:
-        pcm, self._chunks = b"".join(self._chunks), []
-        return self._engine.decode(pcm, self._intent_filter) if pcm else ([], 0.0)
 

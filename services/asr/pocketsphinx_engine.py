@@ -37,8 +37,8 @@ from .engine import (
     AsrStream,
     AsrTrainingData,
     ObjectPool,
-    TimedStream,
     Token,
+    WholeUtteranceStream,
 )
 from .fsg import Fsg, FsgError, check_words, parse_fsg
 
@@ -253,7 +253,7 @@ class PocketsphinxAsrEngine(AsrEngine):
 
     def open_stream(self, intent_filter: Sequence[str] | None = None) -> AsrStream:
         self._grammar_search(intent_filter)  # not trained, or a filter that gives no grammar: say so now
-        return PocketsphinxStream(self, intent_filter)
+        return WholeUtteranceStream(lambda pcm: self.decode(pcm, intent_filter), self.max_bytes)
 
     def _ready(self, pooled: _PooledDecoder, intent_filter: Sequence[str] | None) -> str | None:
         """The decoder's search for this intent filter, activated; its CMN prior noted on first use."""
@@ -313,28 +313,6 @@ class PocketsphinxAsrEngine(AsrEngine):
     def close(self) -> None:
         for pool in self._pools():
             pool.reset()
-
-
-class PocketsphinxStream(TimedStream):
-    """Keeps the utterance (up to the engine's ``max_seconds``) and decodes it whole in ``finish()``."""
-
-    def __init__(self, engine: PocketsphinxAsrEngine, intent_filter: Sequence[str] | None) -> None:
-        super().__init__()
-        self._intent_filter = intent_filter
-        self._engine = engine
-        self._room = engine.max_bytes
-        self._chunks: list[bytes] = []
-
-    def _decode(self, pcm: bytes) -> None:
-        if self._room <= 0:
-            return
-        pcm = pcm[: self._room]
-        self._room -= len(pcm)
-        self._chunks.append(pcm)
-
-    def _end(self) -> tuple[list[Token], float]:
-        pcm, self._chunks = b"".join(self._chunks), []
-        return self._engine.decode(pcm, self._intent_filter)
 
 
 def _utterance(pooled: _PooledDecoder, search: str | None, pcm: bytes) -> tuple[list[Token], float]:

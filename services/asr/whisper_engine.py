@@ -29,8 +29,8 @@ from .engine import (
     AsrEngineError,
     AsrStream,
     AsrTrainingData,
-    TimedStream,
     Token,
+    WholeUtteranceStream,
 )
 from .normalize import normalize_text
 
@@ -148,7 +148,7 @@ class FasterWhisperAsrEngine(AsrEngine):
         self._load()
 
     def open_stream(self, intent_filter: Sequence[str] | None = None) -> AsrStream:
-        return WhisperStream(self)
+        return WholeUtteranceStream(self.transcribe, self.max_bytes)
 
     def transcribe(self, pcm: bytes) -> tuple[list[Token], float]:
         """Tokens (normalised words, each with its segment's times) and a likelihood of one utterance."""
@@ -176,24 +176,3 @@ class FasterWhisperAsrEngine(AsrEngine):
     def close(self) -> None:
         with self._lock:
             self._model = None
-
-
-class WhisperStream(TimedStream):
-    """Keeps the utterance (up to ``max_seconds``) and transcribes it whole in ``finish()``."""
-
-    def __init__(self, engine: FasterWhisperAsrEngine) -> None:
-        super().__init__()
-        self._engine = engine
-        self._room = engine.max_bytes
-        self._chunks: list[bytes] = []
-
-    def _decode(self, pcm: bytes) -> None:
-        if self._room <= 0:
-            return
-        pcm = pcm[: self._room]
-        self._room -= len(pcm)
-        self._chunks.append(pcm)
-
-    def _end(self) -> tuple[list[Token], float]:
-        pcm, self._chunks = b"".join(self._chunks), []
-        return self._engine.transcribe(pcm)
