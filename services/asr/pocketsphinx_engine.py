@@ -289,7 +289,11 @@ class PocketsphinxAsrEngine(AsrEngine):
         if self._noisy_pool is None:
             return None
         pooled, generation = self._noisy_pool.take()
-        return pooled, generation, self._ready(pooled, intent_filter)
+        try:
+            return pooled, generation, self._ready(pooled, intent_filter)
+        except BaseException:
+            self._noisy_pool.lost()  # not given back: its state is unknown, and its slot must not stay taken
+            raise
 
     def give_back_noisy(self, pooled: _PooledDecoder, generation: int) -> None:
         if self._noisy_pool is not None:
