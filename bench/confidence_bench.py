@@ -73,13 +73,7 @@ def signals(engine: Any, pcm16k: bytes) -> dict[str, Any]:
         segments = list(decoder.seg() or [])
         in_words = sum(s.end_frame - s.start_frame + 1 for s in segments
                        if s.word and not s.word.startswith(("<", "[", "(", "+")) and s.word != "SIL")
-        decoder.reinit_feat()
-        decoder.activate_search(PHONE_SEARCH)
-        decoder.set_cmn(pooled.initial_cmn)
-        decoder.start_utt()
-        if pcm:
-            decoder.process_raw(pcm, False, True)
-        decoder.end_utt()
+        pe._utterance(pooled, PHONE_SEARCH, pcm)  # the same audio, from the same state, on the phone loop
         phones = decoder.hyp()
         loop = logmath.log(phones.score) if phones is not None and phones.score > 0 else None
     finally:
