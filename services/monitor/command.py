@@ -2,39 +2,24 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+from services.cli_options import BROKER_OPTIONS, common_flags, with_options
 
 if TYPE_CHECKING:
     from services.config import CommonSettings
 
     from .observer import MeshObserver
 
-# The common broker flags (the same names and meanings as every other hermesh command).
-ProfileOpt = Annotated[Path | None, typer.Option("--profile", envvar="HERMESH_PROFILE", show_default=False,
-                                                 help="Profile directory (its profile.json may hold the mqtt settings).")]
-MqttHostOpt = Annotated[str | None, typer.Option("--mqtt-host", help="Broker host (default 127.0.0.1).")]
-MqttPortOpt = Annotated[int | None, typer.Option("--mqtt-port", help="Broker port (default 1883).")]
-MqttUserOpt = Annotated[str | None, typer.Option("--mqtt-username", help="Broker user name.")]
-MqttPassOpt = Annotated[str | None, typer.Option("--mqtt-password", help="Broker password.",
-                                                 envvar="HERMESH_MQTT_PASSWORD")]
-MqttTlsOpt = Annotated[bool | None, typer.Option("--mqtt-tls/--no-mqtt-tls", help="Connect to the broker with TLS.")]
-MqttCaOpt = Annotated[Path | None, typer.Option("--mqtt-ca-file", help="CA certificate for the broker's TLS.")]
-MqttCertOpt = Annotated[Path | None, typer.Option("--mqtt-cert-file", help="Client certificate (TLS).")]
-MqttKeyOpt = Annotated[Path | None, typer.Option("--mqtt-key-file", help="Client key (TLS).")]
-
-
-def _settings(profile: Path | None, mqtt_flags: dict[str, Any]) -> CommonSettings:
+def _settings(options: dict[str, Any]) -> CommonSettings:
     """Broker settings from profile.json < HERMESH_* < the flags given; a clear message when they are invalid."""
     from services.config import ConfigError, load_common
 
-    flags: dict[str, Any] = {"mqtt": {key: value for key, value in mqtt_flags.items() if value is not None}}
-    if profile is not None:
-        flags["profile"] = profile
+    flags = common_flags(options)
     try:
-        return load_common(profile, flags)
+        return load_common(flags.get("profile"), flags)
     except ConfigError as err:
         typer.echo(f"hermesh: {err}", err=True)
         raise typer.Exit(2) from err
@@ -78,16 +63,9 @@ async def _observe(common: CommonSettings, observer: MeshObserver, *, seconds: f
                 return True
 
 
+@with_options(BROKER_OPTIONS)
 def monitor(
-    profile: ProfileOpt = None,
-    mqtt_host: MqttHostOpt = None,
-    mqtt_port: MqttPortOpt = None,
-    mqtt_username: MqttUserOpt = None,
-    mqtt_password: MqttPassOpt = None,
-    mqtt_tls: MqttTlsOpt = None,
-    mqtt_ca_file: MqttCaOpt = None,
-    mqtt_cert_file: MqttCertOpt = None,
-    mqtt_key_file: MqttKeyOpt = None,
+    options: dict[str, Any],
     once: Annotated[bool, typer.Option("--once", help="Collect for --wait seconds, print once and exit.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (with --once) instead of the text view.")] = False,
     wait: Annotated[float, typer.Option("--wait", help="With --once: seconds to collect (the limit with --sessions).")]
@@ -109,10 +87,7 @@ def monitor(
     from .observer import MeshObserver
     from .view import CLEAR_SCREEN, render_text
 
-    common = _settings(profile, {
-        "host": mqtt_host, "port": mqtt_port, "username": mqtt_username, "password": mqtt_password,
-        "tls": mqtt_tls, "ca_file": mqtt_ca_file, "cert_file": mqtt_cert_file, "key_file": mqtt_key_file,
-    })
+    common = _settings(options)
     address = f"{common.mqtt.host}:{common.mqtt.port}"
     observer = MeshObserver()
 

@@ -10,11 +10,9 @@ from typing import Annotated
 
 import typer
 
-ProfileOption = Annotated[
-    Path | None,
-    typer.Option("--profile", help="Profile directory (default: $HERMESH_PROFILE or ~/.config/hermesh/profile).",
-                 envvar="HERMESH_PROFILE", show_default=False),
-]
+from services.cli_options import COMMON_OPTIONS
+
+ProfileOption = COMMON_OPTIONS["profile"]  # the one definition every hermesh command shares
 
 
 def _profile_dir(profile: Path | None) -> Path:
