@@ -199,18 +199,14 @@ def write_slots(profile: Path, slots: dict[str, object], overwrite: bool) -> lis
 
 # ---- custom words -------------------------------------------------------------------------------------------
 def parse_custom_words(text: str) -> dict[str, list[str]]:
-    """``word P1 P2 ...`` lines -> {word: [pronunciation, ...]}; raises naming the first bad line."""
-    words: dict[str, list[str]] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        parts = stripped.split()
-        if len(parts) < 2:
-            raise ProfileFileError(f"custom words line {number}: expected 'word PH ON EMES', got {stripped!r}")
-        word = re.sub(r"\(\d+\)$", "", parts[0])  # cmudict alternates: word(2)
-        words.setdefault(word, []).append(" ".join(parts[1:]))
-    return words
+    """The JSON view of custom_words.txt, {word: [pronunciation, ...]}, read by the ASR's own reader (one parser
+    of the format). A line with phones the model lacks is shown as written: training refuses it only when a
+    sentence uses the word."""
+    from services.phonetics import PronunciationDictionary
+
+    words = PronunciationDictionary()
+    words.merge_text(text, CUSTOM_WORDS, check=True, problems={})
+    return {word: [" ".join(phones) for phones in words.lookup(word)] for word in words.words()}
 
 
 def read_text_file(profile: Path, relpath: str) -> str:
@@ -219,7 +215,6 @@ def read_text_file(profile: Path, relpath: str) -> str:
 
 
 def write_custom_words(profile: Path, relpath: str, text: str) -> tuple[Path, int]:
-    parse_custom_words(text)
     # The ASR reads the file with every phone checked against its phone set: a file it would refuse, written
     # here, made every later lookup and training fail (found by the OpenAPI fuzzer), so refuse it now.
     from services.phonetics import PronunciationDictionary, PronunciationError

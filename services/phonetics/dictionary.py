@@ -90,6 +90,10 @@ class PronunciationDictionary:
         """All pronunciations of a word (case-insensitive), [] when unknown."""
         return [list(p) for p in self._entries.get(normalize_word(word), [])]
 
+    def words(self) -> list[str]:
+        """Every word with a pronunciation (normalised), in the order first seen."""
+        return list(self._entries)
+
     def __contains__(self, word: object) -> bool:
         return isinstance(word, str) and normalize_word(word) in self._entries
 

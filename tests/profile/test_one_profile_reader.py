@@ -66,3 +66,21 @@ def test_a_sentence_file_that_is_not_text_is_an_error_naming_it_for_training_and
     assert "\ufffd" in sentence_files(nested_profile)["intents/rooms/bad.ini"]
     # the names the dialogue knows come from the readable files; training reports the broken one
     assert Profile(nested_profile).intent_names() == {"GetTime", "LightOn", "OvenOff"}
+
+
+def test_the_bridges_custom_words_view_is_what_the_asr_reads() -> None:
+    """One parser of custom_words.txt (issue 15 §5): the bridge's JSON view comes from the ASR's reader, so both
+    see the same words, alternates and the lines training would refuse (shown as written)."""
+    from bridge.profile_files import parse_custom_words
+    from services.phonetics import PronunciationDictionary
+
+    text = ("# mine\nHermesh HH ER1 M EH SH\nhermesh(2) HH ER M AH SH\n"
+            "zorp QQ ZZ\nlonely\nlatte L AA T EY  # a comment\n")
+    asr = PronunciationDictionary()
+    problems: dict[str, list[str]] = {}
+    asr.merge_text(text, "custom_words.txt", check=True, problems=problems)
+    view = parse_custom_words(text)
+    assert view == {"hermesh": ["HH ER M EH SH", "HH ER M AH SH"], "zorp": ["QQ ZZ"], "latte": ["L AA T EY"]}
+    assert {word: [p.split() for p in prons] for word, prons in view.items()} == {
+        word: asr.lookup(word) for word in asr.words()}
+    assert set(problems) == {"zorp", ""}
