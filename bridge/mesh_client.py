@@ -50,7 +50,9 @@ from hermes.status import ServiceStatus
 from hermes.tts import TtsSay, TtsSayFinished
 from hermes.wav import WavFormatError, wav_chunks, wav_info
 from services.runtime import HermesService, ServiceError
+from services.runtime.errors import ServiceOffline
 from services.runtime.service import Expectation
+from services.runtime.service_status import Change
 
 from .mesh_error import MeshError, MeshErrorCode
 from .mesh_status import ServiceAvailability
@@ -85,6 +87,15 @@ class MeshTimeouts:
     reply: float = 30.0
     train: float = 600.0
     say_chars_per_second: float = 33.0  # sizes the wait of a long say
+    # A worker of a pool died: the broker gave each request to one worker, and nobody can tell which, so a request
+    # in flight may be lost with it. Resending it could run it twice (an intent fired twice), so the requests
+    # waiting on that service get this long to be answered by a live worker, then fail with 503 (retry).
+    worker_lost: float = 2.0
+
+
+def worker_lost_message(status: ServiceStatus) -> str:
+    return (f"the {status.service} worker {status.instance!r} went offline while this request waited; it may have "
+            f"been the one handling it (the {status.service} pool is still up): retry")
 
 
 class PendingReply:
@@ -161,9 +172,14 @@ class MeshClient:
 
     # ---- what the broker says about services (mesh_status.py) -------------------------------------------
     def status_changed(self, status: ServiceStatus) -> int:
-        """Feed one status message; a service gone offline fails its waits now. Returns how many failed."""
-        if self.availability.update(status):
+        """Feed one status message; a service gone offline fails its waits now (returns how many). One worker of
+        a pool gone: the waits on that service get ``timeouts.worker_lost`` more seconds, then fail."""
+        change = self.availability.update(status)
+        if change == Change.OFFLINE:
             return self.service.service_went_offline(status.service)
+        if change == Change.INSTANCE_LOST:
+            self.service.shorten_waits(status.service, self.timeouts.worker_lost,
+                                       lambda: ServiceOffline(status.service, worker_lost_message(status)))
         return 0
 
     def connection_lost(self) -> None:

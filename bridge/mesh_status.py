@@ -19,11 +19,11 @@ class ServiceAvailability:
         self.registry = ServiceRegistry()
         self._status_heard = asyncio.Event()  # set on every status message (await_service)
 
-    def update(self, status: ServiceStatus) -> bool:
-        """Record one status message; True when it made the whole service go offline."""
+    def update(self, status: ServiceStatus) -> Change | None:
+        """Record one status message; the whole service's transition, or the loss of one of its instances."""
         change = self.registry.update(status)
         self._status_heard.set()
-        return change == Change.OFFLINE
+        return change
 
     def check_service(self, service: str) -> None:
         """Fail at once when the service's status topic says it is offline (never seen: let the wait decide)."""

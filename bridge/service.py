@@ -211,7 +211,8 @@ class BridgeService(HermesService[BridgeSettings]):
     def _timeouts(self) -> MeshTimeouts:
         settings = self.settings
         return MeshTimeouts(reply=settings.reply_timeout, train=settings.train_timeout,
-                            say_chars_per_second=settings.say_chars_per_second)
+                            say_chars_per_second=settings.say_chars_per_second,
+                            worker_lost=settings.worker_lost_timeout)
 
     @property
     def base_url(self) -> str:

@@ -29,6 +29,9 @@ class BridgeSettings(SettingsModel):
     train_timeout: float = Field(600.0, gt=0, le=86400, description="seconds to wait for training to finish")
     mqtt_poll_timeout: float = Field(300.0, gt=0, le=3600, description="GET /api/mqtt/<topic> long-poll limit")
     say_chars_per_second: float = Field(33.0, gt=0, le=10000, description="speech rate used to size TTS waits")
+    worker_lost_timeout: float = Field(2.0, gt=0, le=3600, description=(
+        "seconds a request still waits when one worker of the pool it went to dies (it may have had it), "
+        "before answering 503"))
     cors_origins: list[str] = Field(
         default_factory=list,
         description="browser origins (scheme://host[:port]) other than the bridge itself that may call the API; "

@@ -293,6 +293,21 @@ class HermesService(Generic[S]):
             failed += 1
         return failed
 
+    def shorten_waits(self, provider: str, seconds: float, error: Callable[[], ServiceError]) -> int:
+        """Give the pending waits for a reply from ``provider`` at most ``seconds`` more, then fail them with
+        ``error()`` (a worker of its pool died: the reply may or may not come). Returns how many."""
+        pending = [w for w in self._waiters if not w.future.done() and w.provider == provider]
+
+        def expire(waiter: _Waiter) -> None:
+            if not waiter.future.done():
+                waiter.future.set_exception(error())
+
+        loop = asyncio.get_running_loop()
+        for waiter in pending:
+            handle = loop.call_later(seconds, expire, waiter)
+            waiter.future.add_done_callback(lambda _f, h=handle: h.cancel())
+        return len(pending)
+
     def service_went_offline(self, service: str) -> int:
         """The status registry of a subclass saw ``service`` go offline: its pending waits fail now."""
         return self.fail_waits(service, lambda: ServiceOffline(service))

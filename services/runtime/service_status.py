@@ -4,7 +4,8 @@ A service is online while any of its instances is: a worker pool stays up when o
 last instance going away (its last will, sent by the broker as soon as a ``kill -9`` closes the socket) makes
 the service offline. ``update`` reports exactly those whole-service transitions, so the bridge can end the
 requests and the dialogue manager the sessions that wait on a service that is gone, and a service that comes
-back (offline, then online again) is usable at once.
+back (offline, then online again) is usable at once; and, apart, the loss of one instance of a pool that stays
+up (``INSTANCE_LOST``), which may have been handling a request.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ class Change(StrEnum):
 
     ONLINE = "online"
     OFFLINE = "offline"
+    INSTANCE_LOST = "instanceLost"  # one instance of a pool went away; the service is still online
 
 
 class ServiceRegistry:
@@ -33,6 +35,7 @@ class ServiceRegistry:
     def update(self, status: ServiceStatus) -> Change | None:
         """Record one status message; returns the service's transition, if this message made one."""
         was_known, was_online = self.known(status.service), self.online(status.service)
+        before = self.instances.get((status.service, status.instance))
         self.instances[(status.service, status.instance)] = status
         self._heard.add((status.service, status.instance))
         now_online = self.online(status.service)
@@ -41,6 +44,9 @@ class ServiceRegistry:
         # An offline status for a service never seen online is news too: it was known to be missing just now.
         if not now_online and (was_online or not was_known):
             return Change.OFFLINE
+        if (now_online and status.status != ServiceState.ONLINE and before is not None
+                and before.status == ServiceState.ONLINE):
+            return Change.INSTANCE_LOST
         return None
 
     def remove(self, service: str, instance: str) -> None:

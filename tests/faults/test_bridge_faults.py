@@ -85,6 +85,37 @@ async def test_a_pool_answers_503_only_when_its_last_worker_is_gone(mqtt_broker,
             worker.stop()
 
 
+async def test_a_request_in_flight_when_one_worker_of_its_pool_dies_answers_503_soon(
+        mqtt_broker, mqtt_client, profile_dir, tmp_path):
+    """The broker gave the request to one of the two workers and nobody can tell which: when one dies, the
+    request gets ``worker_lost_timeout`` more seconds to be answered by the other, then 503 (retry), not 30 s.
+    It is not sent again: if the live worker had it too, the intent would fire twice."""
+    workers = [ServiceProcess("nlu", mqtt_broker, profile_dir, tmp_path, "--pool", "nlu-pool", "--instance", f"w{i}")
+               for i in range(2)]
+    try:
+        for worker in workers:
+            await worker.start(mqtt_client)
+        async with run_bridge(mqtt_broker, profile_dir, reply_timeout=30.0, worker_lost_timeout=1.0) as bridge, \
+                http(bridge) as client:
+            for worker in workers:
+                worker.pause()  # whichever has it cannot answer
+            request = asyncio.create_task(recognize(client))
+            await settle()
+            killed = time.monotonic()
+            await workers[0].killed_offline(mqtt_client)
+            reply = await request
+            assert 0.9 < time.monotonic() - killed < LOOSE_BOUND
+            assert reply.status_code == 503
+            assert "worker 'w0' went offline" in reply.text and "retry" in reply.text, reply.text
+            workers[1].resume()
+            assert bridge.registry.online("nlu")
+            again = await recognize(client)  # the pool still serves
+            assert again.status_code == 200, again.text
+    finally:
+        for worker in workers:
+            worker.stop()
+
+
 async def test_in_flight_requests_answer_503_when_the_broker_dies_and_work_once_it_is_back(
         mqtt_broker, mqtt_client, profile_dir, tmp_path):
     nlu = ServiceProcess("nlu", mqtt_broker, profile_dir, tmp_path)

@@ -14,7 +14,9 @@ def test_transitions_are_those_of_the_whole_service():
     registry = ServiceRegistry()
     assert registry.update(status("nlu", ServiceState.ONLINE, "w1")) == Change.ONLINE
     assert registry.update(status("nlu", ServiceState.ONLINE, "w2")) is None
-    assert registry.update(status("nlu", ServiceState.OFFLINE, "w1")) is None  # w2 still serves
+    # w2 still serves: not a transition of the service, but w1 may have taken a request with it
+    assert registry.update(status("nlu", ServiceState.OFFLINE, "w1")) == Change.INSTANCE_LOST
+    assert registry.update(status("nlu", ServiceState.OFFLINE, "w1")) is None  # a repeated will is no news
     assert registry.update(status("nlu", ServiceState.OFFLINE, "w2")) == Change.OFFLINE
     assert registry.update(status("nlu", ServiceState.OFFLINE, "w2")) is None  # a repeated will is no news
     assert registry.update(status("nlu", ServiceState.ONLINE, "w1")) == Change.ONLINE  # restarted
