@@ -149,6 +149,7 @@ def create_app(bridge: BridgeService) -> FastAPI:
         profile_api,
         recognition,
         runtime_api,
+        system_api,
         training,
         websockets,
     )
@@ -164,8 +165,8 @@ def create_app(bridge: BridgeService) -> FastAPI:
     app.state.bridge = bridge
     app.state.mesh = bridge.mesh
     app.state.bridge_state = bridge.state
-    for module in (recognition, training, profile_api, devices, mqtt_api, runtime_api, evaluate, websockets,
-                   audio_ws):
+    for module in (recognition, training, profile_api, devices, mqtt_api, runtime_api, system_api, evaluate,
+                   websockets, audio_ws):
         app.include_router(module.router)
 
     @app.exception_handler(BridgeHTTPError)
