@@ -10,6 +10,8 @@ from pydantic import Field, SecretStr, field_validator
 
 from services.config import SettingsModel
 
+from .url_root import check_url_root
+
 # Settings that must never be shown by GET /api/config or the log.
 SECRET_FIELDS = frozenset({"auth_token", "jwt_secret", "home_assistant_token"})
 
@@ -55,7 +57,14 @@ class BridgeSettings(SettingsModel):
         default_factory=dict,
         description='argv run by POST /api/system with body "reboot" or "shutdown" (no shell); default none',
     )
+    url_root: str = Field("", description="path prefix of every route, websocket, the OpenAPI document and the "
+                                          "web UI, e.g. /hermesh (Rhasspy's --url-root); default none")
     system_command_timeout: float = Field(30.0, gt=0, le=3600, description="seconds a system command may run")
+
+    @field_validator("url_root")
+    @classmethod
+    def _check_url_root(cls, value: str) -> str:
+        return check_url_root(value)
 
     @field_validator("system_commands")
     @classmethod
