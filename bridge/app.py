@@ -236,6 +236,7 @@ def create_app(bridge: BridgeService) -> FastAPI:
     web = web_dir(bridge)
     if web is not None:
         @app.get("/web/", include_in_schema=False)
+        @app.get("/web/index.html", include_in_schema=False)
         async def _web_index(request: Request) -> RedirectResponse:
             # index.html links its assets relative to the root page, where it belongs.
             return RedirectResponse(root_of(request.scope) + "/")

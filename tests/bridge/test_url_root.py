@@ -42,6 +42,7 @@ async def test_routes_websockets_openapi_and_web_ui_move_under_the_prefix(mqtt_b
         redirect = await bare.get(ROOT)
         app_js = await client.get("/web/js/app.js")
         style = await client.get("/web/style.css")
+        web_index = await client.get("/web/index.html")
         unprefixed = await bare.get("/api/version")
         unprefixed_ui = await bare.get("/")
         half = await bare.get("/hermesh/api/version")
@@ -60,6 +61,7 @@ async def test_routes_websockets_openapi_and_web_ui_move_under_the_prefix(mqtt_b
     assert index.status_code == 200 and 'src="web/js/app.js"' in index.text and "src=\"/" not in index.text
     assert redirect.status_code in (307, 308) and redirect.headers["location"] == ROOT + "/"
     assert app_js.status_code == 200 and style.status_code == 200
+    assert web_index.status_code == 307 and web_index.headers["location"] == ROOT + "/"  # where its links work
     assert unprefixed.status_code == 404 and f"{ROOT}/" in unprefixed.text
     assert unprefixed_ui.status_code == 404 and half.status_code == 404
     assert frame["siteId"] == site_id and frame["intent"]["name"] == "ChangeLightColor"
