@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from services.nlu.errors import TemplateError
+from services.nlu.ini import parse_ini_texts
 from services.phonetics import PronunciationError, read_custom_words
 
 from ..http_util import BridgeHTTPError, api_doc, json_response, prefers_json, text
@@ -30,8 +31,9 @@ router = APIRouter(tags=["training"])
     description="Reads sentences.ini, intents/*.ini and slots/, publishes rhasspy/nlu/<site>/train and "
                 "rhasspy/asr/<site>/train with the texts and waits for trainSuccess (or the error with the "
                 "file and line of a template problem). A service that never reported its status and does not "
-                "answer is skipped and named in the reply. Warnings (a bad custom_words.txt line for a word no "
-                "sentence uses: kept, training goes on) follow the success line, one per line."))
+                "answer is skipped and named in the reply. Warnings (a sentence line starting with '[' read as an "
+                "intent header; a bad custom_words.txt line for a word no sentence uses, kept) follow the "
+                "success line, one per line."))
 async def train(request: Request) -> Response:
     require_admin(request, "training")
     bridge = get_bridge(request)
@@ -75,7 +77,9 @@ async def train(request: Request) -> Response:
                         "answered (start them with `hermesh up`): " + "; ".join(skipped))
     seconds = time.perf_counter() - started
     asr_trained = not any(note.startswith("asr ") for note in skipped)
-    warnings = await asyncio.to_thread(custom_word_warnings, profile) if asr_trained else []
+    warnings = template_warnings(sentences)
+    if asr_trained:
+        warnings += await asyncio.to_thread(custom_word_warnings, profile)
     note = ("; " + "; ".join(skipped)) if skipped else ""
     message = f"Training completed in {seconds:.2f} second(s){note}"
     if prefers_json(request):
@@ -84,6 +88,12 @@ async def train(request: Request) -> Response:
     # Rhasspy answers the first line alone and its clients check only the status (rhasspy-client) or show the
     # text (its web UI): lines after it break neither.
     return text("\n".join([message, *(f"warning: {w}" for w in warnings)]))
+
+
+def template_warnings(sentences: dict[str, str]) -> list[str]:
+    """What the NLU's template reader warns about in the very texts it was sent (e.g. a '[' line read as an
+    intent header): the same parser on the same input gives the same warnings, no message field needed."""
+    return parse_ini_texts(list(sentences.items())).warnings
 
 
 def custom_word_warnings(profile: Path) -> list[str]:

@@ -1,5 +1,6 @@
 """POST /api/train reports the training's warnings (issue 14): a bad custom_words.txt line for a word no
-sentence uses is kept, training succeeds, and the reply says so, after Rhasspy's success line or in JSON."""
+sentence uses is kept, training succeeds, and the reply says so, after Rhasspy's success line or in JSON; so
+does a template line the NLU's reader warns about."""
 
 from __future__ import annotations
 
@@ -31,3 +32,13 @@ async def test_a_bad_line_for_a_word_the_sentences_use_still_fails_training(mqtt
     async with mesh(mqtt_broker, profile_dir, asr=True) as bridge, http(bridge) as client:
         failed = await client.post("/api/train")
     assert failed.status_code == 400 and "time" in failed.text
+
+
+async def test_train_reply_lists_template_warnings(mqtt_broker, profile_dir):
+    sentences = profile_dir / "sentences.ini"
+    sentences.write_text(sentences.read_text() + "\n[GetWeather]\n[the] weather today\nhow is the weather\n")
+    async with mesh(mqtt_broker, profile_dir, asr=True) as bridge, http(bridge) as client:
+        plain = await client.post("/api/train")
+    assert plain.status_code == 200, plain.text
+    warnings = plain.text.splitlines()[1:]
+    assert len(warnings) == 1 and "[the] weather today" in warnings[0] and "\\[the] weather today" in warnings[0]
