@@ -36,6 +36,11 @@ async def test_routes_websockets_openapi_and_web_ui_move_under_the_prefix(mqtt_b
         assert bridge.base_url.endswith(ROOT)  # "/hermesh/v1/" was normalised: one form, no trailing slash
         version = await client.get("/api/version")
         intent = await client.post("/api/text-to-intent", content="what time is it", params={"nohass": "true"})
+        # The Origin rule compares scheme, host and port: the UI's own page under the prefix may post, others not.
+        own_origin = await client.post("/api/text-to-intent", content="what time is it",
+                                       headers={"Origin": f"http://127.0.0.1:{bridge.http_port}"})
+        foreign = await client.post("/api/text-to-intent", content="what time is it",
+                                    headers={"Origin": "http://evil.example"})
         spec = (await client.get("/openapi.json")).json()
         docs = await client.get("/docs")
         index = await client.get("/")
@@ -55,6 +60,7 @@ async def test_routes_websockets_openapi_and_web_ui_move_under_the_prefix(mqtt_b
                 pass
     assert version.status_code == 200 and version.text == "2.5.11"
     assert intent.json()["intent"]["name"] == "GetTime"
+    assert own_origin.status_code == 200 and foreign.status_code == 403
     assert spec["servers"] == [{"url": ROOT}]  # paths are relative to it, as OpenAPI 3 says
     assert "/api/version" in spec["paths"] and not any(p.startswith(ROOT) for p in spec["paths"])
     assert f"fetch('{ROOT}/openapi.json')" in docs.text and "base + path" in docs.text
