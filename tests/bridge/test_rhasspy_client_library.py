@@ -59,15 +59,18 @@ async def test_every_rhasspy_client_call(mqtt_broker, profile_dir, mqtt_client, 
 
         trained = await client.train(no_cache=True)
         intent = await client.text_to_intent("make it zorblat")
-        transcription = await client.speech_to_text(spoken_wav("what time is it"))
-        streamed = await client.stream_to_text(spoken_pcm("tell me the time"))  # type: ignore[arg-type]
-        speech = await client.text_to_speech("hello from the bridge")
 
+        # The voice session first: after an HTTP transcription on the same site, a loaded machine (CI beside
+        # other runs) left the dialogue's session without text (see the report of issue 14).
         woken = asyncio.create_task(client.wakeup_and_wait(handle_intent=False))
         await mqtt_client.expect(AsrStartListening, where=lambda m: m.site_id == site_id, timeout=30)
         for chunk in wav_chunks(spoken_pcm("what time is it"), 1024):
             await mqtt_client.publish(AudioFrame(site_id=site_id, wav_bytes=chunk))
         command = await asyncio.wait_for(woken, 60)
+
+        transcription = await client.speech_to_text(spoken_wav("what time is it"))
+        streamed = await client.stream_to_text(spoken_pcm("tell me the time"))  # type: ignore[arg-type]
+        speech = await client.text_to_speech("hello from the bridge")
 
         restarted = await client.restart()  # last: the services it asks to restart leave the broker
         restart = await mqtt_client.expect(ServiceRestart, timeout=10)
@@ -88,5 +91,5 @@ async def test_every_rhasspy_client_call(mqtt_broker, profile_dir, mqtt_client, 
     assert transcription.result == TranscriptionResult.SUCCESS and transcription.text == "what time is it"
     assert streamed == "tell me the time"
     assert speech[:4] == b"RIFF"
-    assert command["intent"]["name"] == "GetTime" and command["text"] == "what time is it"
+    assert command["intent"]["name"] == "GetTime" and command["text"] == "what time is it", command
     assert restarted == "Restarted Rhasspy" and "nlu" in restart.services
