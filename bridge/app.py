@@ -243,7 +243,8 @@ def create_app(bridge: BridgeService) -> FastAPI:
 
         app.mount("/web", StaticFiles(directory=web, html=True), name="web")
 
-    # Added last = runs first: a refused Host or Origin never reaches authentication or a handler.
+    # Added last = runs first: a refused Host or Origin never reaches authentication or a handler; a path
+    # outside the url root is a 404 before authentication, which then sees the path as the routes do.
     app.add_middleware(GuardMiddleware, bridge=bridge)
     app.add_middleware(UrlRootMiddleware, root=bridge.settings.url_root)
     app.add_middleware(RequestPolicyMiddleware, settings=lambda: bridge.settings, listen_host=bridge.common.http.host)
