@@ -20,12 +20,13 @@ from services.config import ConfigError
 from services.runtime.service import VERSION
 
 from .auth import USER, AuthError, authenticate, token_from
-from .docs_page import DOCS_HTML, OPENAPI_DESCRIPTION
+from .docs_page import OPENAPI_DESCRIPTION, docs_html
 from .http_util import BridgeHTTPError, api_doc, mesh_error_response
 from .login_throttle import LoginThrottle
 from .mesh_error import MeshError
 from .profile_files import ProfileFileConflict, ProfileFileError
 from .request_policy import RequestPolicyMiddleware
+from .url_root import UrlRootMiddleware, root_of, route_path
 
 if TYPE_CHECKING:
     from .service import BridgeService
@@ -60,7 +61,7 @@ class GuardMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        path: str = scope.get("path", "")
+        path = route_path(scope)
         settings = self.bridge.settings
         if path not in PUBLIC_PATHS and not path.startswith("/web/") and not (
             scope["type"] == "http" and scope.get("method") == "OPTIONS"
@@ -149,6 +150,7 @@ def create_app(bridge: BridgeService) -> FastAPI:
         profile_api,
         recognition,
         runtime_api,
+        system_api,
         training,
         websockets,
     )
@@ -164,8 +166,8 @@ def create_app(bridge: BridgeService) -> FastAPI:
     app.state.bridge = bridge
     app.state.mesh = bridge.mesh
     app.state.bridge_state = bridge.state
-    for module in (recognition, training, profile_api, devices, mqtt_api, runtime_api, evaluate, websockets,
-                   audio_ws):
+    for module in (recognition, training, profile_api, devices, mqtt_api, runtime_api, system_api, evaluate,
+                   websockets, audio_ws):
         app.include_router(module.router)
 
     @app.exception_handler(BridgeHTTPError)
@@ -207,11 +209,11 @@ def create_app(bridge: BridgeService) -> FastAPI:
         return PlainTextResponse(f"internal error: {type(err).__name__}: {err}", status_code=500)
 
     @app.get("/", include_in_schema=False)
-    async def _root() -> Any:
+    async def _root(request: Request) -> Any:
         web = web_dir(bridge)
         if web is not None and (web / "index.html").is_file():
             return FileResponse(web / "index.html", media_type="text/html")
-        return RedirectResponse("/docs")
+        return RedirectResponse(root_of(request.scope) + "/docs")
 
     @app.get("/metrics", **api_doc(
         "Prometheus metrics", responses={"text/plain": "session counts by termination reason, stage latency "
@@ -224,19 +226,27 @@ def create_app(bridge: BridgeService) -> FastAPI:
         return Response(render_prometheus(bridge.observer), media_type=CONTENT_TYPE)
 
     @app.get("/docs", include_in_schema=False)
-    async def _docs() -> HTMLResponse:
-        return HTMLResponse(DOCS_HTML)
+    async def _docs(request: Request) -> HTMLResponse:
+        return HTMLResponse(docs_html(root_of(request.scope)))
 
     @app.get("/openapi/", include_in_schema=False)
-    async def _openapi_alias() -> RedirectResponse:
-        return RedirectResponse("/docs")  # Rhasspy's Swagger page lived here
+    async def _openapi_alias(request: Request) -> RedirectResponse:
+        return RedirectResponse(root_of(request.scope) + "/docs")  # Rhasspy's Swagger page lived here
 
     web = web_dir(bridge)
     if web is not None:
+        @app.get("/web/", include_in_schema=False)
+        @app.get("/web/index.html", include_in_schema=False)
+        async def _web_index(request: Request) -> RedirectResponse:
+            # index.html links its assets relative to the root page, where it belongs.
+            return RedirectResponse(root_of(request.scope) + "/")
+
         app.mount("/web", StaticFiles(directory=web, html=True), name="web")
 
-    # Added last = runs first: a refused Host or Origin never reaches authentication or a handler.
+    # Added last = runs first: a refused Host or Origin never reaches authentication or a handler; a path
+    # outside the url root is a 404 before authentication, which then sees the path as the routes do.
     app.add_middleware(GuardMiddleware, bridge=bridge)
+    app.add_middleware(UrlRootMiddleware, root=bridge.settings.url_root)
     app.add_middleware(RequestPolicyMiddleware, settings=lambda: bridge.settings, listen_host=bridge.common.http.host)
     return app
 

@@ -23,6 +23,9 @@ address it gets 429 for `bridge.login_ban_seconds`.
 64 levels (400). A text to recognise or speak has at most 10,000 characters (413). Timeouts are more than 0 and at
 most 3600 seconds; volumes are from 0 to 1; site ids have no `/`, `+`, `#` and at most 64 characters (400).
 
+**URL root**: with `hermesh bridge --url-root /prefix` (`bridge.url_root`) every path here, the websockets and the
+web UI are under `/prefix` (this document's `servers` entry); other paths are a 404.
+
 **Settings**: unknown keys are a 422 naming them. Settings that run programs (any `*.command`, argv lists, engines
 given as class paths) change over HTTP only with an admin token (403 otherwise: set them in profile.json on disk);
 paths written over HTTP must stay inside the profile (400).
@@ -63,12 +66,13 @@ pre{background:#f4f4f4;padding:.5em;white-space:pre-wrap;max-height:20em;overflo
 input{font-family:monospace} #desc{white-space:pre-wrap;background:#fafafa;padding:.5em;border-radius:6px}
 </style></head><body>
 <h1>Hermesh HTTP API</h1>
-<p>Offline documentation generated from <a href="/openapi.json">/openapi.json</a>.
+<p>Offline documentation generated from <a href="__ROOT__/openapi.json">__ROOT__/openapi.json</a>.
 Token (if the bridge requires one): <input id="token" size="40" placeholder="token or JWT"></p>
 <div id="desc"></div><div id="ops">Loading...</div>
 <script>
 async function load(){
-  const spec = await (await fetch('/openapi.json')).json();
+  const spec = await (await fetch('__ROOT__/openapi.json')).json();
+  const base = (spec.servers && spec.servers.length) ? spec.servers[0].url : '';  // the url root, if any
   document.getElementById('desc').textContent = spec.info.description || '';
   const ops = document.getElementById('ops'); ops.textContent = '';
   for (const [path, item] of Object.entries(spec.paths)) {
@@ -85,7 +89,7 @@ async function load(){
       info.textContent = (op.description || '') + (params.length ? '\\nQuery: ' + params.join(', ') : '') +
         (reqTypes.length ? '\\nBody: ' + reqTypes.join(', ') : '') + '\\nResponse: ' + resTypes.join(', ');
       info.style.whiteSpace = 'pre-wrap'; body.appendChild(info);
-      const url = document.createElement('input'); url.size = 60; url.value = path; body.appendChild(url);
+      const url = document.createElement('input'); url.size = 60; url.value = base + path; body.appendChild(url);
       let ta = null, file = null;
       if (reqTypes.length) {
         if (reqTypes[0].startsWith('audio/') || reqTypes[0].startsWith('multipart/')) {
@@ -118,3 +122,8 @@ async function load(){
 load();
 </script></body></html>
 """
+
+
+def docs_html(root: str) -> str:
+    """The page for a bridge under ``root`` ('' or a validated prefix such as /hermesh: safe in HTML and JS)."""
+    return DOCS_HTML.replace("__ROOT__", root)

@@ -61,7 +61,7 @@ def _under(key: str, roots: Iterable[str]) -> bool:
 def runs_code(key: str, value: Any) -> str | None:
     """Why this setting makes the mesh run a program (or None when it does not)."""
     parts = key.split(".")
-    if any(part in PROGRAM_NAMES or part.endswith(("_command", "_argv", "_program")) for part in parts) \
+    if any(part in PROGRAM_NAMES or part.endswith(("_command", "_commands", "_argv", "_program")) for part in parts) \
             or _under(key, PROGRAM_KEYS):
         return "it names a program the mesh runs"
     if parts[-1] == "engine" and isinstance(value, str) and ("." in value or ":" in value):

@@ -151,7 +151,7 @@ class BridgeService(HermesService[BridgeSettings]):
         return sock
 
     def _announce(self, host: str) -> None:
-        url = f"{self.http_scheme}://{host}:{self.http_port}"
+        url = f"{self.http_scheme}://{host}:{self.http_port}{self.settings.url_root}"
         if self.settings.auth_enabled:
             self.log.info("HTTP API on %s (authentication required; docs at %s/docs)", url, url)
         elif is_loopback(host):
@@ -216,7 +216,8 @@ class BridgeService(HermesService[BridgeSettings]):
 
     @property
     def base_url(self) -> str:
-        return f"{self.http_scheme}://{self.common.http.host}:{self.http_port}"
+        """Where the API is, url root included (clients append /api/...)."""
+        return f"{self.http_scheme}://{self.common.http.host}:{self.http_port}{self.settings.url_root}"
 
     def on_connection_lost(self) -> None:
         self.mesh.connection_lost()

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 
 from services.config import SettingsModel
+
+from .url_root import check_url_root
 
 # Settings that must never be shown by GET /api/config or the log.
 SECRET_FIELDS = frozenset({"auth_token", "jwt_secret", "home_assistant_token"})
@@ -51,6 +54,33 @@ class BridgeSettings(SettingsModel):
     home_assistant_token: SecretStr | None = Field(None, description="Home Assistant long-lived access token")
     audio_site_prefix: str = Field("browser", description="site id prefix of /api/audio clients without siteId")
     wyoming: bool = Field(True, description="start the Wyoming server on http.wyoming_port when available")
+    # Rhasspy's profile "system" section; empty by default, so POST /api/system cannot power anything off
+    # until the owner writes the argv (e.g. ["sudo", "-n", "/sbin/shutdown", "-r", "now"]).
+    system_commands: dict[Literal["reboot", "shutdown"], list[str]] = Field(
+        default_factory=dict,
+        description='argv run by POST /api/system with body "reboot" or "shutdown" (no shell); default none',
+    )
+    url_root: str = Field("", description="path prefix of every route, websocket, the OpenAPI document and the "
+                                          "web UI, e.g. /hermesh (Rhasspy's --url-root); default none")
+    system_command_timeout: float = Field(30.0, gt=0, le=3600, description="seconds a system command may run")
+
+    @field_validator("url_root")
+    @classmethod
+    def _check_url_root(cls, value: str) -> str:
+        return check_url_root(value)
+
+    @field_validator("system_commands")
+    @classmethod
+    def _check_system_commands(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for name, argv in value.items():
+            # Run without a shell: one string with spaces would be looked up as a program named that way.
+            if not argv or any(not isinstance(a, str) or not a or "\0" in a for a in argv):
+                raise ValueError(f"system_commands.{name} must be a non-empty list of non-empty strings, e.g. "
+                                 '["sudo", "-n", "/sbin/shutdown", "-h", "now"]')
+            if len(argv) == 1 and " " in argv[0].strip():
+                raise ValueError(f"system_commands.{name} is {argv!r}: give the program and each argument as "
+                                 f"separate list items, e.g. {argv[0].split()!r} (no shell runs it)")
+        return value
 
     @field_validator("cors_origins")
     @classmethod

@@ -47,6 +47,9 @@ BRIDGE_OPTIONS: dict[str, Any] = {
         help="Accept HS256 JWTs signed with this secret (user.role admin, or user for its own site).")],
     "certfile": Annotated[Path | None, typer.Option("--certfile", help="TLS certificate: serve HTTPS and WSS.")],
     "keyfile": Annotated[Path | None, typer.Option("--keyfile", help="TLS private key.")],
+    "url_root": Annotated[str | None, typer.Option(
+        "--url-root", help="Serve every route, websocket, the API docs and the web UI under this path prefix, "
+                           "e.g. /hermesh (bridge.url_root).")],
 }
 
 SERVICE_OPTIONS: dict[str, Any] = {

@@ -21,6 +21,7 @@ from services.config import (
     read_profile_json,
     service_section,
 )
+from services.nlu.errors import TemplateError
 from services.profile import write_atomic
 
 from ..http_util import (
@@ -36,6 +37,7 @@ from ..http_util import (
     request_json,
     text,
 )
+from ..intent_templates import rhasspy_intents
 from ..profile_files import (
     CUSTOM_WORDS,
     SENTENCES_INI,
@@ -398,11 +400,22 @@ def intent_sentences(files: dict[str, str]) -> dict[str, list[str]]:
 
 
 @router.get("/api/intents", **api_doc(
-    "Intents and their sentence templates", responses={"application/json": "{IntentName: [templates]}"}))
+    "Intents and their parsed sentence templates", responses={
+        "application/json": "{IntentName: [sentence objects]}: Rhasspy's parse tree per sentence (item_type "
+                            "Sentence, Sequence with type group or alternative, Word, SlotReference, RuleReference; "
+                            "text, substitution, converters, tag {tag_text, substitution, converters}); with "
+                            "templates=true: {IntentName: [template lines]}"},
+    params=[("templates", "true: the template lines as written instead of parse trees")],
+    errors={400: "a sentence file does not parse (file and line named)"}))
 async def intents(request: Request) -> Response:
     require_admin(request, "reading intents")
     files = await asyncio.to_thread(sentence_files, get_bridge(request).profile)
-    return json_response(intent_sentences(files))
+    if qbool(request, "templates"):
+        return json_response(intent_sentences(files))
+    try:
+        return json_response(await asyncio.to_thread(rhasspy_intents, files))
+    except TemplateError as err:
+        raise bad_request(f"cannot list the intents: {err}") from err
 
 
 @router.get("/api/backup-profile", **api_doc(

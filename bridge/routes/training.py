@@ -4,28 +4,36 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from services.nlu.errors import TemplateError
+from services.nlu.ini import parse_ini_texts
+from services.phonetics import PronunciationError, read_custom_words
 
-from ..http_util import BridgeHTTPError, api_doc, text
+from ..http_util import BridgeHTTPError, api_doc, json_response, prefers_json, text
 from ..mesh_client import new_id
 from ..mesh_error import MeshError, MeshErrorCode
 from ..profile_files import all_slots, sentence_files
 from .common import get_bridge, get_mesh, require_admin
+from .profile_api import custom_words_file
 
 router = APIRouter(tags=["training"])
 
 
 @router.post("/api/train", **api_doc(
     "Train the NLU and ASR services from the profile's sentences and slots",
-    responses={"text/plain": "Training completed in N second(s)"},
+    responses={"text/plain": "Training completed in N second(s), then one 'warning: ...' line per warning",
+               "application/json": "with Accept: application/json: {result: success, seconds, message, "
+                                   "warnings: [...], skipped: [...]}"},
     description="Reads sentences.ini, intents/*.ini and slots/, publishes rhasspy/nlu/<site>/train and "
                 "rhasspy/asr/<site>/train with the texts and waits for trainSuccess (or the error with the "
                 "file and line of a template problem). A service that never reported its status and does not "
-                "answer is skipped and named in the reply."))
+                "answer is skipped and named in the reply. Warnings (a sentence line starting with '[' read as an "
+                "intent header; a bad custom_words.txt line for a word no sentence uses, kept) follow the "
+                "success line, one per line."))
 async def train(request: Request) -> Response:
     require_admin(request, "training")
     bridge = get_bridge(request)
@@ -68,5 +76,38 @@ async def train(request: Request) -> Response:
         raise MeshError(MeshErrorCode.OFFLINE, "nlu", "Training failed: neither the nlu nor the asr service "
                         "answered (start them with `hermesh up`): " + "; ".join(skipped))
     seconds = time.perf_counter() - started
+    asr_trained = not any(note.startswith("asr ") for note in skipped)
+    warnings = template_warnings(sentences)
+    if asr_trained:
+        warnings += await asyncio.to_thread(custom_word_warnings, profile)
     note = ("; " + "; ".join(skipped)) if skipped else ""
-    return text(f"Training completed in {seconds:.2f} second(s){note}")
+    message = f"Training completed in {seconds:.2f} second(s){note}"
+    if prefers_json(request):
+        return json_response({"result": "success", "seconds": round(seconds, 3), "message": message,
+                              "warnings": warnings, "skipped": skipped})
+    # Rhasspy answers the first line alone and its clients check only the status (rhasspy-client) or show the
+    # text (its web UI): lines after it break neither.
+    return text("\n".join([message, *(f"warning: {w}" for w in warnings)]))
+
+
+def template_warnings(sentences: dict[str, str]) -> list[str]:
+    """What the NLU's template reader warns about in the very texts it was sent (e.g. a '[' line read as an
+    intent header): the same parser on the same input gives the same warnings, no message field needed."""
+    return parse_ini_texts(list(sentences.items())).warnings
+
+
+def custom_word_warnings(profile: Path) -> list[str]:
+    """The bad lines of the custom words file that the ASR's training kept (they name words no sentence uses).
+
+    Hermes' trainSuccess has no field for warnings, and a Hermesh-only field would make our trainSuccess differ
+    from rhasspy-hermes' byte for byte (tests/protocol checks that). The ASR only reached trainSuccess if every
+    bad line was for an unused word, so after it the bridge re-reads the same file with the same reader
+    (``services.phonetics.read_custom_words``, one source for what a bad line is) and every problem it finds
+    is one of the ASR's warnings. A remote ASR reads its own copy of the profile; this reports the bridge's.
+    """
+    problems: dict[str, list[str]] = {}
+    try:
+        read_custom_words(profile / custom_words_file(profile), problems)
+    except (PronunciationError, BridgeHTTPError) as err:  # unreadable, or asr.custom_words leaves the profile
+        return [str(err)]
+    return [message for messages in problems.values() for message in messages]

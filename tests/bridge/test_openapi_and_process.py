@@ -31,6 +31,7 @@ RHASSPY_ENDPOINTS = [
     ("get", "/api/status"), ("get", "/api/config"), ("patch", "/api/config"), ("post", "/api/stop"),
     ("post", "/api/shutdown"), ("get", "/api/languages"), ("post", "/api/tts/test"),
     ("get", "/api/homeassistant/status"), ("post", "/api/homeassistant/command"),
+    ("post", "/api/download-profile"), ("get", "/api/download-status"), ("post", "/api/system"),
 ]
 
 
@@ -51,6 +52,9 @@ async def test_openapi_describes_every_endpoint_with_its_content_types(mqtt_brok
     assert bodies[("post", "/api/text-to-intent")] == ["text/plain"]
     assert bodies[("post", "/api/slots")] == ["application/json"]
     assert bodies[("post", "/api/evaluate")] == ["multipart/form-data"]
+    assert bodies[("post", "/api/system")] == ["text/plain"]
+    assert "501" in spec["paths"]["/api/system"]["post"]["responses"]
+    assert spec["paths"]["/api/intents"]["get"]["parameters"][0]["name"] == "templates"
     assert list(spec["paths"]["/api/text-to-speech"]["post"]["responses"]["200"]["content"]) == ["audio/wav"]
     assert "/api/audio" in spec["info"]["description"] and "16 kHz 16-bit mono" in spec["info"]["description"]
     for socket in ("/api/events/intent", "/api/events/text", "/api/events/wake", "/api/events/log", "/api/mqtt"):
@@ -60,7 +64,7 @@ async def test_openapi_describes_every_endpoint_with_its_content_types(mqtt_brok
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", docs.text), "the docs page must load nothing external"
     assert alias.status_code in (307, 200)
     assert root.status_code == 200 and root.headers["content-type"].startswith("text/html")  # the web UI itself
-    assert '<script type="module" src="/web/js/app.js">' in root.text
+    assert '<script type="module" src="web/js/app.js">' in root.text  # relative: works under --url-root
 
 
 async def test_wyoming_server_starts_with_the_bridge(mqtt_broker, profile_dir):

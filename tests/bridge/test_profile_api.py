@@ -85,7 +85,7 @@ async def test_custom_words_unknown_words_intents_and_backup(mqtt_broker, profil
         (profile_dir / "trained" / "asr").mkdir(parents=True)
         (profile_dir / "trained" / "asr" / "unknown_words.txt").write_text("zorp Z AO R P\n")
         unknown = await client.get("/api/unknown-words")
-        intents = await client.get("/api/intents")
+        intents = await client.get("/api/intents?templates=true")
         backup = await client.get("/api/backup-profile")
         phonemes = (await client.get("/api/phonemes")).json()
         (profile_dir / "phoneme_examples.txt").write_text("AA father F AA DH ER\n")

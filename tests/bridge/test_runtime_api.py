@@ -52,6 +52,7 @@ async def check_config(mqtt_broker, profile_dir):
                                                           "nlu": {"fuzzy": False}, "log_level": "DEBUG"})
         invalid = await client.patch("/api/config", json={"bridge": {"reply_timeout": -1}})
         typo = await client.patch("/api/config", json={"nlu": {"fuzy": True}})
+        unknown_top = await client.patch("/api/config", json={"wake_word": "x"})
         empty = await client.patch("/api/config", json={})
         stored = json.loads((profile_dir / "profile.json").read_text())
         live_timeout = bridge.settings.reply_timeout
@@ -74,6 +75,7 @@ async def check_config(mqtt_broker, profile_dir):
     assert stored["mqtt"] == {"password": "pw", "username": "u"}
     assert invalid.status_code == 400 and "reply_timeout" in invalid.text
     assert typo.status_code == 422 and "nlu.fuzy" in typo.text  # unknown keys are named (issue 19)
+    assert unknown_top.status_code == 422 and "'wake_word'" in unknown_top.text  # a top-level key too (issue 14)
     assert empty.status_code == 400
     assert "new-secret" not in again.text
     assert not list(profile_dir.glob(".profile.json.*"))

@@ -28,18 +28,20 @@ CHROMIUM_ARGS = [
 
 
 class Mesh:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, url_root: str = "") -> None:
         self.profile = root / "profile"
         self.mqtt_port, self.http_port = free_port(), free_port()
-        self.url = f"http://127.0.0.1:{self.http_port}"
+        self.url_root = url_root  # hermesh up --url-root: the UI and the API live under it
+        self.url = f"http://127.0.0.1:{self.http_port}{url_root}"
         self.log = root / "mesh.log"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         only = [arg for name in UI_SERVICES for arg in ("--only", name)]
+        rooted = ["--url-root", self.url_root] if self.url_root else []
         self.process = subprocess.Popen(
             [sys.executable, "-m", "services.cli", "up", "--profile", str(self.profile), "--mqtt-port", str(self.mqtt_port),
-             "--http-port", str(self.http_port), "--wyoming-port", str(free_port()), *only],
+             "--http-port", str(self.http_port), "--wyoming-port", str(free_port()), *only, *rooted],
             stdout=self.log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
         )
         wait_port(self.http_port, timeout=90)
@@ -108,13 +110,18 @@ class ConsoleWatch:
         page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
 
 
-@pytest.fixture
-def page(browser_factory, mesh):  # type: ignore[no-untyped-def]
+def new_page(browser_factory):  # type: ignore[no-untyped-def]
     browser = browser_factory()
     context = browser.new_context(viewport={"width": 1200, "height": 900})
     page = context.new_page()
     page.console_watch = ConsoleWatch(page)
     page.set_default_timeout(30_000)
+    return context, page
+
+
+@pytest.fixture
+def page(browser_factory, mesh):  # type: ignore[no-untyped-def]
+    context, page = new_page(browser_factory)
     yield page
     context.close()
 

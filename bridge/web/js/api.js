@@ -3,6 +3,12 @@
 const params = new URLSearchParams(location.search);
 if (params.get("token")) localStorage.setItem("hermesh.token", params.get("token"));
 
+// The bridge's url root ("" or e.g. "/hermesh", from --url-root): this file is <root>/web/js/api.js, so the
+// root is two folders up whatever page loaded it. Every API path the UI uses is taken from here.
+export const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
+
+export function apiUrl(path) { return ROOT + path; }
+
 export function token() { return localStorage.getItem("hermesh.token") || ""; }
 
 export class ApiError extends Error {
@@ -19,7 +25,7 @@ export async function api(path, { method = "GET", body, type, accept = "applicat
   const headers = { Accept: accept };
   if (type) headers["Content-Type"] = type;
   if (token()) headers.Authorization = "Bearer " + token();
-  const response = await fetch(path, { method, body, headers });
+  const response = await fetch(apiUrl(path), { method, body, headers });
   if (!response.ok) {
     let text = await response.text();
     try { const parsed = JSON.parse(text); text = parsed.detail || parsed.error || parsed.message || text; } catch {}
@@ -34,7 +40,7 @@ export async function api(path, { method = "GET", body, type, accept = "applicat
 // A websocket that reconnects with backoff; onMessage(data, event). Returns a close() function.
 export function socket(path, onMessage, { binaryType = "arraybuffer", onOpen } = {}) {
   let ws; let closed = false; let delay = 500;
-  const url = () => (location.protocol === "https:" ? "wss://" : "ws://") + location.host + withToken(path);
+  const url = () => (location.protocol === "https:" ? "wss://" : "ws://") + location.host + withToken(apiUrl(path));
   const connect = () => {
     ws = new WebSocket(url());
     ws.binaryType = binaryType;
