@@ -28,6 +28,14 @@ from .settings import TtsSettings
 from .voices import voice_problem, voice_to_wire
 
 
+def refused(message: str, context: str) -> ServiceError:
+    """A say refused for what it asks: its error text ends with TtsError.REFUSED_CODE (report_error adds an
+    engine error's code), so the caller knows the request is at fault."""
+    error = ServiceError(message, context=context)
+    error.__cause__ = EngineError(TtsError.REFUSED_CODE, message)
+    return error
+
+
 @dataclass
 class _SiteLock:
     """Sentences of one site are spoken one after another; ``pending`` counts the says holding or awaiting it."""
@@ -97,8 +105,7 @@ class TtsService(HermesService[TtsSettings]):
             return  # nothing to say: only sayFinished
         limit = self.settings.max_text_chars
         if len(say.text) > limit:
-            raise ServiceError(f"refused to speak {len(say.text)} characters: over tts.max_text_chars ({limit})",
-                               context=context)
+            raise refused(f"refused to speak {len(say.text)} characters: over tts.max_text_chars ({limit})", context)
         if say.voice is not None:
             await self._check_voice(say.voice, context)
         # The say's id names the playBytes topic; one that cannot be a topic level gets an id of our own
@@ -133,7 +140,7 @@ class TtsService(HermesService[TtsSettings]):
             raise ServiceError(f"cannot check voice {voice[:60]!r}: {err}", context=context) from err
         problem = voice_problem(voice, voices, self.settings.engine)
         if problem is not None:
-            raise ServiceError(problem, context=context)
+            raise refused(problem, context)
 
     async def _speak_streamed(self, say: TtsSay, request_id: str, context: str) -> None:
         """One playBytesStreaming chunk per sentence, each sent as soon as the engine has made it; an empty
