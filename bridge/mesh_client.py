@@ -483,7 +483,9 @@ class MeshClient:
             self.timeouts.reply, len(text) / self.timeouts.say_chars_per_second)
         if answer_playback:
             self._answered_plays.add(say_id)
-        watch = await self.watch([AudioPlayBytesStreaming], lambda m: m.site_id == site_id and m.request_id == say_id)
+        # A TTS that does not stream (Rhasspy's ignores ``stream``) sends one playBytes: that is the one sentence.
+        watch = await self.watch([AudioPlayBytesStreaming, AudioPlayBytes],
+                                 lambda m: m.site_id == site_id and m.request_id == say_id)
         pending: PendingReply | None = None
         said: asyncio.Future[HermesMessage] | None = None
         finished = AudioStreamFinished(id=say_id, site_id=site_id)
@@ -504,7 +506,7 @@ class MeshClient:
                 pending.cancel()
 
     async def _next_chunk(self, watch: Watch, said: asyncio.Future[HermesMessage], wait: float
-                          ) -> AudioPlayBytesStreaming | None:
+                          ) -> AudioPlayBytesStreaming | AudioPlayBytes | None:
         """The stream's next chunk; None when the say finished without (more) sound; the say's error raises."""
         getting = asyncio.ensure_future(watch.next())
         try:
@@ -514,19 +516,25 @@ class MeshClient:
                 getting.cancel()
         if getting in done:
             chunk = getting.result()
-            assert isinstance(chunk, AudioPlayBytesStreaming)
+            assert isinstance(chunk, AudioPlayBytesStreaming | AudioPlayBytes)
             return chunk
         if said in done:
             said.result()  # raises the TTS's error
             return None
         raise self.availability.timeout_error("tts", wait)
 
-    async def _sentences(self, first: AudioPlayBytesStreaming | None, watch: Watch,
+    async def _sentences(self, first: AudioPlayBytesStreaming | AudioPlayBytes | None, watch: Watch,
                          said: asyncio.Future[HermesMessage], wait: float, finished: AudioStreamFinished | None
                          ) -> AsyncIterator[bytes]:
         chunk = first
         try:
-            while chunk is not None:
+            if isinstance(chunk, AudioPlayBytes):  # the whole sound at once
+                if finished is not None:
+                    finished = None
+                    await self.publish(AudioPlayFinished(site_id=chunk.site_id, id=chunk.request_id))
+                yield chunk.wav_bytes
+                return
+            while isinstance(chunk, AudioPlayBytesStreaming):
                 try:
                     frames = wav_info(chunk.wav_bytes).frames
                 except WavFormatError as err:
