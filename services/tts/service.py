@@ -112,6 +112,9 @@ class TtsService(HermesService[TtsSettings]):
         # (sayFinished still echoes the caller's in its payload).
         request_id = say.id if say.id and session_id_problem(say.id) is None else uuid.uuid4().hex
         stream = self.settings.stream if say.stream is None else say.stream
+        # Which voice speaks, in the log: what a user who picked one can check (the web UI's test does).
+        self.log.info("say %s on %s: %d characters, voice %s, language %s%s", request_id, say.site_id, len(say.text),
+                      say.voice or "(default)", say.lang or "(default)", ", streamed" if stream else "")
         if stream:
             await self._speak_streamed(say, request_id, context)
             return
