@@ -1,4 +1,4 @@
-"""Text-to-speech benchmark (issue 22): espeak-ng and Piper in our engine, side by side.
+"""Text-to-speech benchmark (issue 22): espeak-ng and Piper in our engine, and wyoming-piper, side by side.
 
 Each engine runs in a child process of its own (clean CPU and RSS), built as ``hermesh tts`` builds it
 (``load_engine`` with the settings' options; Piper with the bundled en_US-joe-medium voice). Figures:
@@ -21,10 +21,26 @@ about 2x between runs, CPU-time ones much less), --repeats 5:
 | piper (per sentence) | 0.73 | 10.2x | 10.4x | 145 ms | 189 ms | 776 ms | 186 / 273 |
 
 Piper streams: its first sentence is there in about a quarter of the whole five-sentence text's time.
+
+The wyoming-piper row (``--engines wyoming-piper``; the real wyoming-piper 2.5.2 server of the test extra, same
+voice, over its loopback socket, see ``wyoming_piper_worker``) was added later, so all three were measured again
+together, 2026-12-07, load average about 3, --repeats 5:
+
+| engine | load s | real-time factor (wall) | (CPU time) | first audio, 1 sentence | first audio, 5 sentences | whole, 5 sentences | RSS loaded / peak MiB |
+|---|---|---|---|---|---|---|---|
+| espeak (whole text) | 0.01 | 96.0x | 137.5x | 17 ms | 23 ms | 41 ms | 55 / 58 |
+| piper (per sentence) | 0.78 | 10.0x | 11.5x | 145 ms | 258 ms | 819 ms | 182 / 264 |
+| wyoming-piper (per sentence) | 0.37 | 11.4x | 7.4x | 208 ms | 410 ms | 717 ms | 172 / 254 |
+
+wyoming-piper's "load" is its process start up to an open port (it loads the voice on the first request; the
+warm-up call pays for that outside the figures), its CPU time and RSS are the server process's, and its times
+include the socket round trip and the temporary WAV file it writes per sentence. It spends about 1.5 times our
+CPU per second of speech (onnxruntime's default threads, which spin) for a similar wall-clock rate; our engine
+runs one non-spinning thread (``tts.piper.threads``), which leaves the other core to the rest of the mesh.
 ``threads`` 2 gave a lower first-audio time in one run but less speech per CPU second (9.0x against 11.2x):
 the default stays 1.
 
-Run: .venv/bin/python bench/tts_bench.py [--engines espeak,piper] [--repeats 5] [--json out.json]
+Run: .venv/bin/python bench/tts_bench.py [--engines espeak,piper,wyoming-piper] [--repeats 5] [--json out.json]
      [--options 'piper={"threads": 2}']
 """
 
@@ -50,7 +66,8 @@ import speech_data as sd  # noqa: E402
 ONE_SENTENCE = "Turn on the living room lamp."
 FIVE_SENTENCES = ("Good morning, it is seven o'clock. The kitchen light is on. Outside it is twelve degrees. "
                   "Your first meeting starts at nine. Have a nice day.")
-ENGINES = ("espeak", "piper")
+ENGINES = ("espeak", "piper", "wyoming-piper")
+WYOMING_PIPER = "wyoming-piper"  # not our engine: the real wyoming-piper server, measured over its socket
 
 
 def cpu_seconds() -> float:
@@ -115,6 +132,70 @@ def worker(engine_name: str, repeats: int, options: dict[str, Any]) -> dict[str,
     }
 
 
+def wyoming_piper_worker(repeats: int) -> dict[str, Any]:
+    """The same figures for wyoming-piper 2.5.2 (the test extra) with the same bundled voice, run as its own
+    server on loopback: whole texts through our Wyoming TTS engine (``services/tts/wyoming_engine.py``), first
+    audio as the first audio-chunk of a plain ``synthesize`` (it sends each sentence as soon as it is made).
+    CPU time and RSS are the server process's."""
+    from wyoming.audio import AudioChunk, AudioStop
+    from wyoming.tts import Synthesize
+
+    from hermes.wav import wav_info
+    from services.engines import EngineConfig
+    from services.tts.wyoming_engine import WyomingTtsEngine
+    from services.wyoming_client import EventStream
+    from tests.wyoming.wyoming_piper import wyoming_piper_server
+
+    started = time.perf_counter()
+    with wyoming_piper_server() as server:
+        load_seconds = time.perf_counter() - started  # process start, voice list and port (the voice loads lazily)
+        engine = WyomingTtsEngine(EngineConfig(options={"uri": server.uri}, profile_dir=None, work_dir=None))
+        engine.synthesize("warm up.")  # loads the voice, as our Piper engine does at start
+        rss_loaded = procs.rss_mib(server.pid)
+
+        def first_audio(text: str) -> float:
+            stream = EventStream(server.uri, 60.0)
+            try:
+                began = time.perf_counter()
+                stream.send(Synthesize(text=text).event())
+                elapsed = None
+                while True:
+                    event = stream.receive(60.0)
+                    if elapsed is None and AudioChunk.is_type(event.type):
+                        elapsed = time.perf_counter() - began
+                    if AudioStop.is_type(event.type):
+                        break
+            finally:
+                stream.close()
+            assert elapsed is not None, "wyoming-piper sent no audio"
+            return elapsed
+
+        corpus = [text for text, _, _ in sd.SHORT_COMMANDS] + [FIVE_SENTENCES]
+        audio = busy = 0.0
+        cpu_started = procs.cpu_seconds(server.pid)
+        whole_five = []
+        for _ in range(repeats):
+            for text in corpus:
+                began = time.perf_counter()
+                wav = engine.synthesize(text)
+                spent = time.perf_counter() - began
+                busy += spent
+                audio += wav_info(wav).seconds
+                if text == FIVE_SENTENCES:
+                    whole_five.append(spent)
+        cpu = procs.cpu_seconds(server.pid) - cpu_started
+        first_one = [first_audio(ONE_SENTENCE) for _ in range(repeats)]
+        first_five = [first_audio(FIVE_SENTENCES) for _ in range(repeats)]
+        rss_peak = procs.peak_rss_mib(server.pid)
+    return {
+        "engine": WYOMING_PIPER, "load_s": load_seconds, "audio_s": audio, "synthesis_s": busy, "rtf": audio / busy,
+        "cpu_per_audio_s": cpu / audio, "rtf_cpu": audio / cpu,
+        "first_audio_1_s": statistics.median(first_one), "first_audio_5_s": statistics.median(first_five),
+        "whole_5_s": statistics.median(whole_five), "streams": True,
+        "rss_loaded_mib": rss_loaded, "rss_peak_mib": rss_peak,
+    }
+
+
 def run_worker(engine_name: str, repeats: int, options: dict[str, Any]) -> dict[str, Any]:
     done = subprocess.run([sys.executable, __file__, "--worker", engine_name, "--repeats", str(repeats),
                            "--options", json.dumps(options)],
@@ -164,6 +245,9 @@ def main() -> None:
                         "ENGINE=JSON;ENGINE=JSON), e.g. 'piper={\"threads\": 2}'")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker == WYOMING_PIPER:
+        print(json.dumps(wyoming_piper_worker(args.repeats)))
+        return
     if args.worker:
         print(json.dumps(worker(args.worker, args.repeats, json.loads(args.options))))
         return

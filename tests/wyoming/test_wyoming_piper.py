@@ -39,8 +39,8 @@ PIECES = ["Hello there. How a", "re you today? Fine", " thanks"]
 
 @pytest.fixture(scope="module")
 def piper_uri() -> Iterator[str]:
-    with wyoming_piper_server() as uri:
-        yield uri
+    with wyoming_piper_server() as server:
+        yield server.uri
 
 
 @contextlib.asynccontextmanager

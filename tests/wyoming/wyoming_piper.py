@@ -11,6 +11,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from services.tts.piper_engine import BUNDLED_VOICE, bundled_voice_dir
@@ -26,9 +27,15 @@ def voice_data_dir(folder: Path) -> Path:
     return folder
 
 
+@dataclass(frozen=True)
+class RunningServer:
+    uri: str  # tcp://127.0.0.1:<port>
+    pid: int
+
+
 @contextmanager
-def wyoming_piper_server(*extra: str) -> Iterator[str]:
-    """``tcp://127.0.0.1:<port>`` of a running wyoming-piper until the block ends."""
+def wyoming_piper_server(*extra: str) -> Iterator[RunningServer]:
+    """A running wyoming-piper until the block ends (its pid for the benchmark's CPU and memory figures)."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="wyoming-piper-") as folder:
         data = voice_data_dir(Path(folder))
@@ -38,6 +45,6 @@ def wyoming_piper_server(*extra: str) -> Iterator[str]:
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             wait_port(port, timeout=60)
-            yield f"tcp://127.0.0.1:{port}"
+            yield RunningServer(f"tcp://127.0.0.1:{port}", process.pid)
         finally:
             stop_process(process)
