@@ -4,6 +4,7 @@ audio fields, both with the bundled en_US-joe-medium voice."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
 from collections.abc import AsyncIterator, Iterator
@@ -134,3 +135,29 @@ async def test_our_wyoming_tts_engine_speaks_through_wyoming_piper(piper_uri, ru
     assert (info.rate, info.width, info.channels) == (22050, 2, 1) and info.seconds > 1.0
 
 
+
+
+async def test_our_server_sends_the_first_sentence_before_the_last_is_made_and_refuses_bad_voices(
+        mqtt_broker, profile_dir):
+    five = ("The kitchen light is on. The garage door is closed. It is twenty degrees outside. "
+            "Tomorrow will be sunny. Good night.")
+    async with our_server(mqtt_broker, profile_dir) as uri, connect(port_of(uri)) as client:
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        await client.write_event(Synthesize(text=five, voice=SynthesizeVoice(name=VOICE)).event())
+        arrivals: list[tuple[str, float]] = []
+        while not arrivals or arrivals[-1][0] != "audio-stop":
+            event = await asyncio.wait_for(client.read_event(), 60)
+            assert event is not None
+            arrivals.append((event.type, loop.time() - began))
+        unknown = await flow(uri, [Synthesize(text="hello", voice=SynthesizeVoice(name="xx_XX-nobody")).event()],
+                             "error")
+        path = await flow(uri, [Synthesize(text="hello", voice=SynthesizeVoice(name="../joe.onnx")).event()],
+                          "error")
+        still_there = await flow(uri, [Synthesize(text="Still here.").event()], "audio-stop")
+    first_chunk = next(at for kind, at in arrivals if kind == "audio-chunk")
+    assert first_chunk < 0.6 * arrivals[-1][1], arrivals[::20]  # one sentence of five, not the whole text
+    assert shape([Event(type=kind) for kind, _ in arrivals]) == ["audio-start", "audio-chunk", "audio-stop"]
+    assert "installed voices" in unknown[-1].data["text"] and VOICE in unknown[-1].data["text"]
+    assert "not a voice name" in path[-1].data["text"]
+    assert shape(still_there) == ["audio-start", "audio-chunk", "audio-stop"]
