@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 
 from bridge.service import BridgeService
-from hermes.audioserver import AudioPlayBytesStreaming, AudioToggleOff, AudioToggleOn
-from hermes.tts import TtsSay
-from hermes.wav import read_wav
+from hermes.audioserver import AudioPlayBytes, AudioPlayBytesStreaming, AudioToggleOff, AudioToggleOn
+from hermes.tts import TtsSay, TtsSayFinished
+from hermes.wav import pcm_to_wav, read_wav
+from services.runtime import HermesService, handles
 from services.tts.service import TtsService
 from services.tts.settings import PiperTtsSettings, TtsSettings
 from tests.conftest import MosquittoBroker, make_common, running
@@ -149,3 +150,25 @@ async def test_stream_plays_on_the_site_when_play_is_true(mqtt_broker, profile_d
     assert reply.status_code == 200 and len(reply.content) > 44 + 22050
     assert [m.is_last_chunk for m in peer.streamed] == [0, 0, 1]
     assert two_sites.status_code == 400 and "one site" in two_sites.text
+
+
+class NonStreamingTts(HermesService):  # type: ignore[type-arg]
+    """A TTS as Rhasspy's is: it ignores say.stream and answers with one playBytes, then sayFinished."""
+
+    name = "tts"
+
+    @handles(TtsSay)
+    async def on_say(self, say: TtsSay) -> None:
+        wav = pcm_to_wav(b"\x10\x00" * 16000, 16000)
+        await self.publish(AudioPlayBytes(site_id=say.site_id, request_id=say.id or "x", wav_bytes=wav))
+        await self.publish(TtsSayFinished(site_id=say.site_id, id=say.id))
+
+
+async def test_stream_from_a_tts_that_does_not_stream_is_its_one_wav(mqtt_broker, profile_dir):
+    common = make_common(mqtt_broker, profile_dir)
+    async with running(NonStreamingTts(common)), run_bridge(mqtt_broker, profile_dir) as bridge, \
+            http(bridge) as client:
+        reply = await client.post("/api/text-to-speech", content="One. Two.", params={"stream": "true",
+                                                                                    "play": "false"})
+    assert reply.status_code == 200, reply.text
+    assert (len(reply.content) - 44) // 2 == 16000
