@@ -11,9 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hermes.tts import Voice
-
-MAX_VOICE_NAME = 100
-LISTED = 20  # an error names at most this many voices (espeak-ng has over a hundred)
+from services.tts.voices import MAX_VOICE_NAME, listed
 
 
 class VoiceChoiceError(ValueError):
@@ -41,9 +39,7 @@ def check_voice_name(name: str, what: str = "voice") -> str:
 
 
 def describe(voices: list[Voice]) -> str:
-    names = sorted(v.voice_id for v in voices)
-    listed = ", ".join(names[:LISTED]) + (f", ... ({len(names)} in all)" if len(names) > LISTED else "")
-    return listed or "none"
+    return listed(v.voice_id for v in voices)
 
 
 def choose(voices: list[Voice], voice: str | None, language: str | None) -> VoiceChoice:
@@ -61,9 +57,11 @@ def choose(voices: list[Voice], voice: str | None, language: str | None) -> Voic
         elif lang is None and _speaks(voices, voice):
             lang = voice  # Rhasspy's ?voice=<language>
         else:
-            raise VoiceChoiceError(f"the TTS has no voice {voice[:40]!r}; installed voices (GET /api/tts-voices): {describe(voices)}")
+            raise VoiceChoiceError(f"the TTS has no voice {voice[:40]!r}; installed voices "
+                                   f"(GET /api/tts-voices): {describe(voices)}")
     if lang is not None and not _speaks(voices, lang):
-        raise VoiceChoiceError(f"no voice of the TTS speaks {lang[:40]!r}; installed voices (GET /api/tts-voices): {describe(voices)}")
+        raise VoiceChoiceError(f"no voice of the TTS speaks {lang[:40]!r}; installed voices "
+                               f"(GET /api/tts-voices): {describe(voices)}")
     return VoiceChoice(chosen, lang)
 
 

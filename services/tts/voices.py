@@ -7,11 +7,13 @@ espeak-ng would take any string as ``-v``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from hermes.tts import Voice
 
 from .engine import TtsVoice
 
-MAX_VOICE_NAME = 100
+MAX_VOICE_NAME = 100  # also what the bridge accepts (bridge/voice_choice.py)
 LISTED = 20  # an error names at most this many voices (espeak-ng has over a hundred)
 
 
@@ -22,9 +24,14 @@ def voice_problem(name: str, voices: list[TtsVoice], engine: str) -> str | None:
     base = name.split("+", 1)[0] if engine == "espeak" else name
     if len(name) <= MAX_VOICE_NAME and base in known and "/" not in name and "\\" not in name:
         return None
-    names = sorted(known)
-    listed = ", ".join(names[:LISTED]) + (f", ... ({len(names)} in all)" if len(names) > LISTED else "")
-    return f"tts engine {engine!r} has no voice {name[:MAX_VOICE_NAME]!r}; installed voices: {listed or 'none'}"
+    return f"tts engine {engine!r} has no voice {name[:MAX_VOICE_NAME]!r}; installed voices: {listed(known)}"
+
+
+def listed(names: Iterable[str]) -> str:
+    """The names for an error message, sorted, at most LISTED of them."""
+    ordered = sorted(names)
+    text = ", ".join(ordered[:LISTED]) + (f", ... ({len(ordered)} in all)" if len(ordered) > LISTED else "")
+    return text or "none"
 
 
 def voice_to_wire(voice: TtsVoice) -> Voice:
