@@ -53,7 +53,7 @@ class TtsSettings(SettingsModel):
     max_text_chars: int = Field(default=5000, ge=1)
     # Every say sentence by sentence (playBytesStreaming) unless the say itself says otherwise: the first words
     # play while the rest is made. The sites' audio output must take playBytesStreaming (hermesh audio-output
-    # does; Rhasspy's speakers and the bridge's Wyoming satellites do not yet), so it is off by default.
+    # and the bridge's Wyoming satellites do; Rhasspy's speakers do not), so it is off by default.
     stream: bool = False
 
     @model_validator(mode="before")
