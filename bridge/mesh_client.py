@@ -61,6 +61,9 @@ from services.runtime.service import Expectation
 from .mesh_error import MeshError, MeshErrorCode
 from .mesh_status import ServiceAvailability
 
+# After a streamed sound's last chunk, how long a TTS error may take to follow it (the TTS closes a stream
+# that failed mid-way with its last chunk, then publishes the error at once).
+ERROR_GRACE = 0.5
 SESSION_FRAME_SAMPLES = 4096  # Rhasspy's speech-to-text sends WAV chunks of 4096 frames
 HANDLER = "intent-handler"
 
@@ -474,10 +477,12 @@ class MeshClient:
         timeout: float | None = None,
     ) -> AsyncIterator[AsyncIterator[bytes]]:
         """tts/say with ``stream``: ``async with mesh.speak_stream(...) as sentences`` yields each sentence's WAV
-        as the TTS sends it (playBytesStreaming), the first long before the last is made, and ends with the
-        last chunk (sayFinished comes once the site has played it); a TTS error before or between sentences raises MeshError. The say is sent on
-        entering, so a refusal (REJECTED) comes before any sound. ``answer_playback`` as for ``speak``: then we
-        report streamFinished, as the site's audio output would."""
+        as the TTS sends it (playBytesStreaming), the first long before the last is made, and ends after the
+        last chunk. A TTS error before, between or right after the sentences (the TTS closes a broken stream
+        with its last chunk, then reports) raises MeshError. The say is sent on entering, so a refusal
+        (REJECTED) comes before any sound. ``answer_playback`` as for ``speak``: then we report streamFinished,
+        as the site's audio output would, and wait for sayFinished; else the site plays the sound and its
+        sayFinished comes later, unawaited."""
         say_id = new_id()
         wait = timeout if timeout is not None else max(
             self.timeouts.reply, len(text) / self.timeouts.say_chars_per_second)
@@ -541,10 +546,16 @@ class MeshClient:
                     raise MeshError(MeshErrorCode.FAILED, "tts", f"the TTS sent a chunk that is not a WAV: {err}") from err
                 if frames:
                     yield chunk.wav_bytes
-                if chunk.is_last_chunk:  # the sound is whole; sayFinished follows once it has been played
+                if chunk.is_last_chunk:
+                    answered = finished is not None
                     if finished is not None:
                         await self.publish(finished)
                         finished = None
+                    # The say's end: at once when we answered the playback, else only an error comes now.
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(asyncio.shield(said), wait if answered else ERROR_GRACE)
+                    if said.done():
+                        said.result()  # a TTS error raises
                     return
                 chunk = await self._next_chunk(watch, said, wait)
         finally:

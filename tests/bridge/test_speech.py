@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from bridge.mesh_error import MeshError
 from bridge.service import BridgeService
 from hermes.audioserver import AudioPlayBytes, AudioPlayBytesStreaming, AudioToggleOff, AudioToggleOn
+from hermes.errors import TtsError
 from hermes.tts import TtsSay, TtsSayFinished
 from hermes.wav import pcm_to_wav, read_wav
 from services.runtime import HermesService, handles
@@ -172,3 +174,36 @@ async def test_stream_from_a_tts_that_does_not_stream_is_its_one_wav(mqtt_broker
                                                                                     "play": "false"})
     assert reply.status_code == 200, reply.text
     assert (len(reply.content) - 44) // 2 == 16000
+
+
+class FailingMidStreamTts(HermesService):  # type: ignore[type-arg]
+    """A TTS whose second sentence fails: it closes the stream with its last chunk, then reports the error."""
+
+    name = "tts"
+
+    @handles(TtsSay)
+    async def on_say(self, say: TtsSay) -> None:
+        request_id = say.id or "x"
+        for number, (pcm, last) in enumerate([(b"\x10\x00" * 8000, 0), (b"", 1)]):
+            await self.publish(AudioPlayBytesStreaming(site_id=say.site_id, request_id=request_id,
+                                                       chunk_number=number, is_last_chunk=last,
+                                                       wav_bytes=pcm_to_wav(pcm, 16000)))
+        await self.publish(TtsError(error="piper failed on 'two'", site_id=say.site_id, context=say.id))
+        await self.publish(TtsSayFinished(site_id=say.site_id, id=say.id))
+
+
+async def test_an_error_after_the_first_sentence_ends_the_stream_with_that_error(mqtt_broker, profile_dir):
+    common = make_common(mqtt_broker, profile_dir)
+    async with running(FailingMidStreamTts(common)), run_bridge(mqtt_broker, profile_dir) as bridge:
+        got: list[bytes] = []
+        with pytest.raises(MeshError, match="piper failed"):
+            async with bridge.mesh.speak_stream("One. Two.", "default", answer_playback=True) as sentences:
+                async for wav in sentences:
+                    got.append(wav)
+        async with http(bridge) as client:  # over HTTP the status is sent by then: the body ends, the bridge lives
+            reply = await client.post("/api/text-to-speech", content="One. Two.",
+                                      params={"stream": "true", "play": "false"})
+            status = await client.get("/api/version")
+    assert len(got) == 1
+    assert reply.status_code == 200 and (len(reply.content) - 44) // 2 == 8000
+    assert status.status_code == 200
