@@ -23,8 +23,9 @@ from hermes.errors import TtsError
 from hermes.tts import TtsSay, TtsSayFinished
 from hermes.wav import read_wav
 from services.tts.service import TtsService
-from services.tts.settings import TtsSettings
+from services.tts.settings import PiperTtsSettings, TtsSettings
 from tests.conftest import MosquittoBroker, make_common, running
+from tests.tts.piper_voices import add_voice
 from tests.tts.test_piper_service import audio_output
 
 from .clients import connect, read_until
@@ -45,9 +46,10 @@ def piper_uri() -> Iterator[str]:
 
 
 @contextlib.asynccontextmanager
-async def our_server(broker: MosquittoBroker, profile: Path) -> AsyncIterator[str]:
+async def our_server(broker: MosquittoBroker, profile: Path, voices_dir: Path | None = None) -> AsyncIterator[str]:
     common = make_common(broker, profile)
-    async with running(TtsService(common, TtsSettings(engine="piper"))), running(WyomingHost(common)) as host:
+    settings = TtsSettings(engine="piper", piper=PiperTtsSettings(voices_dir=str(voices_dir) if voices_dir else None))
+    async with running(TtsService(common, settings)), running(WyomingHost(common)) as host:
         server = WyomingServer(host, "127.0.0.1", 0, WyomingSettings(reply_timeout=20, handle_timeout=3))
         await server.start()
         try:
@@ -161,3 +163,16 @@ async def test_our_server_sends_the_first_sentence_before_the_last_is_made_and_r
     assert "installed voices" in unknown[-1].data["text"] and VOICE in unknown[-1].data["text"]
     assert "not a voice name" in path[-1].data["text"]
     assert shape(still_there) == ["audio-start", "audio-chunk", "audio-stop"]
+
+
+async def test_our_info_lists_each_installed_voice_with_its_languages_and_speakers(mqtt_broker, profile_dir,
+                                                                                   tmp_path):
+    add_voice(tmp_path, "de_DE-copy-medium", "de_DE", speakers=("anna", "ben"))
+    async with our_server(mqtt_broker, profile_dir, tmp_path) as uri:
+        info = Info.from_event((await flow(uri, [Describe().event()], "info"))[0])
+    voices = {v.name: v for v in info.tts[0].voices}
+    assert set(voices) == {VOICE, "de_DE-copy-medium"}
+    assert voices["de_DE-copy-medium"].languages == ["de_DE", "de"]
+    assert [s.name for s in voices["de_DE-copy-medium"].speakers or []] == ["anna", "ben"]
+    assert voices[VOICE].languages == ["en_US", "en"] and voices[VOICE].speakers is None
+    assert all(v.installed for v in voices.values())
