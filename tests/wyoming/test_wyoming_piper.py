@@ -160,12 +160,16 @@ async def test_our_server_sends_the_first_sentence_before_the_last_is_made_and_r
                              "error")
         path = await flow(uri, [Synthesize(text="hello", voice=SynthesizeVoice(name="../joe.onnx")).event()],
                           "error")
+        too_long = await flow(uri, [Synthesize(text="word " * 1001).event()], "error")
+        empty = await flow(uri, [Synthesize(text="  ").event()], "audio-stop")
         still_there = await flow(uri, [Synthesize(text="Still here.").event()], "audio-stop")
     first_chunk = next(at for kind, at in arrivals if kind == "audio-chunk")
     assert first_chunk < 0.6 * arrivals[-1][1], arrivals[::20]  # one sentence of five, not the whole text
     assert shape([Event(type=kind) for kind, _ in arrivals]) == ["audio-start", "audio-chunk", "audio-stop"]
     assert "installed voices" in unknown[-1].data["text"] and VOICE in unknown[-1].data["text"]
     assert "not a voice name" in path[-1].data["text"]
+    assert "tts.max_text_chars (5000)" in too_long[-1].data["text"]
+    assert shape(empty) == ["audio-start", "audio-stop"]  # nothing to say: an empty sound
     assert shape(still_there) == ["audio-start", "audio-chunk", "audio-stop"]
 
 
