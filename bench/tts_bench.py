@@ -1,4 +1,5 @@
-"""Text-to-speech benchmark (issue 22): espeak-ng and Piper in our engine, side by side.
+"""Text-to-speech benchmark (issue 22): espeak-ng and Piper in our engine, wyoming-piper, and our own Wyoming
+server in front of the mesh, side by side.
 
 Each engine runs in a child process of its own (clean CPU and RSS), built as ``hermesh tts`` builds it
 (``load_engine`` with the settings' options; Piper with the bundled en_US-joe-medium voice). Figures:
@@ -21,10 +22,33 @@ about 2x between runs, CPU-time ones much less), --repeats 5:
 | piper (per sentence) | 0.73 | 10.2x | 10.4x | 145 ms | 189 ms | 776 ms | 186 / 273 |
 
 Piper streams: its first sentence is there in about a quarter of the whole five-sentence text's time.
-``threads`` 2 gave a lower first-audio time in one run but less speech per CPU second (9.0x against 11.2x):
-the default stays 1.
 
-Run: .venv/bin/python bench/tts_bench.py [--engines espeak,piper] [--repeats 5] [--json out.json]
+The wyoming-piper and hermesh-wyoming rows were added later, so all four were measured again together,
+2026-12-07 16:18 UTC, load average 2.4, --repeats 5 (`.venv/bin/python bench/tts_bench.py --repeats 5`):
+
+| engine | load s | real-time factor (wall) | (CPU time) | first audio, 1 sentence | first audio, 5 sentences | whole, 5 sentences | RSS loaded / peak MiB |
+|---|---|---|---|---|---|---|---|
+| espeak (whole text) | 0.00 | 192.8x | 194.9x | 11 ms | 16 ms | 17 ms | 54 / 56 |
+| piper (per sentence) | 0.40 | 13.0x | 13.1x | 117 ms | 154 ms | 626 ms | 178 / 268 |
+| wyoming-piper (per sentence) | 0.21 | 16.5x | 9.8x | 232 ms | 264 ms | 480 ms | 166 / 248 |
+| hermesh-wyoming (per sentence) | 3.41 | 11.5x | 12.3x | 125 ms | 173 ms | 641 ms | 262 / 345 |
+
+* **wyoming-piper** is the real wyoming-piper 2.5.2 server of the test extra with the same voice, over its
+  loopback socket (``wyoming_piper_worker``). Its "load" is its process start up to an open port (it loads the
+  voice at the first request, which the warm-up call pays outside the figures); CPU time and RSS are the server
+  process's; its times include the socket round trip and the temporary WAV file it writes per sentence.
+* **hermesh-wyoming** is ours the same way: Mosquitto, ``hermesh tts`` (Piper) and ``hermesh bridge`` (its
+  Wyoming server), each a process, measured with the same client (``hermesh_wyoming_worker``); "load" is
+  everything up to the voice list in the Wyoming info, CPU time and RSS are the tts and bridge processes'.
+
+wyoming-piper runs onnxruntime's default threads (one per core, spinning): on an idle machine the whole
+five-sentence text is done sooner (480 against 641 ms), at 1.3 times our CPU per second of speech, and its first
+audio comes later (232 against 125 ms: it writes and rereads a WAV file per sentence). Our engine runs one
+non-spinning thread (``tts.piper.threads``), which leaves the other core to the rest of the mesh; the mesh
+adds about 10 to 20 ms to the first audio (125 against 117 ms) and the bridge's 80 MiB of RSS. An earlier run at
+load average 3 gave the same picture (first audio 208 against 145 ms, CPU-time RTF 7.4x against 11.5x).
+
+Run: .venv/bin/python bench/tts_bench.py [--engines espeak,piper,wyoming-piper,hermesh-wyoming] [--repeats 5] [--json out.json]
      [--options 'piper={"threads": 2}']
 """
 
@@ -50,7 +74,9 @@ import speech_data as sd  # noqa: E402
 ONE_SENTENCE = "Turn on the living room lamp."
 FIVE_SENTENCES = ("Good morning, it is seven o'clock. The kitchen light is on. Outside it is twelve degrees. "
                   "Your first meeting starts at nine. Have a nice day.")
-ENGINES = ("espeak", "piper")
+ENGINES = ("espeak", "piper", "wyoming-piper", "hermesh-wyoming")
+WYOMING_PIPER = "wyoming-piper"  # not our engine: the real wyoming-piper server, measured over its socket
+HERMESH_WYOMING = "hermesh-wyoming"  # our mesh (broker, tts with piper, bridge) behind our Wyoming server
 
 
 def cpu_seconds() -> float:
@@ -115,6 +141,116 @@ def worker(engine_name: str, repeats: int, options: dict[str, Any]) -> dict[str,
     }
 
 
+def wyoming_figures(name: str, uri: str, pids: list[int], load_seconds: float, repeats: int) -> dict[str, Any]:
+    """The figures of a Wyoming TTS server at ``uri``: whole texts through our Wyoming TTS engine
+    (``services/tts/wyoming_engine.py``), first audio as the first audio-chunk of a plain ``synthesize``; CPU
+    time and RSS are those of the server's processes ``pids`` together."""
+    from wyoming.audio import AudioChunk, AudioStop
+    from wyoming.tts import Synthesize
+
+    from hermes.wav import wav_info
+    from services.engines import EngineConfig
+    from services.tts.wyoming_engine import WyomingTtsEngine
+    from services.wyoming_client import EventStream
+
+    engine = WyomingTtsEngine(EngineConfig(options={"uri": uri}, profile_dir=None, work_dir=None))
+    engine.synthesize("warm up.")  # wyoming-piper loads its voice at the first request
+    rss_loaded = sum(procs.rss_mib(pid) for pid in pids)
+
+    def cpu() -> float:
+        return sum(procs.cpu_seconds(pid) for pid in pids)
+
+    def first_audio(text: str) -> float:
+        stream = EventStream(uri, 60.0)
+        try:
+            began = time.perf_counter()
+            stream.send(Synthesize(text=text).event())
+            elapsed = None
+            while True:
+                event = stream.receive(60.0)
+                if elapsed is None and AudioChunk.is_type(event.type):
+                    elapsed = time.perf_counter() - began
+                if AudioStop.is_type(event.type):
+                    break
+        finally:
+            stream.close()
+        assert elapsed is not None, f"{name} sent no audio"
+        return elapsed
+
+    corpus = [text for text, _, _ in sd.SHORT_COMMANDS] + [FIVE_SENTENCES]
+    audio = busy = 0.0
+    cpu_started = cpu()
+    whole_five = []
+    for _ in range(repeats):
+        for text in corpus:
+            began = time.perf_counter()
+            wav = engine.synthesize(text)
+            spent = time.perf_counter() - began
+            busy += spent
+            audio += wav_info(wav).seconds
+            if text == FIVE_SENTENCES:
+                whole_five.append(spent)
+    cpu_spent = cpu() - cpu_started
+    first_one = [first_audio(ONE_SENTENCE) for _ in range(repeats)]
+    first_five = [first_audio(FIVE_SENTENCES) for _ in range(repeats)]
+    return {
+        "engine": name, "load_s": load_seconds, "audio_s": audio, "synthesis_s": busy, "rtf": audio / busy,
+        "cpu_per_audio_s": cpu_spent / audio, "rtf_cpu": audio / cpu_spent,
+        "first_audio_1_s": statistics.median(first_one), "first_audio_5_s": statistics.median(first_five),
+        "whole_5_s": statistics.median(whole_five), "streams": True,
+        "rss_loaded_mib": rss_loaded, "rss_peak_mib": sum(procs.peak_rss_mib(pid) for pid in pids),
+    }
+
+
+def wyoming_piper_worker(repeats: int) -> dict[str, Any]:
+    """wyoming-piper 2.5.2 (the test extra) with the same bundled voice, its own server on loopback."""
+    from tests.wyoming.wyoming_piper import wyoming_piper_server
+
+    started = time.perf_counter()
+    with wyoming_piper_server() as server:
+        load_seconds = time.perf_counter() - started  # process start up to an open port (voice: lazily)
+        return wyoming_figures(WYOMING_PIPER, server.uri, [server.pid], load_seconds, repeats)
+
+
+def hermesh_wyoming_worker(repeats: int) -> dict[str, Any]:
+    """Our own Wyoming server in front of the mesh: Mosquitto, ``hermesh tts`` with Piper and ``hermesh bridge``
+    (the Wyoming server), each its own process, as a deployment runs them; the same client as wyoming-piper."""
+    import tempfile
+
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="tts-bench-") as folder:
+        profile = Path(folder) / "profile"
+        profile.mkdir()
+        (profile / "profile.json").write_text(json.dumps({"tts": {"engine": "piper"}}), encoding="utf-8")
+        processes = procs.Processes(Path(folder))
+        try:
+            processes.start_broker()
+            wyoming_port = procs.free_port()
+            processes.start_service("tts", profile)
+            processes.start_service("bridge", profile, "--http-port", str(procs.free_port()),
+                                    "--wyoming-port", str(wyoming_port))
+            procs.wait_port(wyoming_port, timeout=60)
+            uri = f"tcp://127.0.0.1:{wyoming_port}"
+            deadline = time.monotonic() + 60
+            while True:  # the TTS online: its voice list has reached the bridge
+                processes.check_alive()
+                try:
+                    from services.wyoming_client import describe
+
+                    if any(v.name == "en_US-joe-medium" for t in describe(uri, 5).tts for v in t.voices):
+                        break
+                except Exception:  # noqa: BLE001 - not up yet
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the mesh's Piper voice did not reach the Wyoming info within 60 s")
+                time.sleep(0.5)
+            load_seconds = time.perf_counter() - started
+            return wyoming_figures(HERMESH_WYOMING, uri, [processes.pid("tts"), processes.pid("bridge")],
+                                   load_seconds, repeats)
+        finally:
+            processes.stop()
+
+
 def run_worker(engine_name: str, repeats: int, options: dict[str, Any]) -> dict[str, Any]:
     done = subprocess.run([sys.executable, __file__, "--worker", engine_name, "--repeats", str(repeats),
                            "--options", json.dumps(options)],
@@ -164,6 +300,12 @@ def main() -> None:
                         "ENGINE=JSON;ENGINE=JSON), e.g. 'piper={\"threads\": 2}'")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker == WYOMING_PIPER:
+        print(json.dumps(wyoming_piper_worker(args.repeats)))
+        return
+    if args.worker == HERMESH_WYOMING:
+        print(json.dumps(hermesh_wyoming_worker(args.repeats)))
+        return
     if args.worker:
         print(json.dumps(worker(args.worker, args.repeats, json.loads(args.options))))
         return

@@ -150,6 +150,7 @@ def create_app(bridge: BridgeService) -> FastAPI:
         profile_api,
         recognition,
         runtime_api,
+        speech,
         system_api,
         training,
         websockets,
@@ -166,7 +167,7 @@ def create_app(bridge: BridgeService) -> FastAPI:
     app.state.bridge = bridge
     app.state.mesh = bridge.mesh
     app.state.bridge_state = bridge.state
-    for module in (recognition, training, profile_api, devices, mqtt_api, runtime_api, system_api, evaluate,
+    for module in (recognition, speech, training, profile_api, devices, mqtt_api, runtime_api, system_api, evaluate,
                    websockets, audio_ws):
         app.include_router(module.router)
 

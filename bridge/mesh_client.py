@@ -23,7 +23,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from hermes.asr import AsrStartListening, AsrStopListening, AsrTextCaptured, AsrTrain, AsrTrainSuccess
-from hermes.audioserver import AudioPlayBytes, AudioPlayFinished, AudioSessionFrame
+from hermes.audioserver import (
+    AudioPlayBytes,
+    AudioPlayBytesStreaming,
+    AudioPlayFinished,
+    AudioSessionFrame,
+    AudioStreamFinished,
+)
 from hermes.base import HermesMessage
 from hermes.common import HermesErrorMessage
 from hermes.dialogue import (
@@ -47,7 +53,7 @@ from hermes.handle import HandleToggleOff, HandleToggleOn
 from hermes.hotword import HotwordDetected
 from hermes.nlu import NluIntent, NluIntentNotRecognized, NluQuery, NluTrain, NluTrainSuccess
 from hermes.status import ServiceStatus
-from hermes.tts import TtsSay, TtsSayFinished
+from hermes.tts import GetVoices, TtsSay, TtsSayFinished, Voice, Voices
 from hermes.wav import WavFormatError, wav_chunks, wav_info
 from services.runtime import HermesService, ServiceError
 from services.runtime.errors import ServiceOffline
@@ -57,6 +63,9 @@ from services.runtime.service_status import Change
 from .mesh_error import MeshError, MeshErrorCode
 from .mesh_status import ServiceAvailability
 
+# After a streamed sound's last chunk, how long a TTS error may take to follow it (the TTS closes a stream
+# that failed mid-way with its last chunk, then publishes the error at once).
+ERROR_GRACE = 0.5
 SESSION_FRAME_SAMPLES = 4096  # Rhasspy's speech-to-text sends WAV chunks of 4096 frames
 HANDLER = "intent-handler"
 
@@ -130,7 +139,9 @@ class PendingReply:
         finally:
             self.cancel()
         if isinstance(reply, HermesErrorMessage):
-            raise MeshError(MeshErrorCode.FAILED, self.service, f"{self.service}: {reply.error}")
+            # A service that refused what was asked (TtsError.refused) points at the caller, not at itself.
+            code = MeshErrorCode.REJECTED if getattr(reply, "refused", False) else MeshErrorCode.FAILED
+            raise MeshError(code, self.service, f"{self.service}: {reply.error}")
         return reply
 
     def cancel(self) -> None:
@@ -416,9 +427,19 @@ class MeshClient:
             handled.cancel()
 
     # ---- speech -------------------------------------------------------------------------------------------
+    async def voices(self, site_id: str, *, timeout: float | None = None) -> list[Voice]:
+        """The TTS's installed voices (rhasspy/tts/getVoices): the one list the HTTP API, its voice checks and
+        Wyoming's info all read."""
+        request_id = new_id()
+        reply = await self.ask([GetVoices(site_id=site_id, id=request_id)], [(Voices, lambda m: m.id == request_id)],
+                               service="tts", timeout=timeout)
+        assert isinstance(reply, Voices)
+        return reply.voices
+
     async def speak(
-        self, text: str, site_id: str, *, lang: str | None = None, session_id: str | None = None,
-        volume: float | None = None, answer_playback: bool = False, timeout: float | None = None,
+        self, text: str, site_id: str, *, lang: str | None = None, voice: str | None = None,
+        session_id: str | None = None, volume: float | None = None, answer_playback: bool = False,
+        timeout: float | None = None,
     ) -> bytes:
         """tts/say -> the site's playBytes (captured) and sayFinished (or hermes/error/tts). Returns the WAV
         (empty when none came within a second of sayFinished).
@@ -447,7 +468,8 @@ class MeshClient:
             await self.service.subscribe_extra(AudioPlayBytes.subscribe_filter(site_id=site_id))
             capturing = asyncio.create_task(capture())
             await self.ask(
-                [TtsSay(text=text, site_id=site_id, lang=lang, id=say_id, session_id=session_id, volume=volume)],
+                [TtsSay(text=text, site_id=site_id, lang=lang, voice=voice, id=say_id, session_id=session_id,
+                        volume=volume)],
                 [(TtsSayFinished, lambda m: m.id == say_id), (TtsError, lambda m: m.context == say_id)],
                 service="tts", timeout=wait)
             with contextlib.suppress(Exception):
@@ -463,6 +485,99 @@ class MeshClient:
             if answer_playback and sound_came and "answered" not in captured:
                 # Cancelled between the sound and our answer (a client gone): the TTS must not wait for it.
                 self.service.spawn(self.publish(finished))
+
+    @contextlib.asynccontextmanager
+    async def speak_stream(
+        self, text: str, site_id: str, *, lang: str | None = None, voice: str | None = None,
+        session_id: str | None = None, volume: float | None = None, answer_playback: bool = False,
+        timeout: float | None = None,
+    ) -> AsyncIterator[AsyncIterator[bytes]]:
+        """tts/say with ``stream``: ``async with mesh.speak_stream(...) as sentences`` yields each sentence's WAV
+        as the TTS sends it (playBytesStreaming), the first long before the last is made, and ends after the
+        last chunk. A TTS error before, between or right after the sentences (the TTS closes a broken stream
+        with its last chunk, then reports) raises MeshError. The say is sent on entering, so a refusal
+        (REJECTED) comes before any sound. ``answer_playback`` as for ``speak``: then we report streamFinished,
+        as the site's audio output would, and wait for sayFinished; else the site plays the sound and its
+        sayFinished comes later, unawaited."""
+        say_id = new_id()
+        wait = timeout if timeout is not None else max(
+            self.timeouts.reply, len(text) / self.timeouts.say_chars_per_second)
+        if answer_playback:
+            self._answered_plays.add(say_id)
+        # A TTS that does not stream (Rhasspy's ignores ``stream``) sends one playBytes: that is the one sentence.
+        watch = await self.watch([AudioPlayBytesStreaming, AudioPlayBytes],
+                                 lambda m: m.site_id == site_id and m.request_id == say_id)
+        pending: PendingReply | None = None
+        said: asyncio.Future[HermesMessage] | None = None
+        finished = AudioStreamFinished(id=say_id, site_id=site_id)
+        try:
+            pending = await self.pending("tts", [(TtsSayFinished, lambda m: m.id == say_id),
+                                                 (TtsError, lambda m: m.context == say_id)])
+            await self.publish_in_order([TtsSay(text=text, site_id=site_id, lang=lang, voice=voice, id=say_id,
+                                                session_id=session_id, volume=volume, stream=True)], "tts")
+            said = asyncio.ensure_future(pending.result(wait))
+            first = await self._next_chunk(watch, said, wait)
+            yield self._sentences(first, watch, said, wait, finished if answer_playback else None)
+        finally:
+            watch.close()
+            self._answered_plays.discard(say_id)
+            if said is not None:
+                said.cancel()
+            if pending is not None:
+                pending.cancel()
+
+    async def _next_chunk(self, watch: Watch, said: asyncio.Future[HermesMessage], wait: float
+                          ) -> AudioPlayBytesStreaming | AudioPlayBytes | None:
+        """The stream's next chunk; None when the say finished without (more) sound; the say's error raises."""
+        getting = asyncio.ensure_future(watch.next())
+        try:
+            done, _ = await asyncio.wait([getting, said], timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not getting.done():
+                getting.cancel()
+        if getting in done:
+            chunk = getting.result()
+            assert isinstance(chunk, AudioPlayBytesStreaming | AudioPlayBytes)
+            return chunk
+        if said in done:
+            said.result()  # raises the TTS's error
+            return None
+        raise self.availability.timeout_error("tts", wait)
+
+    async def _sentences(self, first: AudioPlayBytesStreaming | AudioPlayBytes | None, watch: Watch,
+                         said: asyncio.Future[HermesMessage], wait: float, finished: AudioStreamFinished | None
+                         ) -> AsyncIterator[bytes]:
+        chunk = first
+        try:
+            if isinstance(chunk, AudioPlayBytes):  # the whole sound at once
+                if finished is not None:
+                    finished = None
+                    await self.publish(AudioPlayFinished(site_id=chunk.site_id, id=chunk.request_id))
+                yield chunk.wav_bytes
+                return
+            while isinstance(chunk, AudioPlayBytesStreaming):
+                try:
+                    frames = wav_info(chunk.wav_bytes).frames
+                except WavFormatError as err:
+                    raise MeshError(MeshErrorCode.FAILED, "tts", f"the TTS sent a chunk that is not a WAV: {err}") from err
+                if frames:
+                    yield chunk.wav_bytes
+                if chunk.is_last_chunk:
+                    answered = finished is not None
+                    if finished is not None:
+                        await self.publish(finished)
+                        finished = None
+                    # The say's end: at once when we answered the playback, else only an error comes now.
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(asyncio.shield(said), wait if answered else ERROR_GRACE)
+                    if said.done():
+                        said.result()  # a TTS error raises
+                    return
+                chunk = await self._next_chunk(watch, said, wait)
+        finally:
+            if finished is not None:  # cut short (a client gone): the TTS must not wait for the sound
+                self.service.spawn(self.publish(finished))
+            said.cancel()
 
     def answers_playback(self, request_id: str) -> bool:
         """A ``speak`` in progress reports playFinished for this sound itself."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from .common import HermesErrorMessage
 
 
@@ -23,6 +25,13 @@ class HotwordError(HermesErrorMessage):
 class TtsError(HermesErrorMessage):
     TOPIC = "hermes/error/tts"
     COMPONENT = "tts"
+    # The error text of a say the TTS refused for what it asked (too long, a voice that is not installed) ends
+    # with this code in brackets, so a caller tells its own mistake (HTTP 400) from the TTS failing (502).
+    REFUSED_CODE: ClassVar[str] = "tts-refused"
+
+    @property
+    def refused(self) -> bool:
+        return self.error.rstrip().endswith(f"[{self.REFUSED_CODE}]")
 
 
 class DialogueError(HermesErrorMessage):

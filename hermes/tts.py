@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
+from pydantic import SerializerFunctionWrapHandler, model_serializer
+
 from .base import HermesMessage, HermesModel
 from .common import DEFAULT_SITE
+
+
+def _without_unset(data: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """Hermesh's extension keys go on the wire only when set, so a message without them stays byte-identical
+    to rhasspy-hermes' (which ignores them when it parses)."""
+    for key in keys:
+        if data.get(key) is None:
+            data.pop(key, None)
+    return data
 
 
 class TtsSay(HermesMessage):
@@ -14,6 +27,16 @@ class TtsSay(HermesMessage):
     id: str | None = None
     session_id: str | None = None
     volume: float | None = None
+    # Hermesh extensions (Rhasspy ignores unknown keys): a voice by the name rhasspy/tts/voices gives it
+    # (``lang`` stays the language), and ``stream``: the sound goes out sentence by sentence as
+    # playBytesStreaming chunks, each as soon as it is made, instead of one playBytes at the end.
+    voice: str | None = None
+    stream: bool | None = None
+    EXTENSION_KEYS: ClassVar[tuple[str, ...]] = ("voice", "stream")  # on the wire only when set
+
+    @model_serializer(mode="wrap")
+    def _omit_unset_extensions(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _without_unset(handler(self), self.EXTENSION_KEYS)
 
 
 class TtsSayFinished(HermesMessage):
@@ -32,6 +55,14 @@ class GetVoices(HermesMessage):
 class Voice(HermesModel):
     voice_id: str
     description: str | None = None
+    # Hermesh extensions, where the engine knows them: what the voice speaks ("en_US") and its speakers.
+    languages: list[str] | None = None
+    speakers: list[str] | None = None
+    EXTENSION_KEYS: ClassVar[tuple[str, ...]] = ("languages", "speakers")  # on the wire only when set
+
+    @model_serializer(mode="wrap")
+    def _omit_unset_extensions(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _without_unset(handler(self), self.EXTENSION_KEYS)
 
 
 class Voices(HermesMessage):

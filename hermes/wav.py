@@ -159,6 +159,17 @@ def pcm_to_wav(pcm: bytes, rate: int = RATE, width: int = WIDTH, channels: int =
     return _riff_file(fmt, b"", pcm)
 
 
+UNKNOWN_SIZE = 0xFFFFFFFF
+
+
+def streaming_wav_header(rate: int, width: int = WIDTH, channels: int = CHANNELS) -> bytes:
+    """The 44-byte header of a WAV whose length is not known yet (sound sent as it is made): RIFF and data
+    sizes are 0xFFFFFFFF, which players and our own reader take as "until the end of the stream"."""
+    fmt = struct.pack("<HHIIHH", FORMAT_PCM, channels, rate, rate * width * channels, width * channels, 8 * width)
+    return (b"RIFF" + struct.pack("<I", UNKNOWN_SIZE) + b"WAVEfmt " + struct.pack("<I", len(fmt)) + fmt
+            + b"data" + struct.pack("<I", UNKNOWN_SIZE))
+
+
 def g711_wav(pcm: bytes, encoding: str, rate: int = g711.TELEPHONY_RATE, channels: int = CHANNELS) -> bytes:
     """16-bit PCM encoded as a μ-law (``mulaw``, format tag 7) or A-law (``alaw``, tag 6) WAV file, as
     telephony tools write them (an 18-byte fmt chunk and a fact chunk with the frame count)."""

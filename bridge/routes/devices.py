@@ -23,7 +23,6 @@ from hermes.common import ToggleReason
 from hermes.errors import G2pError
 from hermes.g2p import G2pPhonemes, G2pPronounce
 from hermes.hotword import GetHotwords, Hotwords, HotwordToggleOff, HotwordToggleOn
-from hermes.tts import GetVoices, Voices
 from hermes.wav import pcm_to_wav
 
 from ..http_util import (
@@ -39,7 +38,7 @@ from ..http_util import (
 )
 from ..mesh_client import new_id
 from ..profile_files import ProfileFileError, safe_path
-from .common import get_bridge, get_mesh, get_state, require_admin, target_site, target_sites
+from .common import get_bridge, get_mesh, get_state, require_admin, target_sites
 
 router = APIRouter(tags=["devices"])
 
@@ -92,17 +91,6 @@ async def wake_words(request: Request) -> Response:
         [(Hotwords, lambda m: m.id == request_id)], service="wake")
     assert isinstance(reply, Hotwords)
     return json_response([model.to_wire() for model in reply.models])
-
-
-@router.get("/api/tts-voices", **api_doc("Voices of the TTS service", responses={
-    "application/json": "[{voiceId, description}]"}))
-async def tts_voices(request: Request) -> Response:
-    request_id = new_id()
-    reply = await get_mesh(request).ask(
-        [GetVoices(site_id=target_site(request), id=request_id)],
-        [(Voices, lambda m: m.id == request_id)], service="tts")
-    assert isinstance(reply, Voices)
-    return json_response([voice.to_wire() for voice in reply.voices])
 
 
 async def play_on_sites(request: Request, wav: bytes, sites: list[str]) -> None:

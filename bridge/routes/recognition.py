@@ -1,4 +1,4 @@
-"""Recognition and speech: text/speech to intent, speech to text, listen for command, recordings, TTS."""
+"""Recognition: text/speech to intent, speech to text, listen for command, recordings (TTS: speech.py)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,10 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from hermes.asr import AsrStartListening, AsrStopListening, AsrTextCaptured
-from hermes.audioserver import AudioToggleOff, AudioToggleOn
 from hermes.base import describe_validation_error
 from hermes.errors import AsrError
 from hermes.nlu import NluIntent, Slot
 from hermes.rhasspy_json import intent_to_rhasspy, not_recognized_to_rhasspy
-from hermes.tts import GetVoices, Voices
 from hermes.wav import WavFormatError, pcm_to_wav, to_pcm16k_mono
 
 from ..http_util import (
@@ -26,21 +24,17 @@ from ..http_util import (
     body_text,
     check_site_id,
     check_text,
-    check_volume,
     json_response,
     prefers_json,
     qbool,
-    qfloat,
     qlevel,
     qlist,
     qsession,
     qtimeout,
     request_json,
     text,
-    wav_response,
 )
-from ..mesh_client import MeshClient, Recognition, new_id
-from ..mesh_error import MeshError
+from ..mesh_client import Recognition, new_id
 from .common import (
     default_site,
     get_bridge,
@@ -49,7 +43,6 @@ from .common import (
     get_state,
     require_admin,
     target_site,
-    target_sites,
 )
 
 router = APIRouter(tags=["recognition"])
@@ -230,66 +223,6 @@ async def stop_recording(request: Request) -> Response:
     async with handling_off(request, site):
         recognition = await mesh.recognize_text(reply.text, site)
     return intent_response(request, recognition, raw_text=reply.text, speech_confidence=reply.likelihood)
-
-
-async def check_voice(mesh: MeshClient, site: str, voice: str) -> None:
-    """A voice or language the TTS does not have is the client's mistake (400), not the TTS failing (502).
-    Matched as espeak-ng does: case-insensitively, a region variant by its language ("en-GB" -> "en")."""
-    request_id = new_id()
-    try:
-        reply = await mesh.ask([GetVoices(site_id=site, id=request_id)], [(Voices, lambda m: m.id == request_id)],
-                               service="tts")
-    except MeshError:
-        return  # the speaking below reports the missing TTS
-    assert isinstance(reply, Voices)
-    known = {v.voice_id.lower() for v in reply.voices}
-    wanted = voice.lower()
-    if known and wanted not in known and wanted.split("-")[0] not in known:
-        some = ", ".join(sorted(known)[:12])
-        raise bad_request(f"the TTS has no voice or language {voice[:40]!r} (GET /api/tts-voices lists them: {some}, ...)")
-
-
-@router.post("/api/text-to-speech", **api_doc(
-    "Speak a text on one or more sites", body="text/plain",
-    body_description=f"the sentence, at most {MAX_TEXT_CHARS} characters",
-    responses={"audio/wav": "the synthesised audio of the first site"},
-    params=[("siteId", "comma list of sites (default: own)"), ("sessionId", "session id"),
-            ("language", "TTS language"), ("voice", "TTS voice (used as language when language is absent)"),
-            ("volume", "0..1"), ("play", "false: synthesise without playing"), ("repeat", "true: repeat the last "
-             "sentence"), ("sayCharsPerSecond", "speech rate used to size the wait")],
-    description="Always answers the WAV of the first target site (Rhasspy 2.5 sent it only for its own site); "
-                "play=false mutes every target site while speaking."))
-async def text_to_speech(request: Request) -> Response:
-    mesh, state = get_mesh(request), get_state(request)
-    sites = target_sites(request)
-    if qbool(request, "repeat"):
-        if not state.last_spoken:
-            raise bad_request("repeat=true but nothing was spoken yet")
-        sentence = state.last_spoken
-    else:
-        sentence = check_text(body_text(await request.body()).strip(), "the text")
-        if not sentence:
-            raise bad_request("empty body: send the text to speak")
-    state.last_spoken = sentence
-    lang = request.query_params.get("language") or request.query_params.get("voice") or None
-    if lang:
-        await check_voice(mesh, sites[0], lang)
-    volume = check_volume(qfloat(request, "volume", 1.0), "query parameter volume")
-    play = qbool(request, "play", default=True)
-    session = qsession(request)
-    wavs: list[bytes] = []
-    for site in sites:
-        if not play:
-            await mesh.publish(AudioToggleOff(site_id=site))
-        try:
-            wavs.append(await mesh.speak(sentence, site, lang=lang, session_id=session, volume=volume,
-                                         answer_playback=not play))
-        finally:
-            if not play:
-                await mesh.publish(AudioToggleOn(site_id=site))
-    if not wavs[0]:
-        raise BridgeHTTPError(503, f"the tts service finished without sending audio to site {sites[0]!r}")
-    return wav_response(wavs[0])
 
 
 @router.post("/api/handle-intent", **api_doc(

@@ -86,27 +86,39 @@ class InputStream:
         return self.samples_out * 1000 // RATE
 
 
-def wav_to_events(
-    wav_bytes: bytes, target: PcmFormat | None = None, samples: int = OUT_CHUNK_SAMPLES
-) -> tuple[PcmFormat, list[AudioStart | AudioChunk | AudioStop]]:
-    """audio-start, audio-chunk*, audio-stop for a WAV file (converted to ``target`` when given)."""
+def wav_pcm(wav_bytes: bytes, target: PcmFormat | None = None) -> tuple[PcmFormat, bytes]:
+    """A WAV's format and frames, converted to ``target`` when given (every group of one reply shares one format:
+    Home Assistant's streaming TTS writes the first audio-start's header and appends every chunk after it)."""
     info, frames = read_wav(wav_bytes)
     fmt = PcmFormat(info.rate, info.width, info.channels)
     if target is not None and target != fmt:
-        frames = convert_pcm(frames, fmt.rate, fmt.width, fmt.channels, to_rate=target.rate,
-                             to_channels=target.channels)
         if target.width != 2:
             raise AudioFormatError(f"cannot produce {target.width}-byte audio")
+        frames = convert_pcm(frames, fmt.rate, fmt.width, fmt.channels, to_rate=target.rate,
+                             to_channels=target.channels)
         fmt = target
-    events: list[AudioStart | AudioChunk | AudioStop] = [AudioStart(fmt.rate, fmt.width, fmt.channels, timestamp=0)]
+    return fmt, frames
+
+
+def chunk_events(fmt: PcmFormat, frames: bytes, timestamp: int = 0, samples: int = OUT_CHUNK_SAMPLES
+                 ) -> tuple[list[AudioChunk], int]:
+    """audio-chunks of ``samples`` frames each from ``timestamp`` (ms) on, and the timestamp after them."""
+    events = []
     step = samples * fmt.frame_bytes
-    timestamp = 0
     for start in range(0, len(frames), step):
         piece = frames[start : start + step]
         events.append(AudioChunk(fmt.rate, fmt.width, fmt.channels, piece, timestamp=timestamp))
         timestamp += (len(piece) // fmt.frame_bytes) * 1000 // fmt.rate
-    events.append(AudioStop(timestamp=timestamp))
-    return fmt, events
+    return events, timestamp
+
+
+def wav_to_events(
+    wav_bytes: bytes, target: PcmFormat | None = None, samples: int = OUT_CHUNK_SAMPLES
+) -> tuple[PcmFormat, list[AudioStart | AudioChunk | AudioStop]]:
+    """audio-start, audio-chunk*, audio-stop for a WAV file (converted to ``target`` when given)."""
+    fmt, frames = wav_pcm(wav_bytes, target)
+    chunks, timestamp = chunk_events(fmt, frames, 0, samples)
+    return fmt, [AudioStart(fmt.rate, fmt.width, fmt.channels, timestamp=0), *chunks, AudioStop(timestamp=timestamp)]
 
 
 def pcm_events_to_wav(fmt: PcmFormat, pcm: bytes) -> bytes:

@@ -1,9 +1,10 @@
 """What the mesh offers, as a Wyoming ``info`` event built in advance (Home Assistant waits only 1 s).
 
-Voices and wake words are asked from the mesh (rhasspy/tts/getVoices, rhasspy/hotword/getHotwords) in the
-background: at start, when a TTS or wake service comes online, and when a describe finds the answer older
-than ``info_refresh``. Until the mesh answers, the local espeak-ng voices and the profile's wake phrases
-stand in, so a describe is always answered at once from memory.
+Voices and wake words are asked from the mesh (``MeshClient.voices``, the same list GET /api/tts-voices gives,
+and rhasspy/hotword/getHotwords) in the background: at start, when a TTS or wake service comes online, and
+when a describe finds the answer older than ``info_refresh``. Until the mesh answers, the local espeak-ng voices
+(only when the profile's TTS engine is espeak-ng: another engine's voices are not known here) and the
+profile's wake phrases stand in, so a describe is always answered at once from memory.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from wyoming.info import (
     IntentProgram,
     TtsProgram,
     TtsVoice,
+    TtsVoiceSpeaker,
     WakeModel,
     WakeProgram,
 )
@@ -35,7 +37,7 @@ from wyoming.info import (
 from hermes.base import HermesProtocolError
 from hermes.hotword import GetHotwords, Hotwords
 from hermes.status import ServiceState, ServiceStatus
-from hermes.tts import GetVoices, Voices
+from hermes.tts import Voice
 
 from ..mesh_client import MeshClient
 from ..mesh_error import MeshError
@@ -51,6 +53,21 @@ ASK_TIMEOUT = 2.0
 class VoiceEntry:
     name: str
     description: str | None = None
+    languages: tuple[str, ...] = ()  # as the TTS says; empty: taken from the name (espeak-ng's are codes)
+    speakers: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, voice: Voice) -> VoiceEntry:
+        return cls(voice.voice_id, voice.description, tuple(voice.languages or ()), tuple(voice.speakers or ()))
+
+    def wyoming_languages(self) -> list[str]:
+        """Each language as given and its base code ("en_US" -> "en_US", "en"): HA pipelines use the base."""
+        out: list[str] = []
+        for code in self.languages or (self.name,):
+            for item in languages_of(code):
+                if item not in out:
+                    out.append(item)
+        return out
 
 
 @dataclass(frozen=True)
@@ -65,7 +82,17 @@ def languages_of(code: str) -> list[str]:
     return [code] if base == code else [code, base]
 
 
-def local_espeak_voices() -> list[VoiceEntry]:
+def local_espeak_voices(common: Any) -> list[VoiceEntry]:
+    """espeak-ng's voices on this machine, when the profile's TTS speaks with espeak-ng (else none)."""
+    try:
+        from services.config import load_section
+        from services.tts.settings import TtsSettings
+
+        if load_section(TtsSettings, common, "tts").engine != "espeak":
+            return []
+    except Exception as err:  # noqa: BLE001 - a broken profile: the TTS reports it; no stand-in list
+        LOG.debug("no tts settings from the profile: %s", err)
+        return []
     exe = shutil.which("espeak-ng")
     if exe is None:
         return []
@@ -111,7 +138,7 @@ class MeshCatalog:
         self._remove_status: Any = None
 
     async def start(self) -> None:
-        self.voices = await asyncio.to_thread(local_espeak_voices)
+        self.voices = await asyncio.to_thread(local_espeak_voices, self.service.common)
         self.wake_words = profile_wake_words(self.service.common)
         self._info = self._build()
         self._remove_status = await self.service.add_raw_listener(ServiceStatus.subscribe_filter(), self._on_status)
@@ -145,15 +172,15 @@ class MeshCatalog:
         name = self.settings.program_name
         langs = languages_of(self.language)
         common: dict[str, Any] = {"attribution": ATTRIBUTION, "installed": True, "version": VERSION}
-        voices = self.voices or [VoiceEntry(self.language, "default voice")]
         return Info(
             asr=[AsrProgram(name=f"{name}-asr", description="Hermesh speech to text (the trained profile)",
                             models=[AsrModel(name=f"{name}-{self.language}", description=f"profile ({self.language})",
                                              languages=langs, **common)],
                             supports_transcript_streaming=self.settings.transcript_streaming, **common)],
             tts=[TtsProgram(name=f"{name}-tts", description="Hermesh text to speech",
-                            voices=[TtsVoice(name=v.name, description=v.description, languages=languages_of(v.name),
-                                             **common) for v in voices],
+                            voices=[TtsVoice(name=v.name, description=v.description, languages=v.wyoming_languages(),
+                                             speakers=[TtsVoiceSpeaker(name=n) for n in v.speakers] or None,
+                                             **common) for v in self.voices],
                             supports_synthesize_streaming=True, **common)],
             wake=[WakeProgram(name=f"{name}-wake", description="Hermesh wake word service",
                               models=[WakeModel(name=w.name, phrase=w.phrase, description=w.phrase, languages=langs,
@@ -179,7 +206,7 @@ class MeshCatalog:
     async def refresh(self) -> None:
         voices, hotwords = await asyncio.gather(self._ask_voices(), self._ask_hotwords())
         if voices is not None:
-            self.voices = [VoiceEntry(v.voice_id, v.description) for v in voices.voices]
+            self.voices = [VoiceEntry.of(v) for v in voices]
             self.voices_from_mesh = True
         if hotwords is not None:
             self.wake_words = [WakeEntry(m.model_id, m.model_words or m.model_id) for m in hotwords.models]
@@ -187,15 +214,11 @@ class MeshCatalog:
         self._info = self._build()
         self.updated = time.monotonic()
 
-    async def _ask_voices(self) -> Voices | None:
-        request_id = uuid.uuid4().hex
+    async def _ask_voices(self) -> list[Voice] | None:
         try:
-            reply = await self.mesh.ask([GetVoices(id=request_id, site_id=self._site())],
-                                        [(Voices, lambda m: m.id == request_id)], service="tts", timeout=ASK_TIMEOUT)
+            return await self.mesh.voices(self._site(), timeout=ASK_TIMEOUT)
         except MeshError:  # no TTS online yet: keep what we have
             return None
-        assert isinstance(reply, Voices)
-        return reply
 
     async def _ask_hotwords(self) -> Hotwords | None:
         request_id = uuid.uuid4().hex

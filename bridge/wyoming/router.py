@@ -4,8 +4,8 @@ Requests and their replies go through the mesh client (``bridge/mesh_client.py``
 waits for. Through the same typed listeners (``HermesService.listen``):
 
 * playBytes for a connection's site that nobody plays (no ``speak`` of the connection streams it, no
-  satellite of that site plays it) is answered with playFinished at once, so a TTS never waits on a
-  speaker that does not exist;
+  satellite of that site plays it) is answered with playFinished at once, and the last chunk of such a
+  playBytesStreaming with streamFinished, so a TTS never waits on a speaker that does not exist;
 * a dialogue session the mesh opened on a connection's site (a wake word heard in its detect audio) is ended
   at once: that site has no user to talk to.
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from hermes.audioserver import AudioPlayBytes, AudioPlayFinished
+from hermes.audioserver import AudioPlayBytes, AudioPlayBytesStreaming, AudioPlayFinished, AudioStreamFinished
 from hermes.dialogue import DialogueEndSession, DialogueSessionStarted
 
 from ..mesh_client import MeshClient
@@ -34,6 +34,7 @@ class Router:
     async def start(self) -> None:
         service = self.mesh.service
         self._removers.append(await service.listen(AudioPlayBytes, self._on_play))
+        self._removers.append(await service.listen(AudioPlayBytesStreaming, self._on_stream))
         self._removers.append(await service.listen(DialogueSessionStarted, self._on_session_started))
 
     def stop(self) -> None:
@@ -47,6 +48,14 @@ class Router:
         if self.mesh.answers_playback(message.request_id):
             return
         finished = AudioPlayFinished(id=message.request_id, site_id=message.site_id)
+        self.mesh.service.spawn(self.mesh.publish(finished))
+
+    def _on_stream(self, message: AudioPlayBytesStreaming) -> None:
+        if not message.is_last_chunk or not self.own_site(message.site_id) or self.played_elsewhere(message.site_id):
+            return
+        if self.mesh.answers_playback(message.request_id):
+            return
+        finished = AudioStreamFinished(id=message.request_id, site_id=message.site_id)
         self.mesh.service.spawn(self.mesh.publish(finished))
 
     def _on_session_started(self, message: DialogueSessionStarted) -> None:

@@ -6,7 +6,8 @@ Per satellite: connect (with backoff), describe, run-satellite, then both direct
   (hotword/<id>/detected, or dialogueManager/startSession); audio-stop ends the listening; played
   becomes playFinished.
 * mesh -> satellite: playBytes for the site become audio events (then playFinished once ``played`` comes,
-  or after the sound's length if it never does); wake, ASR, TTS and errors of the site become detection,
+  or after the sound's length if it never does), a playBytesStreaming sound one audio group sent on chunk
+  by chunk (then streamFinished); wake, ASR, TTS and errors of the site become detection,
   transcribe, transcript, synthesize and error events (for the satellite's LEDs and sounds); timers on
   ``hermesh/timer/<site>/<started|updated|cancelled|finished>`` become timer events; audioServer toggles
   become pause-satellite / run-satellite.
@@ -17,6 +18,7 @@ and dialled again.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import re
@@ -39,7 +41,15 @@ from wyoming.tts import Synthesize
 from wyoming.wake import Detection
 
 from hermes.asr import AsrStartListening, AsrStopListening, AsrTextCaptured
-from hermes.audioserver import AudioFrame, AudioPlayBytes, AudioPlayFinished, AudioToggleOff, AudioToggleOn
+from hermes.audioserver import (
+    AudioFrame,
+    AudioPlayBytes,
+    AudioPlayBytesStreaming,
+    AudioPlayFinished,
+    AudioStreamFinished,
+    AudioToggleOff,
+    AudioToggleOn,
+)
 from hermes.base import HermesMessage, HermesProtocolError
 from hermes.common import HermesErrorMessage
 from hermes.dialogue import DialogueAction, DialogueSessionEnded, DialogueSessionStarted, DialogueStartSession
@@ -60,7 +70,7 @@ from hermes.timer import TimerChange, TimerEvent
 from hermes.tts import TtsSay
 
 from ..mesh_client import Watch
-from .audio import AudioFormatError, InputStream, wav_seconds, wav_to_events
+from .audio import AudioFormatError, InputStream, PcmFormat, chunk_events, wav_pcm, wav_seconds, wav_to_events
 from .settings import SatelliteConfig
 
 if TYPE_CHECKING:
@@ -69,7 +79,7 @@ if TYPE_CHECKING:
 LOG = logging.getLogger("hermesh.bridge.wyoming.satellite")
 # What of the site's traffic a satellite shows or plays (every error on hermes/error/...: its LEDs show them).
 SITE_TRAFFIC: tuple[type[HermesMessage], ...] = (
-    AudioPlayBytes, AudioToggleOn, AudioToggleOff, AsrStartListening, AsrTextCaptured, HotwordDetected, TtsSay,
+    AudioPlayBytes, AudioPlayBytesStreaming, AudioToggleOn, AudioToggleOff, AsrStartListening, AsrTextCaptured, HotwordDetected, TtsSay,
     DialogueSessionStarted, DialogueSessionEnded,
     AsrError, NluError, HotwordError, TtsError, DialogueError, AudioPlayError, AudioRecordError, HandleError,
     TrainError,
@@ -77,6 +87,8 @@ SITE_TRAFFIC: tuple[type[HermesMessage], ...] = (
 TIMER_EVENTS = {TimerChange.STARTED: TimerStarted, TimerChange.UPDATED: TimerUpdated,
                 TimerChange.CANCELLED: TimerCancelled, TimerChange.FINISHED: TimerFinished}
 PLAYED_MARGIN = 2.0  # seconds beyond the sound's length to wait for ``played``
+STREAM_CHUNK_TIMEOUT = 30.0  # a streamed sound whose next chunk does not come within this ends there
+Sound = AudioPlayBytes | AudioPlayBytesStreaming
 HOLD_MAX_FRAMES = 240  # ~15 s of 64 ms frames held back while a session waits to start listening
 
 
@@ -127,7 +139,8 @@ class SatelliteClient:
         self.audio = InputStream()
         self.last_event = time.monotonic()
         self._played: asyncio.Event = asyncio.Event()
-        self._playback: asyncio.Queue[AudioPlayBytes] = asyncio.Queue()
+        self._playback: asyncio.Queue[Sound] = asyncio.Queue()
+        self._deferred: collections.deque[Sound] = collections.deque()  # sounds that came during a stream
         # Frames between a wake word and the ASR's startListening (the dialogue manager may play a beep
         # first) are held back and published once the ASR listens, so the start of a command is not lost.
         self.hold: list[bytes] | None = None
@@ -317,7 +330,7 @@ class SatelliteClient:
             await self._on_mesh_message(await traffic.next())
 
     async def _on_mesh_message(self, message: HermesMessage) -> None:
-        if isinstance(message, AudioPlayBytes):
+        if isinstance(message, AudioPlayBytes | AudioPlayBytesStreaming):
             self._playback.put_nowait(message)
         elif isinstance(message, HotwordDetected):
             if self.hold is None:
@@ -347,7 +360,46 @@ class SatelliteClient:
 
     async def _playback_loop(self) -> None:
         while True:
-            await self._play(await self._playback.get())
+            sound = self._deferred.popleft() if self._deferred else await self._playback.get()
+            if isinstance(sound, AudioPlayBytesStreaming):
+                await self._play_stream(sound)
+            else:
+                await self._play(sound)
+
+    async def _play_stream(self, first: AudioPlayBytesStreaming) -> None:
+        """A streamed sound (the TTS's sentences) as one audio group, each chunk sent on as it arrives, then
+        ``played`` (bounded) and streamFinished. Other sounds that come meanwhile play after it."""
+        fmt: PcmFormat | None = None
+        timestamp, seconds, started = 0, 0.0, False
+        chunk: Sound = first
+        self._played.clear()
+        try:
+            while True:
+                if isinstance(chunk, AudioPlayBytesStreaming) and chunk.request_id == first.request_id:
+                    fmt, frames = wav_pcm(chunk.wav_bytes, fmt)
+                    if frames and not started:
+                        await self.write(AudioStart(fmt.rate, fmt.width, fmt.channels, timestamp=0).event())
+                        started = True
+                    events, timestamp = chunk_events(fmt, frames, timestamp)
+                    for event in events:
+                        await self.write(event.event())
+                    seconds += len(frames) / (fmt.frame_bytes * fmt.rate)
+                    if chunk.is_last_chunk:
+                        break
+                else:
+                    self._deferred.append(chunk)
+                chunk = await asyncio.wait_for(self._playback.get(), STREAM_CHUNK_TIMEOUT)
+        except (AudioFormatError, ValueError) as err:
+            LOG.warning("satellite %s: cannot play the stream %s: %s", self.site_id, first.request_id, err)
+        except TimeoutError:
+            LOG.warning("satellite %s: stream %s stopped without its last chunk", self.site_id, first.request_id)
+        finally:
+            try:
+                if started:
+                    await self.write(AudioStop(timestamp=timestamp).event())
+                    await wait_event(self._played, seconds + PLAYED_MARGIN)
+            finally:
+                await self.publish(AudioStreamFinished(id=first.request_id, site_id=self.site_id))
 
     async def _play(self, message: AudioPlayBytes) -> None:
         """Send the WAV as audio events, wait for ``played`` (bounded), then tell the mesh it has played."""

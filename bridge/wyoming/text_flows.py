@@ -1,7 +1,7 @@
 """Text requests of one connection: synthesize (plain and streamed), recognize, and handle.
 
-Everything goes through the mesh client. TTS is ``speak`` on the connection's own site, the connection being
-that site's speaker: the WAV is sent back as audio events. Recognition is ``recognize_text`` with intent
+Everything goes through the mesh client. TTS is ``speak_stream`` on the connection's own site, the connection
+being that site's speaker: each sentence's WAV is sent back as audio events as soon as the TTS has made it. Recognition is ``recognize_text`` with intent
 handling switched off for the site (the client executes the intent itself); handling is ``handle_text`` (or
 ``handle_intent`` for the client's own intent), whose handler reply (tts/say, endSession or continueSession
 for the session) becomes ``handled``.
@@ -23,7 +23,8 @@ from wyoming.tts import SynthesizeStopped, SynthesizeVoice
 from hermes.nlu import Intent, NluIntent, NluIntentNotRecognized, Slot
 
 from ..mesh_error import MeshError, MeshErrorCode
-from .audio import AudioFormatError, PcmFormat, wav_to_events
+from ..voice_choice import VoiceChoiceError, check_voice_name
+from .audio import AudioFormatError, PcmFormat, chunk_events, wav_pcm
 
 if TYPE_CHECKING:
     from .connection import WyomingConnection
@@ -31,38 +32,51 @@ if TYPE_CHECKING:
 SENTENCE_END = re.compile(r"(?<=[.!?;:。！？])\s+|\n+")
 
 
-def voice_lang(voice: SynthesizeVoice | None) -> str | None:
-    """hermes/tts/say has only ``lang``; the TTS takes it as the voice (espeak-ng voices are language codes)."""
+def voice_request(voice: SynthesizeVoice | None) -> tuple[str | None, str | None]:
+    """(voice, lang) of the say: a Wyoming voice's name is a voice of our info (the TTS refuses any other,
+    naming its voices), its language the say's language. Never a path: the name is checked here first."""
     if voice is None:
-        return None
-    return voice.name or voice.language
+        return None, None
+    name = check_voice_name(voice.name) if voice.name else None
+    language = check_voice_name(voice.language, "language") if voice.language else None
+    return name, language
 
 
 class Speaker:
-    """Says texts on the connection's site one after another, streaming each WAV as audio events."""
+    """Says texts on the connection's site one after another, each as one audio-start / audio-chunk* /
+    audio-stop group sent while the TTS makes it: every sentence goes out as soon as it is made."""
 
     def __init__(self, conn: WyomingConnection, voice: SynthesizeVoice | None) -> None:
         self.conn = conn
-        self.lang = voice_lang(voice)
+        try:
+            self.voice, self.lang = voice_request(voice)
+        except VoiceChoiceError as err:
+            raise MeshError(MeshErrorCode.REJECTED, "tts", str(err)) from None
         self.format: PcmFormat | None = None  # the first group's format; later groups are converted to it
 
     async def say(self, text: str) -> None:
         conn = self.conn
-        if not text.strip():  # the TTS answers an empty say with sayFinished only: no sound to wait for
+        timestamp, started = 0, False
+        if text.strip():  # the TTS answers an empty say with sayFinished only: no sound to wait for
+            timeout = conn.settings.reply_timeout + len(text) / 50.0
+            async with conn.mesh.speak_stream(text, conn.site_id, voice=self.voice, lang=self.lang,
+                                              answer_playback=True, timeout=timeout) as sentences:
+                async for wav in sentences:
+                    try:
+                        self.format, frames = wav_pcm(wav, self.format)
+                    except (AudioFormatError, ValueError) as err:
+                        raise MeshError(MeshErrorCode.FAILED, "tts", f"the TTS sent unusable audio: {err}") from err
+                    if not started:
+                        fmt = self.format
+                        await conn.write(AudioStart(fmt.rate, fmt.width, fmt.channels, timestamp=0).event())
+                        started = True
+                    chunks, timestamp = chunk_events(self.format, frames, timestamp)
+                    for chunk in chunks:
+                        await conn.write(chunk.event())
+        if not started:  # nothing to hear: still one (empty) group, so the client's read ends
             fmt = self.format or PcmFormat(22050, 2, 1)
             await conn.write(AudioStart(fmt.rate, fmt.width, fmt.channels, timestamp=0).event())
-            await conn.write(AudioStop(timestamp=0).event())
-            return
-        timeout = conn.settings.reply_timeout + len(text) / 50.0
-        wav = await conn.mesh.speak(text, conn.site_id, lang=self.lang, answer_playback=True, timeout=timeout)
-        if not wav:
-            raise MeshError(MeshErrorCode.FAILED, "tts", "the tts service finished without sending audio")
-        try:
-            self.format, events = wav_to_events(wav, self.format)
-        except (AudioFormatError, ValueError) as err:
-            raise MeshError(MeshErrorCode.FAILED, "tts", f"the TTS sent unusable audio: {err}") from err
-        for event in events:
-            await conn.write(event.event())
+        await conn.write(AudioStop(timestamp=timestamp).event())
 
 
 class SynthesizeStream:

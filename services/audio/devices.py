@@ -7,6 +7,7 @@ Every failure becomes an ``AudioDeviceError`` whose message names the device and
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -190,36 +191,56 @@ class Microphone:
 def play(device: DeviceInfo, samples: np.ndarray, rate: int, cancel: threading.Event | None = None) -> None:
     """Play float samples (frames x channels) and return when the device has played them (or ``cancel`` is set:
     then the rest is dropped at once, as a user's "stop" expects)."""
+    play_stream(device, iter([(samples, rate)]), cancel)
+
+
+def play_stream(device: DeviceInfo, parts: Iterator[tuple[np.ndarray, int]],
+                cancel: threading.Event | None = None) -> None:
+    """Play float sample parts (frames x channels, rate) back to back through one open output stream, each
+    written as soon as ``parts`` yields it: no reopening between parts, so sentences follow each other without
+    a gap or a click. The first part sets the stream's format; later ones are converted to it."""
     sd = _sd()
-    channels = samples.shape[1]
-    if channels > device.output_channels:  # e.g. stereo file on a mono speaker: mix down
-        samples = samples.mean(axis=1, keepdims=True)
-        channels = 1
-    data = np.ascontiguousarray(samples, dtype=np.float32)
+    first = next(parts, None)
+    if first is None:
+        return
+    samples, rate = first
+    channels = min(samples.shape[1], device.output_channels)  # e.g. stereo file on a mono speaker: mix down
+    stream_rate = rate
     try:
         sd.check_output_settings(device=device.index, samplerate=rate, channels=channels, dtype="float32")
     except (sd.PortAudioError, ValueError):
-        # The device refuses this rate: convert to its own.
-        data = _resampled(data, rate, int(device.default_rate))
-        rate = int(device.default_rate)
+        stream_rate = int(device.default_rate)  # the device refuses this rate: convert to its own
     with _PORTAUDIO_LOCK:
         try:
-            stream = sd.OutputStream(device=device.index, samplerate=rate, channels=channels, dtype="float32")
+            stream = sd.OutputStream(device=device.index, samplerate=stream_rate, channels=channels, dtype="float32")
             stream.start()
         except (sd.PortAudioError, ValueError) as err:
-            raise AudioDeviceError(f"cannot play on {device.name!r} ({rate} Hz, {channels} channels): {err}") from err
+            raise AudioDeviceError(
+                f"cannot play on {device.name!r} ({stream_rate} Hz, {channels} channels): {err}") from err
     try:
-        block = max(1, rate // 10)  # 100 ms: how soon a cancel is noticed
-        for start in range(0, len(data), block):
-            if cancel is not None and cancel.is_set():
-                stream.abort()  # drop what is buffered too
-                return
-            stream.write(data[start:start + block])
+        part: tuple[np.ndarray, int] | None = first
+        while part is not None:
+            data = _fitted(part[0], part[1], stream_rate, channels)
+            block = max(1, stream_rate // 10)  # 100 ms: how soon a cancel is noticed
+            for start in range(0, len(data), block):
+                if cancel is not None and cancel.is_set():
+                    stream.abort()  # drop what is buffered too
+                    return
+                stream.write(data[start:start + block])
+            part = next(parts, None)
         stream.stop()  # waits until the buffered audio has been played
     except sd.PortAudioError as err:
         raise AudioDeviceError(f"playback on {device.name!r} failed: {err}") from err
     finally:
         stream.close()
+
+
+def _fitted(samples: np.ndarray, rate: int, to_rate: int, channels: int) -> np.ndarray:
+    """Float frames in the open stream's rate and channel count."""
+    if samples.shape[1] != channels:
+        samples = np.repeat(samples.mean(axis=1, keepdims=True), channels, axis=1)
+    data = np.ascontiguousarray(samples, dtype=np.float32)
+    return _resampled(data, rate, to_rate) if rate != to_rate and len(data) else data
 
 
 def _resampled(data: np.ndarray, rate: int, to_rate: int) -> np.ndarray:

@@ -1,12 +1,15 @@
 """``hermesh audio-output``: playBytes (any WAV) -> speaker -> playFinished; volume and toggles.
 
 Every playBytes is answered with playFinished (id and sessionId = the request id, as Rhasspy's speakers
-do), also when it could not be played; then hermes/error/audioServer/play says why.
+do), also when it could not be played; then hermes/error/audioServer/play says why. Snips' playBytesStreaming
+(the TTS's sentence-by-sentence sound) plays its chunks back to back in one device stream as they arrive and
+is answered with streamFinished after the last chunk.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import threading
 
 import numpy as np
@@ -18,8 +21,10 @@ from hermes.audioserver import (
     AudioDevices,
     AudioGetDevices,
     AudioPlayBytes,
+    AudioPlayBytesStreaming,
     AudioPlayFinished,
     AudioSetVolume,
+    AudioStreamFinished,
     AudioToggleOff,
     AudioToggleOn,
 )
@@ -28,7 +33,8 @@ from hermes.wav import WavFormatError, read_samples
 from services.config import SettingsModel
 from services.runtime import HermesService, ServiceError, handles
 
-from .devices import AudioDeviceError, DeviceInfo, list_devices, play, resolve_device
+from .devices import AudioDeviceError, DeviceInfo, list_devices, play, play_stream, resolve_device
+from .streams import IncomingStream
 
 
 class AudioOutputSettings(SettingsModel):
@@ -36,6 +42,9 @@ class AudioOutputSettings(SettingsModel):
     volume: float = Field(default=1.0, ge=0.0, le=1.0)  # master volume, changed by rhasspy/audioServer/setVolume
     # A sound that has not finished playing this long after its duration is given up (a hung device).
     play_timeout_margin: float = Field(default=5.0, gt=0.0)
+    # A streamed sound whose next chunk does not come within this many seconds ends there (a TTS gone).
+    stream_chunk_timeout: float = Field(default=30.0, gt=0.0)
+    max_streams: int = Field(default=8, ge=1)  # streams open at once (one per site and say in practice)
 
 
 class AudioOutputService(HermesService[AudioOutputSettings]):
@@ -48,6 +57,9 @@ class AudioOutputService(HermesService[AudioOutputSettings]):
         self._disabled_sites: set[str] = set()
         self._play_lock = asyncio.Lock()  # one speaker: sounds play one after another, in arrival order
         self._playing: tuple[str, threading.Event] | None = None  # (site, cancel) of the sound now playing
+        self._streams: dict[tuple[str, str], IncomingStream] = {}  # (site, request id) of streams not yet ended
+        # Streams answered already (given up, or cut by toggleOff): their late chunks must not start them anew.
+        self._done_streams: collections.OrderedDict[tuple[str, str], None] = collections.OrderedDict()
         try:
             device = await self.run_blocking(resolve_device, self.settings.device, "output")
             self.log.info("playing on %r (%s)", device.name, device.describe("output"))
@@ -83,6 +95,59 @@ class AudioOutputService(HermesService[AudioOutputSettings]):
                     await self.publish(AudioPlayFinished(site_id=message.site_id, id=request_id, session_id=request_id))
                 except ServiceError as err:  # broker gone while stopping
                     self.log.warning("could not send playFinished for %s: %s", request_id, err)
+
+    @handles(AudioPlayBytesStreaming)
+    async def on_play_bytes_streaming(self, message: AudioPlayBytesStreaming) -> None:
+        key = (message.site_id, message.request_id)
+        stream = self._streams.get(key)
+        if stream is None:
+            if key in self._done_streams:
+                return
+            if len(self._streams) >= self.settings.max_streams:
+                error = ServiceError(f"refused stream {message.request_id} on site {message.site_id!r}: "
+                                     f"{len(self._streams)} streams open (audio_output.max_streams)",
+                                     context=message.request_id)
+                await self.report_error(error, message, message.topic())
+                return
+            stream = IncomingStream(message.site_id, message.request_id, self.settings.stream_chunk_timeout)
+            self._streams[key] = stream
+            self.spawn(self._play_streamed(stream, message), origin=message)
+        stream.add(message.chunk_number, bool(message.is_last_chunk), message.wav_bytes)
+
+    async def _play_streamed(self, stream: IncomingStream, first: AudioPlayBytesStreaming) -> None:
+        key = (stream.site_id, stream.request_id)
+        try:
+            async with self._play_lock:  # after the sound before it, like any playBytes
+                cancel = threading.Event()
+                if stream.site_id in self._disabled_sites:
+                    cancel.set()  # output off: the chunks are taken and dropped, streamFinished still comes
+                self._playing = (stream.site_id, cancel)
+                try:
+                    await self.run_blocking(self._play_stream_blocking, stream, cancel)
+                except AudioDeviceError as err:
+                    stream.problem = str(err)
+                finally:
+                    self._playing = None
+                    stream.close()  # what the player left (cancelled, failed) is dropped; later chunks too
+            if stream.problem is not None:
+                error = ServiceError(f"stream {stream.request_id} on site {stream.site_id!r}: {stream.problem}",
+                                     context=stream.request_id)
+                await self.report_error(error, first, first.topic())
+        finally:
+            self._streams.pop(key, None)
+            self._done_streams[key] = None
+            while len(self._done_streams) > 64:
+                self._done_streams.popitem(last=False)
+            try:
+                await self.publish(AudioStreamFinished(id=stream.request_id, site_id=stream.site_id))
+            except ServiceError as err:  # broker gone while stopping
+                self.log.warning("could not send streamFinished for %s: %s", stream.request_id, err)
+
+    def _play_stream_blocking(self, stream: IncomingStream, cancel: threading.Event) -> None:
+        if cancel.is_set():
+            return
+        device: DeviceInfo = resolve_device(self.settings.device, "output")
+        play_stream(device, ((samples * self.volume, rate) for samples, rate in stream.parts()), cancel)
 
     def _play_blocking(self, samples: np.ndarray, rate: int, cancel: threading.Event) -> None:
         # The device is looked up for every sound, so a speaker plugged in later is found.

@@ -51,6 +51,10 @@ class TtsSettings(SettingsModel):
     play_finished_margin: float = Field(default=3.0, ge=0.0)
     # A say with longer text is refused with an error naming this setting, whatever the engine.
     max_text_chars: int = Field(default=5000, ge=1)
+    # Every say sentence by sentence (playBytesStreaming) unless the say itself says otherwise: the first words
+    # play while the rest is made. The sites' audio output must take playBytesStreaming (hermesh audio-output
+    # and the bridge's Wyoming satellites do; Rhasspy's speakers do not), so it is off by default.
+    stream: bool = False
 
     @model_validator(mode="before")
     @classmethod

@@ -604,8 +604,15 @@ SAMPLES: list[Sample] = [
     Sample(
         tts.TtsSay,
         r_tts.TtsSay,
-        "full",
+        "rhasspy-fields",
         {"text": TEXT, "site_id": "kitchen", "lang": "de", "id": "t1", "session_id": "s1", "volume": 0.5},
+    ),
+    Sample(  # Hermesh's voice and stream: rhasspy-hermes has no fields for them (it drops them when parsing)
+        tts.TtsSay,
+        None,
+        "full",
+        {"text": TEXT, "site_id": "kitchen", "lang": "de", "id": "t1", "session_id": "s1", "volume": 0.5,
+         "voice": "en_US-joe-medium", "stream": True},
     ),
     Sample(tts.TtsSay, r_tts.TtsSay, "defaults", {"text": "hi"}),
     Sample(tts.TtsSayFinished, r_tts.TtsSayFinished, "full", {"site_id": "kitchen", "id": "t1", "session_id": "s1"}),
@@ -615,11 +622,24 @@ SAMPLES: list[Sample] = [
     Sample(
         tts.Voices,
         r_tts.Voices,
-        "full",
+        "rhasspy-fields",
         {
             "voices": [
                 Obj(tts.Voice, r_tts.Voice, {"voice_id": "de", "description": "Deutsch (espeak-ng)"}),
                 Obj(tts.Voice, r_tts.Voice, {"voice_id": "en-us"}),
+            ],
+            "id": "v1",
+            "site_id": "kitchen",
+        },
+    ),
+    Sample(  # with Hermesh's languages and speakers of each voice
+        tts.Voices,
+        None,
+        "full",
+        {
+            "voices": [
+                Obj(tts.Voice, None, {"voice_id": "en_US-joe-medium", "description": "English (United States)",
+                                      "languages": ["en_US"], "speakers": ["joe"]}),
             ],
             "id": "v1",
             "site_id": "kitchen",

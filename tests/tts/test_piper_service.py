@@ -14,7 +14,7 @@ from services.status import format_table
 from services.tts.service import TtsService
 from services.tts.settings import PiperTtsSettings, TtsSettings
 
-from .piper_voices import add_corrupt_voice, bundled_model
+from .piper_voices import add_corrupt_voice, add_voice, bundled_model
 
 
 def piper_settings(**options) -> TtsSettings:
@@ -144,3 +144,29 @@ async def test_two_sites_speak_at_once(run_service, mqtt_client, site_id):
     for site in sites:
         (played,) = mqtt_client.received(AudioPlayBytes, where=lambda m, s=site: m.site_id == s)
         assert read_wav(played.wav_bytes)[0].seconds > 2.0
+
+
+async def test_say_voice_picks_an_installed_voice_and_refuses_others_and_paths(run_service, mqtt_client, site_id,
+                                                                             tmp_path):
+    """say.voice names a voice of rhasspy/tts/voices; an unknown name or a path is an error naming the voices."""
+    add_voice(tmp_path / "voices", "de_DE-copy-medium", "de_DE", speakers=("anna", "ben"))
+    await mqtt_client.subscribe(TtsError.subscribe_filter(), TtsSayFinished.subscribe_filter(),
+                                Voices.subscribe_filter())
+    settings = piper_settings(voices_dir=str(tmp_path / "voices"))
+    async with run_service(TtsService, settings=settings), audio_output(mqtt_client, site_id):
+        await mqtt_client.publish(GetVoices(id="gv", site_id=site_id))
+        voices = await mqtt_client.expect(Voices, timeout=20, where=lambda m: m.id == "gv")
+        await mqtt_client.publish(TtsSay(text="Hello there.", site_id=site_id, id="v-ok", voice="en_US-joe-medium"))
+        await mqtt_client.expect(TtsSayFinished, timeout=30, where=lambda m: m.id == "v-ok")
+        for n, bad in enumerate(["en_US-nope-low", str(bundled_model()), "../voices/de_DE-copy-medium.onnx"]):
+            await mqtt_client.publish(TtsSay(text="Hello.", site_id=site_id, id=f"v-bad{n}", voice=bad))
+            await mqtt_client.expect(TtsSayFinished, timeout=30, where=lambda m, n=n: m.id == f"v-bad{n}")
+    by_name = {v.voice_id: v for v in voices.voices}
+    assert by_name["en_US-joe-medium"].languages == ["en_US"]
+    assert by_name["de_DE-copy-medium"].languages == ["de_DE"]
+    assert by_name["de_DE-copy-medium"].speakers == ["anna", "ben"]
+    assert [p.request_id for p in mqtt_client.received(AudioPlayBytes, where=lambda m: m.site_id == site_id)] == ["v-ok"]
+    errors = {e.context: e.error for e in mqtt_client.received(TtsError)}
+    assert set(errors) == {"v-bad0", "v-bad1", "v-bad2"}
+    for error in errors.values():
+        assert "installed voices: de_DE-copy-medium, en_US-joe-medium" in error

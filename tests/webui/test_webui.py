@@ -226,3 +226,26 @@ def test_words_lookup_hear_and_custom_words(page, mesh):
     assert "hermeshy" in (mesh.profile / "custom_words.txt").read_text()
     screenshot(page, "words")
     assert page.console_watch.errors == []
+
+
+def test_the_voice_a_user_picks_is_the_voice_that_speaks(page, mesh):
+    """The picker lists GET /api/tts-voices (a list of {voiceId, description}); the voice picked goes out as
+    ?voice=<voiceId>, and the TTS service says in its log that this voice spoke the say."""
+    open_page(page, mesh, "test")
+    page.wait_for_function("document.querySelectorAll('#voice option').length > 2")
+    values = page.eval_on_selector_all("#voice option", "options => options.map(o => o.value)")
+    assert "0" not in values and "de" in values and "en-us" in values  # voiceIds, not list indexes
+    page.select_option("#voice", "de")
+    page.fill("#say-text", "Guten Morgen")
+    with page.expect_response(lambda r: "/api/text-to-speech" in r.url) as spoken:
+        page.click("#speak")
+    reply = spoken.value
+    assert reply.status == 200 and reply.headers["content-type"] == "audio/wav"
+    assert "voice=de" in reply.url and "play=false" in reply.url
+    page.wait_for_selector("[data-testid=voice-state]:has-text('Spoken by de')")
+    assert page.get_attribute("#player", "src").startswith("blob:")
+    assert page.is_enabled("#play-again")
+    log = mesh.log.read_text(errors="replace")
+    assert re.search(r"voice de, language \(default\)", log), log[-3000:]
+    screenshot(page, "test-tts-voice")
+    assert page.console_watch.errors == []

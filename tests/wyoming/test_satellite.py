@@ -12,7 +12,15 @@ from wyoming.tts import Synthesize
 from wyoming.wake import Detection
 
 from bridge.wyoming.settings import WyomingSettings
-from hermes.audioserver import AudioPlayFinished, AudioToggleOff, AudioToggleOn
+from hermes.audioserver import (
+    AudioPlayBytesStreaming,
+    AudioPlayFinished,
+    AudioStreamFinished,
+    AudioToggleOff,
+    AudioToggleOn,
+)
+from hermes.tts import TtsSay, TtsSayFinished
+from hermes.wav import pcm_to_wav
 from tests.asr.speech import utterance
 from tests.conftest import HermesTestClient, MosquittoBroker
 from tests.wake.speech import build_stream, espeak_pcm, silence
@@ -123,3 +131,30 @@ async def test_always_streaming_satellite_serves_one_command_after_another(
 
 def spoken(sat: FakeSatellite) -> list[str]:
     return [Synthesize.from_event(e).text for e in sat.events if e.type == "synthesize"]
+
+
+async def test_a_streamed_sound_reaches_the_satellite_as_one_sound_then_stream_finished(
+        mqtt_broker: MosquittoBroker, profile_dir: Path, mqtt_client: HermesTestClient, site_id: str) -> None:
+    """playBytesStreaming chunks for a satellite's site (a say with stream=true) go out as one audio group as they
+    arrive; after the satellite's played the mesh hears streamFinished, and the TTS its sayFinished."""
+    sat = FakeSatellite(silence(0.5))
+    await sat.start()
+    await mqtt_client.subscribe(AudioStreamFinished.subscribe_filter(site_id=site_id),
+                                TtsSayFinished.subscribe_filter())
+    tone = (np.sin(np.arange(8000) / 8) * 8000).astype("<i2").tobytes()  # 0.5 s at 16 kHz
+    try:
+        async with wyoming_mesh(common_for(mqtt_broker, profile_dir), settings_for(sat, site_id)):
+            await sat.wait_for(lambda s: "run-satellite" in s.types())
+            for number, (pcm, last) in enumerate([(tone, 0), (tone, 0), (b"", 1)]):
+                await mqtt_client.publish(AudioPlayBytesStreaming(site_id=site_id, request_id="st-1",
+                                                                  chunk_number=number, is_last_chunk=last,
+                                                                  wav_bytes=pcm_to_wav(pcm, 16000)))
+            finished = await mqtt_client.expect(AudioStreamFinished, timeout=20, where=lambda m: m.id == "st-1")
+            await mqtt_client.publish(TtsSay(text="Streamed to the satellite.", site_id=site_id, id="say-st",
+                                             stream=True))
+            await mqtt_client.expect(TtsSayFinished, timeout=30, where=lambda m: m.id == "say-st")
+    finally:
+        await sat.stop()
+    assert finished.site_id == site_id
+    assert len(sat.sounds) == 2 and sat.sounds[0] == tone + tone  # one group for the three chunks
+    assert len(sat.sounds[1]) > 16000  # the say, spoken

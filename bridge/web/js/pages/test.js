@@ -63,27 +63,44 @@ export async function render(main) {
     } catch (err) { showAlert("Microphone: " + err.message); mic = null; }
   });
 
-  // Speak text with a chosen voice.
+  // Speak text with a chosen voice. GET /api/tts-voices answers Rhasspy's list of {voiceId, description}
+  // (plus languages and speakers where the engine knows them); the option's value is the voiceId.
   const voice = el("select", { id: "voice", "aria-label": "Voice" }, el("option", { value: "" }, "default voice"));
+  const voiceState = el("span", { class: "muted", "data-testid": "voice-state" }, "");
   api("/api/tts-voices").then((voices) => {
-    for (const [id, info] of Object.entries(voices || {})) voice.append(el("option", { value: id }, (info && info.description) ? `${id} – ${info.description}` : id));
-  }).catch(() => {});
+    for (const v of Array.isArray(voices) ? voices : []) {
+      const languages = (v.languages || []).join(", ");
+      const label = [v.voiceId, v.description, languages && `(${languages})`].filter(Boolean).join(" – ");
+      voice.append(el("option", { value: v.voiceId }, label));
+    }
+  }).catch((err) => { voiceState.textContent = "No voice list: " + err.message; });
   const sayText = el("input", { id: "say-text", type: "text", value: "Hello from Hermesh", "aria-label": "Text to speak" });
+  const onSite = el("input", { id: "say-on-site", type: "checkbox", "aria-label": "Also play on the site's speaker" });
   const say = el("button", { type: "button", id: "speak" }, "Speak");
   const player = el("audio", { controls: true, id: "player" });
+  const play = el("button", { type: "button", id: "play-again", disabled: true }, "Play again");
   say.addEventListener("click", () => busy(say, async () => {
-    const query = voice.value ? "?voice=" + encodeURIComponent(voice.value) : "";
-    const blob = await api("/api/text-to-speech" + query, { method: "POST", body: sayText.value, type: "text/plain", accept: "audio/wav", as: "blob" });
+    const query = new URLSearchParams();
+    if (voice.value) query.set("voice", voice.value);
+    if (!onSite.checked) query.set("play", "false");  // only here in the page
+    const blob = await api("/api/text-to-speech?" + query, { method: "POST", body: sayText.value, type: "text/plain", accept: "audio/wav", as: "blob" });
+    if (player.src) URL.revokeObjectURL(player.src);
     player.src = URL.createObjectURL(blob);
+    player.dataset.voice = voice.value;
+    voiceState.textContent = `Spoken by ${voice.value || "the default voice"}`;
+    play.disabled = false;
     player.play().catch(() => {});
   }));
+  play.addEventListener("click", () => { player.currentTime = 0; player.play().catch(() => {}); });
 
   main.append(
     el("h1", {}, "Test"),
     el("section", { class: "card" }, el("h2", {}, "Recognize a sentence"), form, output),
     el("section", { class: "card" }, el("h2", {}, "Speech"),
       el("div", { class: "row" }, file, upload), el("div", { class: "row" }, micButton, micState), transcript),
-    el("section", { class: "card" }, el("h2", {}, "Text to speech"), el("div", { class: "row" }, sayText, voice, say), player),
+    el("section", { class: "card" }, el("h2", {}, "Text to speech"),
+      el("div", { class: "row" }, sayText, voice, say, play),
+      el("div", { class: "row" }, el("label", {}, onSite, " also play on the site's speaker"), voiceState), player),
   );
   return () => { if (mic) mic.stop(); };
 }

@@ -1,0 +1,209 @@
+"""GET /api/tts-voices and POST /api/text-to-speech (voice, stream, bad input) with the real TTS service, espeak-ng
+and Piper, on the test broker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+import time
+import wave
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bridge.mesh_error import MeshError
+from bridge.service import BridgeService
+from hermes.audioserver import AudioPlayBytes, AudioPlayBytesStreaming, AudioToggleOff, AudioToggleOn
+from hermes.errors import TtsError
+from hermes.tts import TtsSay, TtsSayFinished
+from hermes.wav import pcm_to_wav, read_wav
+from services.runtime import HermesService, handles
+from services.tts.service import TtsService
+from services.tts.settings import PiperTtsSettings, TtsSettings
+from tests.conftest import MosquittoBroker, make_common, running
+from tests.tts.piper_voices import add_voice
+
+from .harness import http, run_bridge
+from .peers import AudioOutputPeer
+
+FIVE_SENTENCES = ("The kitchen light is on. The garage door is closed. It is twenty degrees outside. "
+                  "Tomorrow will be sunny. Good night.")
+
+
+@contextlib.asynccontextmanager
+async def speech_mesh(broker: MosquittoBroker, profile: Path, settings: TtsSettings) -> AsyncIterator[BridgeService]:
+    common = make_common(broker, profile)
+    async with running(TtsService(common, settings)), running(AudioOutputPeer(common)), \
+            run_bridge(broker, profile) as bridge:
+        yield bridge
+
+
+def piper(tmp_path: Path | None = None) -> TtsSettings:
+    options = {"voices_dir": str(tmp_path)} if tmp_path else {}
+    return TtsSettings(engine="piper", piper=PiperTtsSettings(**options))
+
+
+async def test_voices_list_the_installed_voices_of_espeak_and_of_piper(mqtt_broker, profile_dir, tmp_path):
+    async with speech_mesh(mqtt_broker, profile_dir, TtsSettings()) as bridge, http(bridge) as client:
+        espeak = (await client.get("/api/tts-voices")).json()
+    add_voice(tmp_path, "de_DE-copy-medium", "de_DE", speakers=("anna", "ben"))
+    async with speech_mesh(mqtt_broker, profile_dir, piper(tmp_path)) as bridge, http(bridge) as client:
+        piper_voices = (await client.get("/api/tts-voices")).json()
+    # Rhasspy's format: a list of {voiceId, description}; espeak-ng's voices have no extension keys
+    assert isinstance(espeak, list) and any(v["voiceId"] == "en-us" for v in espeak)
+    assert all(set(v) == {"voiceId", "description"} for v in espeak)
+    by_id = {v["voiceId"]: v for v in piper_voices}
+    assert set(by_id) == {"de_DE-copy-medium", "en_US-joe-medium"}
+    assert by_id["en_US-joe-medium"]["languages"] == ["en_US"]
+    assert by_id["de_DE-copy-medium"]["speakers"] == ["anna", "ben"]
+
+
+async def test_voice_picks_the_voice_for_one_request(mqtt_broker, profile_dir, mqtt_client, tmp_path):
+    """?voice=<voiceId> goes to the TTS as the say's voice, and that voice speaks: the German copy's config says
+    a slower speaking rate, so the same text is longer."""
+    add_voice(tmp_path, "de_DE-copy-medium", "de_DE")
+    slow = tmp_path / "de_DE-copy-medium.onnx.json"
+    config = json.loads(slow.read_text(encoding="utf-8"))
+    config["inference"]["length_scale"] = 2.0
+    slow.write_text(json.dumps(config), encoding="utf-8")
+    await mqtt_client.subscribe(TtsSay.subscribe_filter())
+    async with speech_mesh(mqtt_broker, profile_dir, piper(tmp_path)) as bridge, http(bridge) as client:
+        default = await client.post("/api/text-to-speech", content="Hello there.", params={"play": "false"})
+        picked = await client.post("/api/text-to-speech", content="Hello there.",
+                                   params={"play": "false", "voice": "de_DE-copy-medium"})
+        by_language = await client.post("/api/text-to-speech", content="Hello there.",
+                                        params={"play": "false", "voice": "en-US"})
+    for reply in (default, picked, by_language):
+        assert reply.status_code == 200, reply.text
+    says = mqtt_client.received(TtsSay)
+    assert [(s.voice, s.lang) for s in says] == [(None, None), ("de_DE-copy-medium", None), (None, "en-US")]
+    seconds = [read_wav(r.content)[0].seconds for r in (default, picked)]
+    assert seconds[1] > 1.5 * seconds[0], seconds
+
+
+@pytest.mark.parametrize("engine", ["espeak", "piper"])
+async def test_bad_voice_text_and_length_are_4xx_naming_what_to_change(mqtt_broker, profile_dir, engine):
+    settings = piper() if engine == "piper" else TtsSettings()
+    settings.max_text_chars = 300
+    async with speech_mesh(mqtt_broker, profile_dir, settings) as bridge, http(bridge) as client:
+        unknown = await client.post("/api/text-to-speech", content="hello", params={"voice": "xx_XX-nobody-low"})
+        path = await client.post("/api/text-to-speech", content="hello",
+                                 params={"voice": "../../etc/en_US-joe-medium.onnx"})
+        empty = await client.post("/api/text-to-speech", content="   ")
+        too_long = await client.post("/api/text-to-speech", content="word " * 100, params={"play": "false"})
+        too_long_streamed = await client.post("/api/text-to-speech", content="word " * 100,
+                                              params={"play": "false", "stream": "true"})
+        over_bridge_cap = await client.post("/api/text-to-speech", content="w" * 10_001)
+        still_up = await client.post("/api/text-to-speech", content="still here", params={"play": "false"})
+    expected_voice = "en_US-joe-medium" if engine == "piper" else " in all)"
+    assert unknown.status_code == 400 and "xx_XX-nobody-low" in unknown.text and expected_voice in unknown.text
+    assert path.status_code == 400 and "paths are not accepted" in path.text
+    assert empty.status_code == 400 and "empty" in empty.text
+    for reply in (too_long, too_long_streamed):
+        assert reply.status_code == 400 and "tts.max_text_chars (300)" in reply.text, reply.text
+    assert over_bridge_cap.status_code == 413 and "10000" in over_bridge_cap.text
+    assert still_up.status_code == 200 and len(still_up.content) > 1000
+
+
+async def test_stream_sends_the_first_sentence_before_the_last_is_made(mqtt_broker, profile_dir, mqtt_client):
+    """Five sentences with Piper: the response's first audio arrives while the TTS has not yet sent the last
+    sentence; the streamed WAV is the five sentences, each spoken once."""
+    chunks_at: list[float] = []
+    await mqtt_client.subscribe(TtsSay.subscribe_filter(), AudioToggleOff.subscribe_filter(),
+                                AudioToggleOn.subscribe_filter())
+    async with speech_mesh(mqtt_broker, profile_dir, piper()) as bridge, http(bridge) as client:
+        remove = await bridge.listen(AudioPlayBytesStreaming, lambda m: chunks_at.append(time.monotonic()))
+        body, first_audio_at = b"", None
+        async with client.stream("POST", "/api/text-to-speech", content=FIVE_SENTENCES,
+                                 params={"play": "false", "stream": "true"}) as reply:
+            assert reply.status_code == 200 and reply.headers["content-type"] == "audio/wav"
+            async for part in reply.aiter_bytes():
+                body += part
+                if first_audio_at is None and len(body) > 44:
+                    first_audio_at = time.monotonic()
+        remove()
+        whole = await client.post("/api/text-to-speech", content=FIVE_SENTENCES, params={"play": "false"})
+    assert first_audio_at is not None
+    assert len(chunks_at) == 6  # five sentences and the closing chunk
+    assert first_audio_at < chunks_at[4], "the first audio came only after the last sentence was made"
+    with wave.open(io.BytesIO(body)) as streamed:
+        assert (streamed.getframerate(), streamed.getsampwidth(), streamed.getnchannels()) == (22050, 2, 1)
+    streamed_frames = (len(body) - 44) // 2
+    whole_frames = read_wav(whole.content)[0].frames
+    assert abs(streamed_frames - whole_frames) < 0.05 * whole_frames  # the same five sentences, once
+    says = mqtt_client.received(TtsSay)
+    assert [s.stream for s in says] == [True, None] and says[0].text == FIVE_SENTENCES
+    assert mqtt_client.received(AudioToggleOff) and mqtt_client.received(AudioToggleOn)
+
+
+async def test_stream_plays_on_the_site_when_play_is_true(mqtt_broker, profile_dir):
+    common = make_common(mqtt_broker, profile_dir)
+    peer = AudioOutputPeer(common)
+    async with running(TtsService(common, piper())), running(peer), run_bridge(mqtt_broker, profile_dir) as bridge, \
+            http(bridge) as client:
+        reply = await client.post("/api/text-to-speech", content="One sentence. And another one.",
+                                  params={"stream": "true"})
+        two_sites = await client.post("/api/text-to-speech", content="hello",
+                                      params={"stream": "true", "siteId": "a,b"})
+        await asyncio.sleep(0.2)
+    assert reply.status_code == 200 and len(reply.content) > 44 + 22050
+    assert [m.is_last_chunk for m in peer.streamed] == [0, 0, 1]
+    assert two_sites.status_code == 400 and "one site" in two_sites.text
+
+
+class NonStreamingTts(HermesService):  # type: ignore[type-arg]
+    """A TTS as Rhasspy's is: it ignores say.stream and answers with one playBytes, then sayFinished."""
+
+    name = "tts"
+
+    @handles(TtsSay)
+    async def on_say(self, say: TtsSay) -> None:
+        wav = pcm_to_wav(b"\x10\x00" * 16000, 16000)
+        await self.publish(AudioPlayBytes(site_id=say.site_id, request_id=say.id or "x", wav_bytes=wav))
+        await self.publish(TtsSayFinished(site_id=say.site_id, id=say.id))
+
+
+async def test_stream_from_a_tts_that_does_not_stream_is_its_one_wav(mqtt_broker, profile_dir):
+    common = make_common(mqtt_broker, profile_dir)
+    async with running(NonStreamingTts(common)), run_bridge(mqtt_broker, profile_dir) as bridge, \
+            http(bridge) as client:
+        reply = await client.post("/api/text-to-speech", content="One. Two.", params={"stream": "true",
+                                                                                    "play": "false"})
+    assert reply.status_code == 200, reply.text
+    assert (len(reply.content) - 44) // 2 == 16000
+
+
+class FailingMidStreamTts(HermesService):  # type: ignore[type-arg]
+    """A TTS whose second sentence fails: it closes the stream with its last chunk, then reports the error."""
+
+    name = "tts"
+
+    @handles(TtsSay)
+    async def on_say(self, say: TtsSay) -> None:
+        request_id = say.id or "x"
+        for number, (pcm, last) in enumerate([(b"\x10\x00" * 8000, 0), (b"", 1)]):
+            await self.publish(AudioPlayBytesStreaming(site_id=say.site_id, request_id=request_id,
+                                                       chunk_number=number, is_last_chunk=last,
+                                                       wav_bytes=pcm_to_wav(pcm, 16000)))
+        await self.publish(TtsError(error="piper failed on 'two'", site_id=say.site_id, context=say.id))
+        await self.publish(TtsSayFinished(site_id=say.site_id, id=say.id))
+
+
+async def test_an_error_after_the_first_sentence_ends_the_stream_with_that_error(mqtt_broker, profile_dir):
+    common = make_common(mqtt_broker, profile_dir)
+    async with running(FailingMidStreamTts(common)), run_bridge(mqtt_broker, profile_dir) as bridge:
+        got: list[bytes] = []
+        with pytest.raises(MeshError, match="piper failed"):
+            async with bridge.mesh.speak_stream("One. Two.", "default", answer_playback=True) as sentences:
+                async for wav in sentences:
+                    got.append(wav)
+        async with http(bridge) as client:  # over HTTP the status is sent by then: the body ends, the bridge lives
+            reply = await client.post("/api/text-to-speech", content="One. Two.",
+                                      params={"stream": "true", "play": "false"})
+            status = await client.get("/api/version")
+    assert len(got) == 1
+    assert reply.status_code == 200 and (len(reply.content) - 44) // 2 == 8000
+    assert status.status_code == 200
