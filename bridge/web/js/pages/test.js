@@ -108,7 +108,8 @@ export async function render(main) {
 async function startMicrophone(setState, onIntent, onText) {
   const stream = await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1, echoCancellation: false } });
   const context = new AudioContext({ sampleRate: 16000 });
-  await context.audioWorklet.addModule("/web/js/pcm-worklet.js");
+  // relative to this module, so it is found under a --url-root prefix too
+  await context.audioWorklet.addModule(new URL("../pcm-worklet.js", import.meta.url));
   const source = context.createMediaStreamSource(stream);
   const node = new AudioWorkletNode(context, "pcm16");
   let site = null;
