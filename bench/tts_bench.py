@@ -61,6 +61,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -85,9 +86,38 @@ def cpu_seconds() -> float:
     return times.user + times.system + times.children_user + times.children_system
 
 
+def speed_figures(synthesize: Callable[[str], bytes], first_audio: Callable[[str], float],
+                  cpu: Callable[[], float], repeats: int) -> dict[str, float]:
+    """Real-time factor (wall and CPU) over the corpus, and the medians of the time to first audio and of the
+    whole five sentences: the same measure for an engine in-process and a Wyoming server."""
+    from hermes.wav import wav_info
+
+    corpus = [text for text, _, _ in sd.SHORT_COMMANDS] + [FIVE_SENTENCES]
+    audio = busy = 0.0
+    cpu_started = cpu()
+    whole_five = []
+    for _ in range(repeats):
+        for text in corpus:
+            began = time.perf_counter()
+            wav = synthesize(text)
+            spent = time.perf_counter() - began
+            busy += spent
+            audio += wav_info(wav).seconds
+            if text == FIVE_SENTENCES:
+                whole_five.append(spent)
+    cpu_spent = cpu() - cpu_started
+    first_one = [first_audio(ONE_SENTENCE) for _ in range(repeats)]
+    first_five = [first_audio(FIVE_SENTENCES) for _ in range(repeats)]
+    return {
+        "audio_s": audio, "synthesis_s": busy, "rtf": audio / busy,
+        "cpu_per_audio_s": cpu_spent / audio, "rtf_cpu": audio / cpu_spent,
+        "first_audio_1_s": statistics.median(first_one), "first_audio_5_s": statistics.median(first_five),
+        "whole_5_s": statistics.median(whole_five),
+    }
+
+
 def worker(engine_name: str, repeats: int, options: dict[str, Any]) -> dict[str, Any]:
     """One engine's figures, measured in this process."""
-    from hermes.wav import wav_info
     from services.engine_loader import load_engine
     from services.tts.engine import synthesize_stream
     from services.tts.settings import TtsSettings
@@ -108,33 +138,10 @@ def worker(engine_name: str, repeats: int, options: dict[str, Any]) -> dict[str,
             pass
         return elapsed
 
-    corpus = [text for text, _, _ in sd.SHORT_COMMANDS] + [FIVE_SENTENCES]
-    audio = busy = 0.0
-    cpu_started = cpu_seconds()
-    whole_five = []
-    for _ in range(repeats):
-        for text in corpus:
-            began = time.perf_counter()
-            wav = engine.synthesize(text)
-            spent = time.perf_counter() - began
-            busy += spent
-            audio += wav_info(wav).seconds
-            if text == FIVE_SENTENCES:
-                whole_five.append(spent)
-    cpu = cpu_seconds() - cpu_started
-    first_one = [first_audio(ONE_SENTENCE) for _ in range(repeats)]
-    first_five = [first_audio(FIVE_SENTENCES) for _ in range(repeats)]
     return {
         "engine": engine_name + (f" {json.dumps(options)}" if options else ""),
         "load_s": load_seconds,
-        "audio_s": audio,
-        "synthesis_s": busy,
-        "rtf": audio / busy,
-        "cpu_per_audio_s": cpu / audio,
-        "rtf_cpu": audio / cpu,
-        "first_audio_1_s": statistics.median(first_one),
-        "first_audio_5_s": statistics.median(first_five),
-        "whole_5_s": statistics.median(whole_five),
+        **speed_figures(engine.synthesize, first_audio, cpu_seconds, repeats),
         "streams": callable(getattr(engine, "synthesize_stream", None)),
         "rss_loaded_mib": rss_loaded,
         "rss_peak_mib": procs.peak_rss_mib(),
@@ -148,7 +155,6 @@ def wyoming_figures(name: str, uri: str, pids: list[int], load_seconds: float, r
     from wyoming.audio import AudioChunk, AudioStop
     from wyoming.tts import Synthesize
 
-    from hermes.wav import wav_info
     from services.engines import EngineConfig
     from services.tts.wyoming_engine import WyomingTtsEngine
     from services.wyoming_client import EventStream
@@ -177,27 +183,9 @@ def wyoming_figures(name: str, uri: str, pids: list[int], load_seconds: float, r
         assert elapsed is not None, f"{name} sent no audio"
         return elapsed
 
-    corpus = [text for text, _, _ in sd.SHORT_COMMANDS] + [FIVE_SENTENCES]
-    audio = busy = 0.0
-    cpu_started = cpu()
-    whole_five = []
-    for _ in range(repeats):
-        for text in corpus:
-            began = time.perf_counter()
-            wav = engine.synthesize(text)
-            spent = time.perf_counter() - began
-            busy += spent
-            audio += wav_info(wav).seconds
-            if text == FIVE_SENTENCES:
-                whole_five.append(spent)
-    cpu_spent = cpu() - cpu_started
-    first_one = [first_audio(ONE_SENTENCE) for _ in range(repeats)]
-    first_five = [first_audio(FIVE_SENTENCES) for _ in range(repeats)]
     return {
-        "engine": name, "load_s": load_seconds, "audio_s": audio, "synthesis_s": busy, "rtf": audio / busy,
-        "cpu_per_audio_s": cpu_spent / audio, "rtf_cpu": audio / cpu_spent,
-        "first_audio_1_s": statistics.median(first_one), "first_audio_5_s": statistics.median(first_five),
-        "whole_5_s": statistics.median(whole_five), "streams": True,
+        "engine": name, "load_s": load_seconds, **speed_figures(engine.synthesize, first_audio, cpu, repeats),
+        "streams": True,
         "rss_loaded_mib": rss_loaded, "rss_peak_mib": sum(procs.peak_rss_mib(pid) for pid in pids),
     }
 
