@@ -16,11 +16,14 @@ from typing import Annotated, Any
 
 import typer
 
+# A type alias of its own as well: commands with plain typer signatures (train, recognize) annotate with it.
+ProfileOption = Annotated[Path | None, typer.Option(
+    "--profile", envvar="HERMESH_PROFILE", show_default=False,
+    help="Profile directory (default: $HERMESH_PROFILE, else ~/.config/hermesh/profile; the commands that "
+         "run the mesh create it from the default English profile on first run).")]
+
 COMMON_OPTIONS: dict[str, Any] = {
-    "profile": Annotated[Path | None, typer.Option(
-        "--profile", envvar="HERMESH_PROFILE", show_default=False,
-        help="Profile directory (default: $HERMESH_PROFILE, else ~/.config/hermesh/profile; the commands that "
-             "run the mesh create it from the default English profile on first run).")],
+    "profile": ProfileOption,
     "site_id": Annotated[list[str] | None, typer.Option(
         "--site-id", help="Site id served (repeatable); none = every site. The first is this machine's own.")],
     "mqtt_host": Annotated[str | None, typer.Option("--mqtt-host", help="Broker host (default 127.0.0.1).")],

@@ -10,9 +10,7 @@ from typing import Annotated
 
 import typer
 
-from services.cli_options import COMMON_OPTIONS
-
-ProfileOption = COMMON_OPTIONS["profile"]  # the one definition every hermesh command shares
+from services.cli_options import ProfileOption  # the one definition every hermesh command shares
 
 
 def _profile_dir(profile: Path | None) -> Path:

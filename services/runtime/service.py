@@ -99,6 +99,10 @@ class _Waiter:
     provider: str | None = None  # the service expected to send it: its going offline ends the wait
 
 
+def _cancel_timer(handle: asyncio.TimerHandle, _future: asyncio.Future[Any]) -> None:
+    handle.cancel()
+
+
 @dataclass
 class _Listener:
     message_class: type[HermesMessage]
@@ -305,7 +309,7 @@ class HermesService(Generic[S]):
         loop = asyncio.get_running_loop()
         for waiter in pending:
             handle = loop.call_later(seconds, expire, waiter)
-            waiter.future.add_done_callback(lambda _f, h=handle: h.cancel())
+            waiter.future.add_done_callback(functools.partial(_cancel_timer, handle))
         return len(pending)
 
     def service_went_offline(self, service: str) -> int:
