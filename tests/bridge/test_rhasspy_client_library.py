@@ -15,6 +15,7 @@ from rhasspyclient.train import TrainingResult
 
 from hermes.asr import AsrStartListening
 from hermes.audioserver import AudioFrame
+from hermes.dialogue import DialogueSessionStarted
 from hermes.status import ServiceRestart
 from hermes.wav import wav_chunks
 from services.dialogue.service import DialogueService
@@ -30,7 +31,8 @@ SENTENCES = {
 
 
 async def test_every_rhasspy_client_call(mqtt_broker, profile_dir, mqtt_client, site_id):
-    await mqtt_client.subscribe(AsrStartListening.subscribe_filter(), ServiceRestart.subscribe_filter())
+    await mqtt_client.subscribe(AsrStartListening.subscribe_filter(), DialogueSessionStarted.subscribe_filter(),
+                                ServiceRestart.subscribe_filter())
     async with mesh(mqtt_broker, profile_dir, asr=True, tts=True, output=True, site_ids=[site_id]) as bridge, \
             running(DialogueService(make_common(mqtt_broker, profile_dir))), \
             aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=90)) as session:
@@ -59,18 +61,19 @@ async def test_every_rhasspy_client_call(mqtt_broker, profile_dir, mqtt_client, 
 
         trained = await client.train(no_cache=True)
         intent = await client.text_to_intent("make it zorblat")
-
-        # The voice session first: after an HTTP transcription on the same site, a loaded machine (CI beside
-        # other runs) left the dialogue's session without text (see the report of issue 14).
-        woken = asyncio.create_task(client.wakeup_and_wait(handle_intent=False))
-        await mqtt_client.expect(AsrStartListening, where=lambda m: m.site_id == site_id, timeout=30)
-        for chunk in wav_chunks(spoken_pcm("what time is it"), 1024):
-            await mqtt_client.publish(AudioFrame(site_id=site_id, wav_bytes=chunk))
-        command = await asyncio.wait_for(woken, 60)
-
         transcription = await client.speech_to_text(spoken_wav("what time is it"))
         streamed = await client.stream_to_text(spoken_pcm("tell me the time"))  # type: ignore[arg-type]
         speech = await client.text_to_speech("hello from the bridge")
+
+        # The command is spoken once the dialogue's own session listens: the transcriptions above published
+        # startListening on this site too, and speaking at the first one of the site (theirs, already received)
+        # put the audio before the wake-up, so the dialogue's session heard nothing.
+        woken = asyncio.create_task(client.wakeup_and_wait(handle_intent=False))
+        started = await mqtt_client.expect(DialogueSessionStarted, where=lambda m: m.site_id == site_id, timeout=30)
+        await mqtt_client.expect(AsrStartListening, where=lambda m: m.session_id == started.session_id, timeout=30)
+        for chunk in wav_chunks(spoken_pcm("what time is it"), 1024):
+            await mqtt_client.publish(AudioFrame(site_id=site_id, wav_bytes=chunk))
+        command = await asyncio.wait_for(woken, 60)
 
         restarted = await client.restart()  # last: the services it asks to restart leave the broker
         restart = await mqtt_client.expect(ServiceRestart, timeout=10)
