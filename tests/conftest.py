@@ -224,7 +224,11 @@ class HermesTestClient:
         return messages_of(self._inbox, cls, where)
 
     async def expect(self, cls: type[M], *, timeout: float = 10.0, where: Callable[[M], bool] | None = None) -> M:
-        """The first message of ``cls`` (already received since subscribing, or arriving within ``timeout``)."""
+        """The first message of ``cls`` (already received since subscribing, or arriving within ``timeout``).
+
+        Beware: an earlier session's message matches too. To wait for a later one, make ``where`` name it (its
+        sessionId, learned from e.g. sessionStarted): a voice test once sent its audio on an old startListening
+        and spoke before the dialogue listened (tests/bridge/test_listen_after_transcription.py)."""
         await self.subscribe(cls.subscribe_filter())
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
