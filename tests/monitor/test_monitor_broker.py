@@ -175,7 +175,13 @@ async def test_live_view_redraws_until_interrupted(mqtt_broker: MosquittoBroker)
             frames += line.startswith(b"Hermesh monitor - broker")
     finally:
         process.send_signal(signal.SIGINT)
-        await asyncio.wait_for(process.wait(), 30)
+        # keep reading: a monitor blocked writing into a full pipe never gets back to its loop to stop
+        try:
+            await asyncio.wait_for(process.communicate(), 30)
+        except TimeoutError:
+            process.kill()
+            _, err = await process.communicate()
+            raise AssertionError(f"hermesh monitor did not stop on SIGINT: {err.decode()[-3000:]}") from None
     assert process.returncode == 0
 
 
