@@ -183,7 +183,8 @@ def offline_worker(spec: dict[str, Any]) -> dict[str, Any]:
         decode = engine_decoder(profile, {"engine": "hybrid", "engine_options": {
             **spec["hybrid_options"], "whisper": {**WHISPER_OPTIONS["whisper"], **spec["whisper_options"]}}})
     else:
-        decode = engine_decoder(profile)
+        options = spec.get("engine_options") or {}
+        decode = engine_decoder(profile, {"engine_options": options} if options else None)
     utterances = load_set(spec["set"], spec["limit"])
     converted = []
     for u in utterances:
@@ -265,9 +266,11 @@ def engine_text(transcript: Any) -> str:
 
 
 def run_offline(set_name: str, column: str, profile: Path, limit: int | None,
-                whisper_options: dict[str, Any] | None = None, hybrid_options: dict[str, Any] | None = None) -> Run:
+                whisper_options: dict[str, Any] | None = None, hybrid_options: dict[str, Any] | None = None,
+                engine_options: dict[str, Any] | None = None) -> Run:
     spec = {"set": set_name, "column": column, "profile": str(profile), "limit": limit,
-            "whisper_options": whisper_options or {}, "hybrid_options": hybrid_options or {}}
+            "whisper_options": whisper_options or {}, "hybrid_options": hybrid_options or {},
+            "engine_options": engine_options or {}}
     done = subprocess.run([sys.executable, __file__, "--worker", json.dumps(spec)], capture_output=True, text=True,
                           timeout=1800, cwd=str(ROOT))
     if done.returncode != 0:
@@ -854,6 +857,10 @@ def main() -> None:
                         help="JSON engine options over the whisper columns' (e.g. '{\"cpu_threads\": 2}')")
     parser.add_argument("--hybrid-options", type=json.loads, default={},
                         help="JSON engine options of the hybrid column (e.g. '{\"min_likelihood\": 0.5}')")
+    parser.add_argument("--engine-options", type=json.loads, default={},
+                        help="JSON pocketsphinx engine options of the engine column, in place of the profile's "
+                             "(e.g. '{\"narrowband_fill_db\": null}' or '{\"decoder\": {\"topn\": 2}}'): "
+                             "how the defaults were chosen")
     parser.add_argument("--limit", type=int, default=None, help="at most N files per set (every k-th)")
     parser.add_argument("--sites", type=int, default=24, help="concurrent sites in the MQTT real-time column")
     parser.add_argument("--breakdown", type=int, default=60,
@@ -892,7 +899,8 @@ def main() -> None:
                 if column in columns:
                     log(f"{column} on {set_name} ...")
                     runs[(set_name, column)] = run_offline(set_name, column, profiles[profile_of(set_name)], args.limit,
-                                                           args.whisper_options, args.hybrid_options)
+                                                           args.whisper_options, args.hybrid_options,
+                                                           args.engine_options)
         for profile_name in ("coffee", "digits", "default"):
             mine = [s for s in sets if profile_of(s) == profile_name]
             want_breakdown = profile_name == profile_of(args.breakdown_set) and "http" in columns and args.breakdown > 0
