@@ -160,11 +160,18 @@ async def test_monitor_once_text_view(
     assert "ChangeLightState" in row and row.rstrip().endswith("nominal")
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 async def test_live_view_redraws_until_interrupted(mqtt_broker: MosquittoBroker) -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "services.cli", "monitor", "--mqtt-host", mqtt_broker.host,
         "--mqtt-port", str(mqtt_broker.port), "--interval", "0.2", cwd=REPO,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        # Ctrl-C as in a terminal: a test run started in the background of a shell without job control (as
+        # `cmd &` in a script) inherits SIGINT ignored, and the monitor would never hear it (two CI runs hung here)
+        preexec_fn=_default_sigint,
     )
     assert process.stdout is not None
     frames = 0
@@ -175,8 +182,7 @@ async def test_live_view_redraws_until_interrupted(mqtt_broker: MosquittoBroker)
             frames += line.startswith(b"Hermesh monitor - broker")
     finally:
         process.send_signal(signal.SIGINT)
-        # keep reading: a monitor blocked writing into a full pipe never gets back to its loop to stop
-        try:
+        try:  # reading all it writes, so it cannot block on a full pipe while it stops
             await asyncio.wait_for(process.communicate(), 30)
         except TimeoutError:
             process.kill()
