@@ -167,25 +167,19 @@ def intent(c: Converter) -> None:
             c.take(key, "nlu.fuzzy", True, note="Hermesh's NLU with fuzzy matching is the closest")
         else:
             _not_ours(c, "intent", system, "nlu", "the new profile uses Hermesh's NLU")
-    if c.has("intent.fsticuffs.fuzzy"):
-        value = as_bool(c.get("intent.fsticuffs.fuzzy"))
-        if value is None:
-            c.skip("intent.fsticuffs.fuzzy", "not carried: expected true or false")
-        else:
-            c.take("intent.fsticuffs.fuzzy", "nlu.fuzzy", value)
+    _take_bool(c, "intent.fsticuffs.fuzzy", "nlu.fuzzy")
     if c.get("intent.fsticuffs.failure_token"):
         c.take("intent.fsticuffs.failure_token", "nlu.failure_token", str(c.get("intent.fsticuffs.failure_token")))
-    if c.has("intent.replace_numbers"):
-        value = as_bool(c.get("intent.replace_numbers"))
-        if value is None:
-            c.skip("intent.replace_numbers", "not carried: expected true or false")
-        else:
-            c.take("intent.replace_numbers", "nlu.replace_numbers", value)
+    _take_bool(c, "intent.replace_numbers", "nlu.replace_numbers")
     if c.has("intent.fsticuffs.converters_dir"):
         c.row("intent.fsticuffs.converters_dir", CARRIED, "converters (Hermesh's fixed name)")
     c.skip("intent.fsticuffs.intent_graph", "not carried: a training output, 'hermesh train' makes its own")
     c.skip("intent.fsticuffs.ignore_unknown_words", NO_EQUIVALENT + " (fuzzy matching skips extra words at a cost)")
     c.unused_systems("intent", system if system in ("fsticuffs", "fuzzywuzzy") else "fsticuffs")
+
+
+def _take_bool(c: Converter, key: str, target: str) -> None:
+    c.convert_value(key, target, as_bool, lambda _value: True, "expected true or false")
 
 
 def _not_ours(c: Converter, section: str, system: str, service: str, fallback: str) -> None:
@@ -426,13 +420,7 @@ def command_vad(c: Converter) -> None:
 
 
 def training(c: Converter) -> None:
-    key = "training.unknown_words.guess_pronunciations"
-    if c.has(key):
-        value = as_bool(c.get(key))
-        if value is None:
-            c.skip(key, "not carried: expected true or false")
-        else:
-            c.take(key, "asr.guess_unknown_words", value)
+    _take_bool(c, "training.unknown_words.guess_pronunciations", "asr.guess_unknown_words")
     for name in ("speech_to_text.system", "intent.system"):
         c.skip(f"training.{name}", "not carried: Hermesh trains locally ('hermesh train')")
 
