@@ -7,7 +7,7 @@ import logging
 import math
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -20,6 +20,7 @@ from services.config import ConfigError
 from services.runtime.service import VERSION
 
 from .auth import USER, AuthError, authenticate, token_from
+from .context import BridgeContext
 from .docs_page import OPENAPI_DESCRIPTION, docs_html
 from .http_util import BridgeHTTPError, api_doc, mesh_error_response
 from .login_throttle import LoginThrottle
@@ -27,9 +28,6 @@ from .mesh_error import MeshError
 from .profile_files import ProfileFileConflict, ProfileFileError
 from .request_policy import RequestPolicyMiddleware
 from .url_root import UrlRootMiddleware, root_of, route_path
-
-if TYPE_CHECKING:
-    from .service import BridgeService
 
 LOG = logging.getLogger("hermesh.bridge.http")
 WEB_DIR = Path(__file__).parent / "web"
@@ -52,7 +50,7 @@ class BodyTooLarge(Exception):
 class GuardMiddleware:
     """Authenticates every HTTP request and websocket, slows down token guessing, enforces the body limit."""
 
-    def __init__(self, app: ASGIApp, bridge: BridgeService) -> None:
+    def __init__(self, app: ASGIApp, bridge: BridgeContext) -> None:
         self.app = app
         self.bridge = bridge
         self.throttle = LoginThrottle(bridge.settings.login_attempts_threshold, bridge.settings.login_ban_seconds)
@@ -141,7 +139,7 @@ async def _reject(scope: Scope, receive: Receive, send: Send, status: int, messa
     await response(scope, receive, send)
 
 
-def create_app(bridge: BridgeService) -> FastAPI:
+def create_app(bridge: BridgeContext) -> FastAPI:
     from .routes import (
         audio_ws,
         devices,
@@ -252,7 +250,7 @@ def create_app(bridge: BridgeService) -> FastAPI:
     return app
 
 
-def web_dir(bridge: BridgeService) -> Path | None:
+def web_dir(bridge: BridgeContext) -> Path | None:
     configured = bridge.settings.web_dir
     if configured is not None:
         return configured if configured.is_dir() else None

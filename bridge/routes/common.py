@@ -1,21 +1,18 @@
-"""Helpers every router uses: the service behind the app, and site ids checked against the caller's role."""
+"""Helpers every router uses: the bridge behind the app (its declared interface), and site ids checked against the caller's role."""
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 from fastapi import Request, WebSocket
 
 from ..auth import ANONYMOUS_ADMIN, Principal
+from ..context import BridgeContext
 from ..http_util import check_site_id
-
-if TYPE_CHECKING:
-    from ..mesh_client import MeshClient
-    from ..service import BridgeService
-    from ..state import BridgeState
+from ..mesh_client import MeshClient
+from ..state import BridgeState
 
 
-def get_bridge(request: Request | WebSocket) -> BridgeService:
+def get_bridge(request: Request | WebSocket) -> BridgeContext:
+    """The running bridge, as much of it as bridge/context.py declares."""
     return request.app.state.bridge  # type: ignore[no-any-return]
 
 

@@ -21,6 +21,7 @@ from services.config import PROFILE_FILE, ConfigError, load_section, read_profil
 from services.profile import write_atomic
 from services.runtime.service import VERSION
 
+from ..context import BridgeContext
 from ..http_util import (
     MAX_TEXT_CHARS,
     BridgeHTTPError,
@@ -95,7 +96,7 @@ async def status(request: Request) -> Response:
         "sites": sites,
         "services": bridge.registry.snapshot(),
         "broker": {"host": bridge.common.mqtt.host, "port": bridge.common.mqtt.port,
-                   "connected": bridge._connected.is_set()},
+                   "connected": bridge.connected},
         "homeAssistant": {"configured": ha.get("configured", False), "reachable": ha.get("reachable", False)},
         "wyoming": bridge.wyoming is not None,
     })
@@ -260,7 +261,7 @@ async def tts_test(request: Request) -> Response:
 
 
 # ---- Home Assistant -----------------------------------------------------------------------------------------
-def ha_config(bridge: Any) -> tuple[str | None, str | None]:
+def ha_config(bridge: BridgeContext) -> tuple[str | None, str | None]:
     """URL and token: the bridge's own settings, else the intent handler's (profile.json intent_handler.
     home_assistant and HERMESH_INTENT_HANDLER__HOME_ASSISTANT__*), used only when it has a token."""
     url = bridge.settings.home_assistant_url
@@ -278,7 +279,7 @@ def ha_config(bridge: Any) -> tuple[str | None, str | None]:
     return (url.rstrip("/") if url else None), token
 
 
-async def homeassistant_probe(bridge: Any, timeout: float = 5.0) -> dict[str, Any]:
+async def homeassistant_probe(bridge: BridgeContext, timeout: float = 5.0) -> dict[str, Any]:
     url, token = ha_config(bridge)
     if not url:
         return {"configured": False, "reachable": False,

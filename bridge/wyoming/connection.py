@@ -6,8 +6,8 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from wyoming.asr import Transcribe, Transcript
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
@@ -25,26 +25,26 @@ from hermes.status import SiteReleased
 
 from ..mesh_error import MeshError
 from .audio import AudioFormatError
+from .context import WyomingContext
 from .errors import FlowError, mesh_error_event
 from .framing import FrameError, read_frame
 from .settings import CONNECTION_SUFFIX_CHARS
 from .speech_flows import DetectFlow, TranscribeFlow
 from .text_flows import Speaker, SynthesizeStream, handle_intent, handle_transcript, recognize
 
-if TYPE_CHECKING:
-    from .server import WyomingServer
-
 LOG = logging.getLogger("hermesh.bridge.wyoming")
 IGNORED = {"select-program", "pong", "run-satellite", "pause-satellite", "played"}
 
 
 class WyomingConnection(AsyncEventHandler):
-    def __init__(self, server: WyomingServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(self, context: WyomingContext, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                 on_closed: Callable[[WyomingConnection], None] = lambda _: None) -> None:
         super().__init__(reader, writer)
-        self.server = server
-        self.settings = server.settings
+        self.context = context
+        self.settings = context.settings
+        self._on_closed = on_closed
         self.site_id = f"{self.settings.site_prefix}-{uuid.uuid4().hex[:CONNECTION_SUFFIX_CHARS]}"
-        self.mesh = server.mesh  # every request of this connection goes through it
+        self.mesh = context.mesh  # every request of this connection goes through it
         self.peer = writer.get_extra_info("peername")
         self.audio_flow: TranscribeFlow | DetectFlow | None = None
         self.tts_stream: SynthesizeStream | None = None
@@ -53,7 +53,11 @@ class WyomingConnection(AsyncEventHandler):
         self.closed = False
         LOG.debug("wyoming connection from %s as site %s", self.peer, self.site_id)
 
-    # ---- helpers used by the flows ------------------------------------------------------------------------
+    # ---- helpers used by the flows (context.FlowConnection) ----------------------------------------------
+    @property
+    def language(self) -> str:
+        return self.context.catalog.language
+
     async def write(self, event: Event) -> None:
         if self.closed:
             return
@@ -142,7 +146,7 @@ class WyomingConnection(AsyncEventHandler):
     async def _dispatch(self, event: Event) -> None:
         kind = event.type
         if Describe.is_type(kind):
-            await self.write(self.server.catalog.info().event())
+            await self.write(self.context.catalog.info().event())
         elif Ping.is_type(kind):
             await self.write(Pong(text=(event.data or {}).get("text")).event())
         elif AudioChunk.is_type(kind):
@@ -214,5 +218,5 @@ class WyomingConnection(AsyncEventHandler):
         # This connection's site id is never used again: every service may free what it keeps for it (a wake
         # detector, a queue, a status line). Sent after the connection's last frames, so it is handled after them;
         # in the background, so a broker being reconnected does not hold the closing connection.
-        self.server.service.spawn(self.publish(SiteReleased(site_id=self.site_id, reason="Wyoming connection closed")))
-        self.server.connections.discard(self)
+        self.context.service.spawn(self.publish(SiteReleased(site_id=self.site_id, reason="Wyoming connection closed")))
+        self._on_closed(self)

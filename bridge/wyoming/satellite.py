@@ -23,7 +23,7 @@ import contextlib
 import logging
 import re
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlparse
 
 from wyoming.asr import Transcribe, Transcript
@@ -71,10 +71,8 @@ from hermes.tts import TtsSay
 
 from ..mesh_client import Watch
 from .audio import AudioFormatError, InputStream, PcmFormat, chunk_events, wav_pcm, wav_seconds, wav_to_events
+from .context import WyomingContext
 from .settings import SatelliteConfig
-
-if TYPE_CHECKING:
-    from .server import WyomingServer
 
 LOG = logging.getLogger("hermesh.bridge.wyoming.satellite")
 # What of the site's traffic a satellite shows or plays (every error on hermes/error/...: its LEDs show them).
@@ -113,16 +111,16 @@ def site_from_name(name: str) -> str:
 
 
 class SatelliteClient:
-    def __init__(self, server: WyomingServer, config: SatelliteConfig) -> None:
-        self.server = server
-        self.service = server.service
-        self.settings = server.settings
+    def __init__(self, context: WyomingContext, config: SatelliteConfig) -> None:
+        self.context = context
+        self.service = context.service
+        self.settings = context.settings
         self.config = config
         parsed = urlparse(config.uri)
         self.host, self.port = parsed.hostname or "127.0.0.1", int(parsed.port or 10700)
         self.site_id: str = config.site_id or site_from_name(f"{self.host}-{self.port}")
         self._named = config.site_id is not None
-        self.language = config.language or server.catalog.language
+        self.language = config.language or context.catalog.language
         self.connected = asyncio.Event()
         self.connections = 0
         self._stop = asyncio.Event()
@@ -189,7 +187,7 @@ class SatelliteClient:
                 self._named = True
             self._reset_state()
             site = self.site_id
-            traffic = await self.server.mesh.watch(SITE_TRAFFIC, lambda m: m.get_site_id() == site)
+            traffic = await self.context.mesh.watch(SITE_TRAFFIC, lambda m: m.get_site_id() == site)
             remove_timer = await self.service.add_raw_listener(TimerEvent.subscribe_filter(site_id=self.site_id),
                                                                self._on_timer)
             await self.write(RunSatellite().event())
@@ -431,13 +429,13 @@ class SatelliteClient:
 
 
 class SatelliteManager:
-    def __init__(self, server: WyomingServer) -> None:
-        self.server = server
+    def __init__(self, context: WyomingContext) -> None:
+        self.context = context
         self.clients: list[SatelliteClient] = []
 
     async def start(self) -> None:
-        for config in self.server.settings.satellites:
-            client = SatelliteClient(self.server, config)
+        for config in self.context.settings.satellites:
+            client = SatelliteClient(self.context, config)
             self.clients.append(client)
             client.start()
 

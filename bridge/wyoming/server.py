@@ -16,6 +16,7 @@ from wyoming.server import AsyncTcpServer
 from ..mesh_client import MeshClient, MeshTimeouts
 from .catalog import MeshCatalog
 from .connection import WyomingConnection
+from .context import WyomingContext
 from .router import Router
 from .satellite import SatelliteManager
 from .settings import WyomingSettings, load_wyoming_settings
@@ -34,7 +35,9 @@ class WyomingServer:
         self.mesh = mesh or MeshClient(service, MeshTimeouts(reply=self.settings.reply_timeout))
         self.router = Router(self.mesh, self.is_own_site, self.is_satellite_site)
         self.catalog = MeshCatalog(self.mesh, self.settings)
-        self.satellites = SatelliteManager(self)
+        # what the connections and satellite clients may use of this server (they must not import it)
+        self.context = WyomingContext(self.settings, self.mesh, self.catalog, service)
+        self.satellites = SatelliteManager(self.context)
         self.connections: set[WyomingConnection] = set()
         self._server: AsyncTcpServer | None = None
 
@@ -45,7 +48,7 @@ class WyomingServer:
         return any(c.site_id == site_id and c.connected.is_set() for c in self.satellites.clients)
 
     def _new_connection(self, reader: Any, writer: Any) -> WyomingConnection:
-        connection = WyomingConnection(self, reader, writer)
+        connection = WyomingConnection(self.context, reader, writer, on_closed=self.connections.discard)
         self.connections.add(connection)
         return connection
 

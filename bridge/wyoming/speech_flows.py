@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from typing import TYPE_CHECKING
 
 from wyoming.asr import Transcribe, Transcript, TranscriptChunk, TranscriptStart, TranscriptStop
 from wyoming.audio import AudioChunk, AudioStart
@@ -21,15 +20,13 @@ from hermes.hotword import HotwordDetected
 
 from ..mesh_client import WakeWatch
 from .audio import InputStream
-
-if TYPE_CHECKING:
-    from .connection import WyomingConnection
+from .context import FlowConnection
 
 
 class TranscribeFlow:
-    def __init__(self, conn: WyomingConnection, request: Transcribe) -> None:
+    def __init__(self, conn: FlowConnection, request: Transcribe) -> None:
         self.conn = conn
-        self.language = request.language or conn.server.catalog.language
+        self.language = request.language or conn.language
         self.context = request.context
         self.asr = conn.mesh.open_transcription(conn.site_id, lang=self.language,
                                                 session_id=f"{conn.site_id}-{uuid.uuid4().hex[:8]}")
@@ -95,7 +92,7 @@ def matching_name(requested: list[str] | None, detected: HotwordDetected) -> str
 
 
 class DetectFlow:
-    def __init__(self, conn: WyomingConnection, request: Detect) -> None:
+    def __init__(self, conn: FlowConnection, request: Detect) -> None:
         self.conn = conn
         self.names = request.names
         self.context = request.context

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from wyoming.audio import AudioStart, AudioStop
 from wyoming.handle import Handled, HandledChunk, HandledStart, HandledStop, NotHandled
@@ -25,9 +25,7 @@ from hermes.nlu import Intent, NluIntent, NluIntentNotRecognized, Slot
 from ..mesh_error import MeshError, MeshErrorCode
 from ..voice_choice import VoiceChoiceError, check_voice_name
 from .audio import AudioFormatError, PcmFormat, chunk_events, wav_pcm
-
-if TYPE_CHECKING:
-    from .connection import WyomingConnection
+from .context import FlowConnection
 
 SENTENCE_END = re.compile(r"(?<=[.!?;:。！？])\s+|\n+")
 
@@ -46,7 +44,7 @@ class Speaker:
     """Says texts on the connection's site one after another, each as one audio-start / audio-chunk* /
     audio-stop group sent while the TTS makes it: every sentence goes out as soon as it is made."""
 
-    def __init__(self, conn: WyomingConnection, voice: SynthesizeVoice | None) -> None:
+    def __init__(self, conn: FlowConnection, voice: SynthesizeVoice | None) -> None:
         self.conn = conn
         try:
             self.voice, self.lang = voice_request(voice)
@@ -82,7 +80,7 @@ class Speaker:
 class SynthesizeStream:
     """synthesize-start / -chunk* / -stop: sentences are spoken as soon as they are complete."""
 
-    def __init__(self, conn: WyomingConnection, voice: SynthesizeVoice | None) -> None:
+    def __init__(self, conn: FlowConnection, voice: SynthesizeVoice | None) -> None:
         self.conn = conn
         self.speaker = Speaker(conn, voice)
         self.buffer = ""
@@ -121,10 +119,10 @@ def entities_of(intent: NluIntent) -> list[Entity]:
     return [Entity(name=slot.slot_name or slot.entity, value=slot.value.get("value")) for slot in intent.slots or []]
 
 
-async def recognize(conn: WyomingConnection, text: str, context: dict[str, Any] | None) -> None:
+async def recognize(conn: FlowConnection, text: str, context: dict[str, Any] | None) -> None:
     """recognize -> intent / not-recognized, with the mesh's intent handling switched off for the site."""
     async with conn.mesh.handling_off(conn.site_id):
-        recognition = await conn.mesh.recognize_text(text, conn.site_id, lang=conn.server.catalog.language,
+        recognition = await conn.mesh.recognize_text(text, conn.site_id, lang=conn.language,
                                                      timeout=conn.settings.reply_timeout)
     reply = recognition.result
     if isinstance(reply, NluIntentNotRecognized):
@@ -139,10 +137,10 @@ def conversation_of(context: dict[str, Any] | None) -> str | None:
     return None
 
 
-async def handle_transcript(conn: WyomingConnection, text: str, context: dict[str, Any] | None) -> None:
+async def handle_transcript(conn: FlowConnection, text: str, context: dict[str, Any] | None) -> None:
     session_id = f"{conn.site_id}-{uuid.uuid4().hex[:8]}"
     _, said = await conn.mesh.handle_text(
-        text, conn.site_id, session_id, lang=conn.server.catalog.language, custom_data=conversation_of(context),
+        text, conn.site_id, session_id, lang=conn.language, custom_data=conversation_of(context),
         timeout=conn.settings.reply_timeout, handle_timeout=conn.settings.handle_timeout)
     if said is None:
         await send_handled(conn, None, context, conn.settings.not_understood_text)
@@ -150,19 +148,19 @@ async def handle_transcript(conn: WyomingConnection, text: str, context: dict[st
     await send_handled(conn, said, context)
 
 
-async def handle_intent(conn: WyomingConnection, intent: WyomingIntent) -> None:
+async def handle_intent(conn: FlowConnection, intent: WyomingIntent) -> None:
     """An intent the client recognised itself, published as hermes/intent/<name> for the mesh's handlers."""
     request_id = uuid.uuid4().hex
     slots = [Slot(entity=e.name, slot_name=e.name, value={"kind": "Unknown", "value": e.value},
                   raw_value="" if e.value is None else str(e.value)) for e in intent.entities]
     message = NluIntent(input=intent.text or intent.name, intent=Intent(intent_name=intent.name, confidence_score=1.0),
                         site_id=conn.site_id, id=request_id, session_id=f"{conn.site_id}-{request_id[:8]}",
-                        slots=slots, custom_data=conversation_of(intent.context), lang=conn.server.catalog.language)
+                        slots=slots, custom_data=conversation_of(intent.context), lang=conn.language)
     said = await conn.mesh.handle_intent(message, conn.settings.handle_timeout)
     await send_handled(conn, said, intent.context)
 
 
-async def send_handled(conn: WyomingConnection, text: str | None, context: dict[str, Any] | None,
+async def send_handled(conn: FlowConnection, text: str | None, context: dict[str, Any] | None,
                        not_handled: str | None = None) -> None:
     if not_handled is not None:
         await conn.write(NotHandled(text=not_handled, context=context).event())

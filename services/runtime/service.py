@@ -201,6 +201,11 @@ class HermesService(Generic[S]):
 
     # ---- public API for handlers ---------------------------------------------------------------------------
     @property
+    def connected(self) -> bool:
+        """Whether a broker connection is up now (it may drop at any time: requests still handle BrokerLost)."""
+        return self._client is not None and self._connected.is_set()
+
+    @property
     def status_topic(self) -> str:
         return ServiceStatus.format_topic(service=self.name, instance=self.instance)
 
