@@ -42,6 +42,12 @@ def describe(voices: list[Voice]) -> str:
     return listed(v.voice_id for v in voices)
 
 
+def languages_spoken(voices: list[Voice]) -> list[str]:
+    """The languages of the voices as the TTS gives them; a voice that gives none is named by its language
+    (espeak-ng's voices are)."""
+    return sorted({code for voice in voices for code in (voice.languages or [voice.voice_id])})
+
+
 def choose(voices: list[Voice], voice: str | None, language: str | None) -> VoiceChoice:
     """The say's voice and language for ``?voice=`` and ``?language=``; VoiceChoiceError names the voices."""
     chosen: str | None = None

@@ -6,7 +6,6 @@ import asyncio
 import json
 import logging
 import re
-import shutil
 import time
 from typing import Any
 
@@ -37,8 +36,10 @@ from ..http_util import (
     text,
     wav_response,
 )
+from ..mesh_error import MeshError
 from ..protected_settings import flatten
 from ..settings import BridgeSettings
+from ..voice_choice import languages_spoken
 from .common import get_bridge, get_mesh, get_principal, require_admin, target_site, target_sites
 from .profile_api import check_profile_write, defaults_layer, merge, validate_profile
 
@@ -211,31 +212,18 @@ async def shutdown(request: Request) -> Response:
     return text("Shutting down")
 
 
-_LANGUAGES: list[str] | None = None
-
-
-async def espeak_languages() -> list[str]:
-    global _LANGUAGES
-    if _LANGUAGES is None:
-        program = shutil.which("espeak-ng")
-        found: list[str] = []
-        if program:
-            process = await asyncio.create_subprocess_exec(program, "--voices", stdout=asyncio.subprocess.PIPE,
-                                                           stderr=asyncio.subprocess.DEVNULL)
-            out, _ = await process.communicate()
-            for line in out.decode(errors="replace").splitlines()[1:]:
-                parts = line.split()
-                if len(parts) >= 2:
-                    found.append(parts[1])
-        _LANGUAGES = sorted(set(found))
-    return _LANGUAGES
-
-
 @router.get("/api/languages", **api_doc(
-    "The profile's language and the languages the TTS can speak",
-    responses={"application/json": "{language, tts}"}))
+    "The profile's language and the languages the TTS's voices speak",
+    responses={"application/json": "{language, tts, ttsError?}"},
+    description="`tts` is asked of the TTS service (the voices of GET /api/tts-voices): null, with `ttsError` "
+                "saying why, while no TTS answers."))
 async def languages(request: Request) -> Response:
-    return json_response({"language": get_bridge(request).common.language, "tts": await espeak_languages()})
+    answer: dict[str, Any] = {"language": get_bridge(request).common.language}
+    try:
+        answer["tts"] = languages_spoken(await get_mesh(request).voices(target_site(request)))
+    except MeshError as err:  # unknown, not guessed from what this machine happens to have installed
+        answer.update(tts=None, ttsError=str(err))
+    return json_response(answer)
 
 
 @router.post("/api/tts/test", **api_doc(

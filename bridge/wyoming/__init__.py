@@ -3,7 +3,8 @@
 * ``server.WyomingServer(service, host, port)``: asr, tts, wake, intent and handle on one TCP port, each
   request mapped onto the broker through the bridge's ``MeshClient`` (see ``connection``, ``speech_flows``,
   ``text_flows``; its errors become events in ``errors``); ``info`` comes
-  from memory (``catalog``), so describe is answered at once. Each connection speaks as its own site
+  from memory (``catalog``: the voices and wake words the TTS and wake services gave over the broker), so
+  describe is answered at once. Connections, satellites and flows see the server through ``context``. Each connection speaks as its own site
   ``<site_prefix>-<random>``; services limited by ``site_ids`` must serve those sites too.
 * ``satellite``: the Wyoming satellites listed in the profile are dialled and become sites of the mesh.
 

@@ -2,17 +2,18 @@
 
 Voices and wake words are asked from the mesh (``MeshClient.voices``, the same list GET /api/tts-voices gives,
 and rhasspy/hotword/getHotwords) in the background: at start, when a TTS or wake service comes online, and
-when a describe finds the answer older than ``info_refresh``. Until the mesh answers, the local espeak-ng voices
-(only when the profile's TTS engine is espeak-ng: another engine's voices are not known here) and the
-profile's wake phrases stand in, so a describe is always answered at once from memory.
+when a describe finds the answer older than ``info_refresh``. A describe is answered from memory; only while
+a service has never answered does it wait for the question in flight, and at most ``FIRST_ANSWER_WAIT`` (Home
+Assistant gives up after 1 s). A service that does not answer has no voices or wake words in the info: they are
+unknown, not guessed from what the bridge's own machine has installed or from a profile another engine may not
+follow.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import shutil
-import subprocess
 import time
 import uuid
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ LOG = logging.getLogger("hermesh.bridge.wyoming")
 ATTRIBUTION = Attribution(name="Hermesh", url="https://github.com/rhasspy")
 VERSION = "0.1.0"
 ASK_TIMEOUT = 2.0
+FIRST_ANSWER_WAIT = 0.6  # of Home Assistant's 1 s for a describe
 
 
 @dataclass(frozen=True)
@@ -82,46 +84,6 @@ def languages_of(code: str) -> list[str]:
     return [code] if base == code else [code, base]
 
 
-def local_espeak_voices(common: Any) -> list[VoiceEntry]:
-    """espeak-ng's voices on this machine, when the profile's TTS speaks with espeak-ng (else none)."""
-    try:
-        from services.config import load_section
-        from services.tts.settings import TtsSettings
-
-        if load_section(TtsSettings, common, "tts").engine != "espeak":
-            return []
-    except Exception as err:  # noqa: BLE001 - a broken profile: the TTS reports it; no stand-in list
-        LOG.debug("no tts settings from the profile: %s", err)
-        return []
-    exe = shutil.which("espeak-ng")
-    if exe is None:
-        return []
-    try:
-        from services.tts.espeak import parse_voice_list
-
-        out = subprocess.run([exe, "--voices"], capture_output=True, timeout=10, check=False).stdout
-        return [VoiceEntry(v.voice_id, v.description) for v in parse_voice_list(out.decode("utf-8", "replace"))]
-    except Exception as err:  # noqa: BLE001 - a missing fallback only shortens the voice list
-        LOG.debug("no local espeak-ng voice list: %s", err)
-        return []
-
-
-def profile_wake_words(common: Any) -> list[WakeEntry]:
-    """The wake phrases configured in the profile's "wake" section (pocketsphinx phrases)."""
-    try:
-        from services.config import load_section
-        from services.wake.engine import default_wakeword_id
-        from services.wake.settings import WakeSettings
-
-        wake = load_section(WakeSettings, common, "wake")
-    except Exception as err:  # noqa: BLE001
-        LOG.debug("no wake words from the profile: %s", err)
-        return []
-    if wake.engine != "pocketsphinx":
-        return []
-    return [WakeEntry(p.wakeword_id or default_wakeword_id(p.phrase), p.phrase) for p in wake.pocketsphinx.phrases]
-
-
 class MeshCatalog:
     def __init__(self, mesh: MeshClient, settings: WyomingSettings) -> None:
         self.mesh = mesh
@@ -138,9 +100,6 @@ class MeshCatalog:
         self._remove_status: Any = None
 
     async def start(self) -> None:
-        self.voices = await asyncio.to_thread(local_espeak_voices, self.service.common)
-        self.wake_words = profile_wake_words(self.service.common)
-        self._info = self._build()
         self._remove_status = await self.service.add_raw_listener(ServiceStatus.subscribe_filter(), self._on_status)
         self.refresh_soon()
 
@@ -159,9 +118,15 @@ class MeshCatalog:
             self.refresh_soon(force=True)
 
     # ---- info --------------------------------------------------------------------------------------------
-    def info(self) -> Info:
-        if time.monotonic() - self.updated > self.settings.info_refresh:
+    async def info(self) -> Info:
+        known = self.voices_from_mesh and self.wake_from_mesh
+        if not known or time.monotonic() - self.updated > self.settings.info_refresh:
             self.refresh_soon()
+        pending = self._refreshing
+        if not known and pending is not None and not pending.done():
+            # Home Assistant keeps the info of its first describe: an answer a moment away is worth the wait
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(pending), FIRST_ANSWER_WAIT)
         return self._info
 
     @property

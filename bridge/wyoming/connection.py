@@ -146,7 +146,7 @@ class WyomingConnection(AsyncEventHandler):
     async def _dispatch(self, event: Event) -> None:
         kind = event.type
         if Describe.is_type(kind):
-            await self.write(self.context.catalog.info().event())
+            await self.write((await self.context.catalog.info()).event())
         elif Ping.is_type(kind):
             await self.write(Pong(text=(event.data or {}).get("text")).event())
         elif AudioChunk.is_type(kind):

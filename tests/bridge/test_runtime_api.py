@@ -120,6 +120,15 @@ async def test_languages_tts_test_restart_and_shutdown(mqtt_broker, profile_dir,
     assert down.text == "Shutting down"
 
 
+async def test_languages_come_from_the_tts_service_and_are_unknown_without_it(mqtt_broker, profile_dir):
+    """Not from espeak-ng on the bridge's machine: the TTS may run elsewhere, with another engine."""
+    async with mesh(mqtt_broker, profile_dir, reply_timeout=1) as bridge, http(bridge) as client:
+        without = await client.get("/api/languages")
+    assert without.status_code == 200
+    assert without.json()["language"] == "en" and without.json()["tts"] is None
+    assert "tts" in without.json()["ttsError"], without.json()
+
+
 async def test_home_assistant_status_and_command(mqtt_broker, profile_dir):
     async with home_assistant("ha-token") as (url, received):
         async with run_bridge(mqtt_broker, profile_dir, home_assistant_url=url,

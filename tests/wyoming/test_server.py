@@ -53,6 +53,34 @@ async def test_describe_lists_every_service_installed(mesh: Any) -> None:
     assert info.satellite is None  # a satellite on this port would hide every service from Home Assistant
 
 
+async def test_describe_lists_voices_and_wake_words_only_once_their_services_answer(
+        mqtt_broker: MosquittoBroker, profile_dir: Path) -> None:
+    """No stand-in list from the bridge's own espeak-ng or the profile's wake section: the TTS or wake service
+    may run elsewhere with another engine. Unknown is empty; the services coming online fill it in."""
+    from services.tts.service import TtsService
+    from services.wake.service import WakeService
+
+    from .mesh import running
+
+    common = common_for(mqtt_broker, profile_dir)
+    async with wyoming_mesh(common, roles={"nlu", "handler", "dialogue"}) as (server, _):
+        async with connect(server.port) as client:
+            await client.write_event(Describe().event())
+            before = Info.from_event((await read_until(client, "info"))[-1])
+        async with running(TtsService(common)), running(WakeService(common)):
+            for _ in range(100):  # the catalog asks again when it sees them come online
+                if server.catalog.voices_from_mesh and server.catalog.wake_from_mesh:
+                    break
+                await asyncio.sleep(0.05)
+            async with connect(server.port) as client:
+                await client.write_event(Describe().event())
+                after = Info.from_event((await read_until(client, "info"))[-1])
+    assert before.tts[0].voices == [] and before.wake[0].models == []
+    assert before.asr[0].installed and before.intent[0].installed  # the rest of the info is there at once
+    assert "en-us" in {v.name for v in after.tts[0].voices}
+    assert [m.phrase for m in after.wake[0].models] == [WAKE_PHRASE]
+
+
 @pytest.mark.parametrize(("rate", "width", "channels"), [(16000, 2, 1), (44100, 4, 2), (22050, 1, 1)])
 async def test_transcribe_in_any_format_gives_the_transcript_with_streaming_events(
         mesh: Any, rate: int, width: int, channels: int) -> None:
