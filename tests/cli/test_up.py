@@ -317,3 +317,93 @@ async def test_up_starts_a_pool_that_shares_requests_and_survives_losing_a_worke
     for intent in intents:
         per_session[str(intent.session_id)] = per_session.get(str(intent.session_id), 0) + 1
     assert len(per_session) == 60 and set(per_session.values()) == {1}  # each query answered exactly once
+
+
+async def test_pools_under_load_lose_a_worker_each_without_a_hang_or_a_double_answer(mqtt_broker, mqtt_client,
+                                                                                      tmp_path):
+    """Issue 20's pool test: 50 concurrent /api/text-to-intent and 20 /api/speech-to-text while one NLU worker and
+    one ASR worker get SIGKILL. Every request succeeds or fails fast with a 503 naming the lost worker (the bridge
+    gives a live worker ``worker_lost_timeout`` to answer, never the 30 s reply timeout); none is answered twice
+    on the broker (a request is never resent to another worker: an intent would fire twice)."""
+    import asyncio
+
+    import httpx
+
+    from hermes.asr import AsrTextCaptured, AsrTrainSuccess
+    from hermes.nlu import NluIntent
+    from hermes.wav import pcm_to_wav
+    from tests.asr.speech import utterance
+
+    http_port = free_port()
+    up = subprocess.Popen([*HERMESH, "up", "--profile", str(tmp_path / "p"), "--mqtt-port", str(mqtt_broker.port),
+                           "--http-port", str(http_port), "--wyoming-port", str(free_port()), "--only", "nlu",
+                           "--only", "asr", "--only", "bridge", "--replicas", "nlu=2,asr=2"],
+                          stderr=subprocess.DEVNULL, start_new_session=True)
+    wav = pcm_to_wav(utterance("what time is it"))
+
+    def workers() -> dict[str, dict[str, int]] | None:
+        """Both pools' pids by instance, once two workers of each are online."""
+        online = [s for s in status(mqtt_broker.port) if s["status"] == "online"]
+        pools = {name: {s["instance"]: s["pid"] for s in online if s["service"] == name} for name in ("nlu", "asr")}
+        bridge_up = any(s["service"] == "bridge" for s in online)
+        return pools if bridge_up and all(len(p) == 2 for p in pools.values()) else None
+
+    async def text(client: httpx.AsyncClient) -> httpx.Response:
+        return await client.post("/api/text-to-intent", params={"nohass": "true"}, content="what time is it",
+                                 headers={"Content-Type": "text/plain"})
+
+    async def speech(client: httpx.AsyncClient) -> httpx.Response:
+        return await client.post("/api/speech-to-text", content=wav, headers={"Content-Type": "audio/wav"})
+
+    try:
+        for cls in (NluIntent, AsrTextCaptured, AsrTrainSuccess):
+            await mqtt_client.subscribe(cls.subscribe_filter())
+        pools = await asyncio.to_thread(wait_until, workers, 120, "two nlu and two asr workers and the bridge online")
+        await asyncio.to_thread(wait_port, http_port, 60)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{http_port}", timeout=60) as client:
+            # Training reaches every worker (train topics are not shared); wait until both ASR workers have a model.
+            trained = await client.post("/api/train", headers={"Accept": "application/json"})
+            assert trained.status_code == 200, trained.text
+            await asyncio.to_thread(wait_until, lambda: len(mqtt_client.received(AsrTrainSuccess)) >= 2, 60,
+                                    "both asr workers trained")
+            warm = await speech(client)
+            assert warm.status_code == 200 and warm.text.strip() == "what time is it", warm.text
+            mqtt_client.clear()  # only the load's answers count below
+            requests = [asyncio.ensure_future(text(client)) for _ in range(50)]
+            requests += [asyncio.ensure_future(speech(client)) for _ in range(20)]
+            await asyncio.sleep(0.05)  # the requests are on the broker, some in each worker's hands
+            victims = {name: next(iter(pool.items())) for name, pool in pools.items()}
+            for _, pid in victims.values():
+                os.kill(pid, signal.SIGKILL)
+            try:  # far less than the 30 s reply timeout: a request that waited for it hung on the dead worker
+                replies = await asyncio.wait_for(asyncio.gather(*requests), 20)
+            except TimeoutError:
+                raise AssertionError("a request waited for its reply timeout instead of failing fast") from None
+            # the surviving workers (and the restarted ones, once online) take the next requests
+            after = await asyncio.gather(*[text(client) for _ in range(10)], *[speech(client) for _ in range(5)])
+        await asyncio.sleep(0.5)
+        intents = list(mqtt_client.received(NluIntent))
+        texts = list(mqtt_client.received(AsrTextCaptured))
+    finally:
+        up.send_signal(signal.SIGTERM)
+        up.wait(30)
+    outcomes = []
+    for n, reply in enumerate(replies):
+        kind = "text" if n < 50 else "speech"
+        if reply.status_code == 200:
+            answer = reply.json()["intent"]["name"] if kind == "text" else reply.text.strip()
+            assert answer == ("GetTime" if kind == "text" else "what time is it"), (kind, reply.text)
+            outcomes.append((kind, "ok"))
+        else:
+            assert reply.status_code == 503, (kind, reply.status_code, reply.text)
+            lost = victims["nlu" if kind == "text" else "asr"][0]
+            assert "went offline while this request waited" in reply.text and lost in reply.text, reply.text
+            outcomes.append((kind, "503"))
+    assert [r.status_code for r in after] == [200] * 15, [r.text for r in after if r.status_code != 200]
+    assert {r.json()["intent"]["name"] for r in after[:10]} == {"GetTime"}
+    assert {r.text.strip() for r in after[10:]} == {"what time is it"}
+    for messages in (intents, texts):
+        per_session: dict[str, int] = {}
+        for message in messages:
+            per_session[str(message.session_id)] = per_session.get(str(message.session_id), 0) + 1
+        assert set(per_session.values()) <= {1}, per_session  # never answered twice
