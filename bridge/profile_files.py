@@ -12,18 +12,18 @@ import zipfile
 from pathlib import Path
 
 from services.profile import (
+    CUSTOM_WORDS,
     INTENTS_DIR,
     SENTENCES_INI,
+    SLOTS_DIR,
     Profile,
-    read_template_text,
+    read_slot_lines,
     resolve_inside,
     write_atomic,
 )
 
-SLOTS_DIR = "slots"
 SLOT_PROGRAMS_DIR = "slot_programs"
 CONVERTERS_DIR = "converters"
-CUSTOM_WORDS = "custom_words.txt"
 
 _NAME_PART = re.compile(r"^[^\x00-\x1f/\\]+$")
 
@@ -133,29 +133,16 @@ def write_sentence_files(profile: Path, files: dict[str, str]) -> list[str]:
 
 
 # ---- slots --------------------------------------------------------------------------------------------------
-def _read_lines(path: Path, strict: bool = False, name: str | None = None) -> list[str]:
-    """A slot file's values; bytes that are not UTF-8 read as U+FFFD, or (``strict``) a TemplateError."""
-    text = read_template_text(path, name) if strict else path.read_bytes().decode("utf-8", errors="replace")
-    return [line.strip() for line in text.splitlines() if line.strip()]
-
-
 def all_slots(profile: Path, *, strict: bool = False) -> dict[str, list[str]]:
     """{name: values} of every slot file; ``strict`` (training) as for sentence_files."""
-    slots_dir = profile / SLOTS_DIR
-    result: dict[str, list[str]] = {}
-    if slots_dir.is_dir():
-        for path in sorted(slots_dir.rglob("*")):
-            rel = path.relative_to(slots_dir)
-            if path.is_file() and not any(p.startswith(".") for p in rel.parts):
-                result[rel.as_posix()] = _read_lines(path, strict, f"{SLOTS_DIR}/{rel.as_posix()}")
-    return result
+    return Profile(profile).slot_texts(strict=strict)
 
 
 def read_slot(profile: Path, name: str) -> list[str]:
     path = safe_path(profile, SLOTS_DIR, name)
     if path.is_dir():
         raise ProfileFileConflict(f"{name!r} is a folder of slots, not a slot; GET /api/slots lists them all")
-    return _read_lines(path) if path.is_file() else []
+    return read_slot_lines(path) if path.is_file() else []
 
 
 def _unique(values: list[str]) -> list[str]:
@@ -187,7 +174,7 @@ def write_slots(profile: Path, slots: dict[str, object], overwrite: bool) -> lis
         check_writable(path, base, name)
     written = []
     for path, name, values in planned:
-        existing = _read_lines(path) if path.is_file() and not overwrite else []
+        existing = read_slot_lines(path) if path.is_file() and not overwrite else []
         final = _unique(existing + values)
         if final:
             write_atomic(path, "\n".join(final) + "\n")

@@ -61,6 +61,14 @@ class G2pError(HermesErrorMessage):
     COMPONENT = "g2p"
 
 
+class InjectionError(HermesErrorMessage):
+    """A Snips injection (hermes/injection/perform or reset) that was refused or failed; ``context`` is the
+    request id. Snips had no error topic for it; this is the one of every other component."""
+
+    TOPIC = "hermes/error/injection"
+    COMPONENT = "injection"
+
+
 class TrainError(HermesErrorMessage):
     """Training failures of the trainer itself (``hermesh train`` over MQTT). Not in rhasspy-hermes."""
 

@@ -16,6 +16,7 @@ SERVICES: dict[str, str] = {
     "dialogue": "services.dialogue.service:DialogueService",
     "intent-handler": "services.intent_handler.service:IntentHandlerService",
     "nlu": "services.nlu.service:NluService",
+    "injection": "services.injection.service:InjectionService",
     "bridge": "bridge.service:BridgeService",
 }
 

@@ -15,6 +15,8 @@ LOG = logging.getLogger("hermesh.profile")
 
 SENTENCES_INI = "sentences.ini"
 INTENTS_DIR = "intents"
+SLOTS_DIR = "slots"
+CUSTOM_WORDS = "custom_words.txt"  # the default of asr.custom_words
 _INTENT_HEADER = re.compile(r"^\s*\[([^\]]+)\]\s*$", re.MULTILINE)
 
 DEFAULT_PROFILE = Path(__file__).parent / "profile_default"
@@ -79,6 +81,22 @@ def resolve_inside(profile: Path, relative: str) -> Path:
     return candidate
 
 
+def custom_words_name(profile: Path) -> str:
+    """The custom words file, relative to the profile: asr.custom_words of profile.json, or custom_words.txt.
+    ValueError when the setting points outside the profile (nothing reads or writes files there)."""
+    from services.config import PROFILE_FILE, read_profile_json
+
+    asr = read_profile_json(profile).get("asr", {})
+    value = asr.get("custom_words") if isinstance(asr, dict) else None
+    if not isinstance(value, str) or not value:
+        return CUSTOM_WORDS
+    try:
+        return resolve_inside(profile, value).relative_to(profile.resolve()).as_posix()
+    except ValueError:
+        raise ValueError(f"asr.custom_words in {profile / PROFILE_FILE} is {value!r}, outside the profile "
+                         "directory; keep the custom words file inside the profile") from None
+
+
 # ---- reading the sentence files -----------------------------------------------------------------------------
 def read_template_text(path: Path, name: str | None = None) -> str:
     """A template or slot file's text; undecodable bytes or a folder in its place are a TemplateError naming
@@ -96,6 +114,16 @@ def read_template_text(path: Path, name: str | None = None) -> str:
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
         raise TemplateError(f"the file is not UTF-8 text (byte 0x{data[err.start]:02x})", name, line) from err
+
+
+def slot_lines(text: str) -> list[str]:
+    """A slot file's values: one per non-blank line, stripped."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def read_slot_lines(path: Path, strict: bool = False, name: str | None = None) -> list[str]:
+    """A slot file's values (see ``Profile.slot_texts`` for ``strict``)."""
+    return slot_lines(read_template_text(path, name) if strict else path.read_bytes().decode("utf-8", errors="replace"))
 
 
 class Profile:
@@ -132,6 +160,19 @@ class Profile:
             name = self.relative(path) if relative_names else str(path)
             texts.append((name, read_template_text(path, name)))
         return texts
+
+    def slot_texts(self, *, strict: bool = False) -> dict[str, list[str]]:
+        """{name: values} of every slot file below slots/ (names as templates write them: ``rooms/kitchen``),
+        hidden files and folders skipped. Bytes that are not UTF-8 read as U+FFFD (an editor shows them), or,
+        ``strict`` (training), a TemplateError naming the file and line."""
+        slots_dir = self.root / SLOTS_DIR
+        result: dict[str, list[str]] = {}
+        if slots_dir.is_dir():
+            for path in sorted(slots_dir.rglob("*")):
+                rel = path.relative_to(slots_dir)
+                if path.is_file() and not any(p.startswith(".") for p in rel.parts):
+                    result[rel.as_posix()] = read_slot_lines(path, strict, f"{SLOTS_DIR}/{rel.as_posix()}")
+        return result
 
     def intent_names(self) -> set[str]:
         """The ``[IntentName]`` headers of the sentence files (unreadable files are skipped: training reports

@@ -22,7 +22,7 @@ from services.config import (
     service_section,
 )
 from services.nlu.errors import TemplateError
-from services.profile import write_atomic
+from services.profile import custom_words_name, write_atomic
 
 from ..http_util import (
     BridgeHTTPError,
@@ -39,7 +39,6 @@ from ..http_util import (
 )
 from ..intent_templates import rhasspy_intents
 from ..profile_files import (
-    CUSTOM_WORDS,
     SENTENCES_INI,
     all_slots,
     backup_zip,
@@ -326,16 +325,14 @@ async def get_slot_programs(request: Request) -> Response:
 # ---- words --------------------------------------------------------------------------------------------------
 def custom_words_file(profile: Path) -> str:
     """asr.custom_words of profile.json, refused when it leaves the profile (it would expose any file)."""
-    asr = read_profile_json(profile).get("asr", {})
-    value = asr.get("custom_words") if isinstance(asr, dict) else None
-    if not isinstance(value, str) or not value:
-        return CUSTOM_WORDS
-    if not inside_profile(profile, value):
-        raise bad_request(f"asr.custom_words in {profile / PROFILE_FILE} is {value!r}, outside the profile "
-                          "directory; the API reads and writes only files inside the profile")
-    if value.startswith("/"):
-        return str(Path(value).resolve().relative_to(profile.resolve()))
-    return value
+    try:
+        name = custom_words_name(profile)
+    except ValueError as err:
+        raise bad_request(f"{err}; the API reads and writes only files inside the profile") from None
+    if not inside_profile(profile, name):  # safe_path's rules too: no hidden parts
+        raise bad_request(f"asr.custom_words {name!r} is not a plain file of the profile; the API reads and "
+                          "writes only such files")
+    return name
 
 
 @router.get("/api/custom-words", **api_doc(

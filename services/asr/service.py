@@ -40,13 +40,14 @@ from services.config import ConfigError, SettingsModel
 from services.engine_loader import load_engine
 from services.engines import EngineError
 from services.phonetics import PronunciationError, pronounce, read_custom_words
+from services.profile import CUSTOM_WORDS
 from services.runtime import HermesService, ServiceError, handles
 
 from .endpointer import Endpointer, SegmenterSettings, VadUnavailableError, VoiceActivityDetector, make_vad
 from .engine import AsrEngine, AsrEngineError, AsrTrainingData, Transcript
 from .fsg import FsgError
 from .session import AsrSession, SessionInfo, SessionOutcome
-from .training import CUSTOM_WORDS, TRAINED_DIR, asr_work_dir
+from .training import TRAINED_DIR, asr_work_dir
 
 
 class StrictSegmenterSettings(SegmenterSettings):

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from services.nlu.exports import to_arpa_text, to_fsg_text
 from services.phonetics import PronunciationError, problems_for, pronunciations_for, read_custom_words
-from services.profile import Profile, write_atomic
+from services.profile import CUSTOM_WORDS, Profile, write_atomic
 
 from .engine import AsrEngineError, AsrTrainingData
 
@@ -26,7 +26,6 @@ LOG = logging.getLogger("hermesh.asr.training")
 
 TRAINED_DIR = "trained"
 ASR_DIR = "asr"  # the ASR's own artefacts, below trained/
-CUSTOM_WORDS = "custom_words.txt"
 UNKNOWN_WORDS = "unknown_words.txt"
 
 

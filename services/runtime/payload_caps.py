@@ -19,7 +19,8 @@ sound         64 MiB   playBytes, audioCaptured and the other whole WAV files: t
                        at 22,050 Hz 16-bit mono = 20.7 MB, 41 MB at half the speaking rate; an utterance of
                        audioCaptured is at most the ASR's max_seconds (120 s at 16 kHz = 3.8 MB).
 training      16 MiB   rhasspy/asr|nlu/<site>/train carry every sentence and slot value of the profile (a slot of
-                       100,000 song titles is ~4 MB of JSON); rhasspy/train/intentGraph is that graph, gzipped.
+                       100,000 song titles is ~4 MB of JSON); rhasspy/train/intentGraph is that graph, gzipped;
+                       hermes/injection/perform may carry as many values as a slot file holds.
 JSON          1 MiB    every other message: texts are at most 10,000 characters (60 KB even as \\u escapes); an
                        intent of such a text with its tokens and slots stays under 300 KB.
 ============  =======  ==========================================================================================
@@ -39,6 +40,7 @@ from hermes.audioserver import AudioFrame, AudioSessionFrame
 from hermes.base import HermesMessage, UnknownTopicError
 from hermes.common import TrainMessage
 from hermes.registry import message_class_for
+from hermes.snips import InjectionPerform
 from hermes.train import IntentGraph
 
 MIB = 1024 * 1024
@@ -68,7 +70,7 @@ BROKER_MAX_PACKET_SIZE = BROKER_MESSAGE_SIZE_LIMIT + 64 * 1024
 def kind_of_class(cls: type[HermesMessage]) -> PayloadKind:
     if cls in (AudioFrame, AudioSessionFrame):
         return PayloadKind.AUDIO_FRAME
-    if issubclass(cls, TrainMessage) or cls is IntentGraph:
+    if issubclass(cls, TrainMessage) or cls in (IntentGraph, InjectionPerform):
         return PayloadKind.TRAINING
     if cls.BINARY:
         return PayloadKind.SOUND

@@ -22,6 +22,7 @@ from hermes.errors import HandleError
 from hermes.g2p import G2pPhonemes, G2pPronounce
 from hermes.hotword import GetHotwords, Hotwords
 from hermes.nlu import NluIntent, NluIntentNotRecognized, NluQuery
+from hermes.snips import InjectionStatus, InjectionStatusRequest
 from hermes.status import ServiceRestart, ServiceState, ServiceStatus
 from hermes.tts import GetVoices, Voices
 from services import catalog
@@ -53,7 +54,7 @@ Send = Callable[[str, bytes], Awaitable[None]]
 REPLIES: dict[str, tuple[type[HermesMessage], ...]] = {
     "nlu": (NluIntent, NluIntentNotRecognized), "asr": (G2pPhonemes,), "wake": (Hotwords,), "tts": (Voices,),
     "audio-input": (AudioDevices,), "audio-output": (AudioDevices,), "dialogue": (DialogueSessionStarted,),
-    "intent-handler": (HandleError,),
+    "intent-handler": (HandleError,), "injection": (InjectionStatus,),
 }
 Received = Callable[[type[HermesMessage], Callable[[Any], bool]], Awaitable[HermesMessage]]
 
@@ -100,6 +101,10 @@ async def answers_a_normal_request(name: str, service: HermesService[Any], send:
                                                       "siteId": f"bad/{key}/#"}).encode())
         await expect(HandleError, lambda m: "refused" in m.error and key in m.error)
         return "bad nlu intent -> hermes/error/handle"
+    if name == "injection":
+        await publish(InjectionStatusRequest())
+        await expect(InjectionStatus, lambda m: True)
+        return "injection/statusRequest -> status"
     if name == "bridge":
         await publish(ServiceStatus(service="fuzz-probe", instance=key, status=ServiceState.ONLINE))
         bridge: Any = service

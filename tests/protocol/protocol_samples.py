@@ -697,6 +697,7 @@ SAMPLES: list[Sample] = [
     *_error_samples(errors.G2pError, r_g2p.G2pError),
     *_error_samples(errors.HandleError, None),
     *_error_samples(errors.TrainError, None),
+    *_error_samples(errors.InjectionError, None),
     # Snips-only
     Sample(snips.VadUp, None, "full", {"site_id": "kitchen", "signal_ms": 1200}),
     Sample(snips.VadDown, None, "full", {"site_id": "kitchen", "signal_ms": 2400}),

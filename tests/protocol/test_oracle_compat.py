@@ -158,6 +158,7 @@ NOT_IN_ORACLE: dict[type[HermesMessage], str] = {
     nlu.NluSlotParsed: "Snips-only slot filling",
     errors.HandleError: "Hermesh: intent handler failures",
     errors.TrainError: "Hermesh: trainer failures",
+    errors.InjectionError: "Hermesh: injection failures (Snips had no error topic for them)",
     snips.VadUp: "Snips-only voice activity",
     snips.VadDown: "Snips-only voice activity",
     snips.FeedbackSoundToggleOn: "Snips-only feedback sounds",
