@@ -98,6 +98,7 @@ class AsrService(HermesService[AsrSettings]):
     async def setup(self) -> None:
         self.sessions: dict[str, _LiveSession] = {}
         self.disabled_reasons: set[str] = set()
+        self._training = asyncio.Lock()
         self.engine = await self.run_blocking(self._create_engine)
         self.engine_feeds_inline = bool(getattr(self.engine, "feeds_inline", False))
         try:  # a VAD whose package is missing is a setting to fix now, not an error at every session
@@ -173,7 +174,16 @@ class AsrService(HermesService[AsrSettings]):
                 raise ServiceError(f"retraining after 'hermesh train' failed: {err}") from err
 
     @handles(AsrTrain)
-    async def on_train(self, message: AsrTrain) -> Any:
+    async def on_train(self, message: AsrTrain) -> None:
+        # Outside the site's queue (as the NLU's): speech meanwhile is decoded with the previous model; one
+        # training at a time, in the order received.
+        self.spawn(self._retrain(message), origin=message)
+
+    async def _retrain(self, message: AsrTrain) -> None:
+        async with self._training:
+            await self._retrain_now(message)
+
+    async def _retrain_now(self, message: AsrTrain) -> None:
         from .training import training_data_from_texts
 
         try:
@@ -199,7 +209,7 @@ class AsrService(HermesService[AsrSettings]):
             await self.publish(AsrError(error=text, site_id=message.site_id,
                                         session_id=train_id, context=message.topic()))
             return
-        yield AsrTrainSuccess(id=message.id, site_id=message.site_id)
+        await self.publish(AsrTrainSuccess(id=message.id, site_id=message.site_id))
 
     # ---- toggles -----------------------------------------------------------------------------------------
     @handles(AsrToggleOff)

@@ -6,6 +6,7 @@ sentence and slot *texts* and retrains in place; a failed training keeps the pre
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -47,6 +48,7 @@ class NluService(HermesService[NluSettings]):
 
     async def setup(self) -> None:
         self.engine: TrainedProfile | None = None
+        self._training = asyncio.Lock()
         if "language" not in self.settings.model_fields_set:
             self.settings = self.settings.model_copy(update={"language": self.common.language})
         self.engine = await self.run_blocking(self._load)
@@ -122,12 +124,23 @@ class NluService(HermesService[NluSettings]):
         return slots
 
     @handles(NluTrain)
-    async def on_train(self, train: NluTrain) -> AsyncIterator[Any]:
+    async def on_train(self, train: NluTrain) -> None:
         if not train.sentences:
             raise ServiceError("the train message carries no sentence texts ('sentences': {file name: ini text}); "
                                "graph files are not read", context=train.id)
+        # A large profile trains for seconds: outside the site's queue, so queries meanwhile are answered by the
+        # previous model (an injection or POST /api/train must not stop recognition); one training at a time,
+        # in the order received.
+        self.spawn(self._retrain(train), origin=train)
+
+    async def _retrain(self, train: NluTrain) -> None:
+        assert train.sentences is not None
+        async with self._training:
+            await self._retrain_now(train, train.sentences)
+
+    async def _retrain_now(self, train: NluTrain, sentences: dict[str, str]) -> None:
         try:
-            engine = await self.run_blocking(self._train_texts, train.sentences, train.slots or {})
+            engine = await self.run_blocking(self._train_texts, sentences, train.slots or {})
         except NluError as err:
             raise ServiceError(f"training failed, the previous model keeps serving: {err}", context=train.id) from err
         except Exception as err:  # the trainer waits for an error carrying its id, so say which training failed
@@ -138,7 +151,7 @@ class NluService(HermesService[NluSettings]):
         for warning in engine.warnings:
             self.log.warning("%s", warning)
         self.log.info("retrained from a train message: %d intents", len(engine.graph.intents))
-        yield NluTrainSuccess(id=train.id, site_id=train.site_id)
+        await self.publish(NluTrainSuccess(id=train.id, site_id=train.site_id))
 
     def _train_texts(self, sentences: dict[str, str], slots: dict[str, list[str]]) -> TrainedProfile:
         started = time.perf_counter()
