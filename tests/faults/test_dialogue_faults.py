@@ -26,8 +26,7 @@ from tests.conftest import HermesTestClient
 
 from .processes import ServiceProcess, settle
 
-SESSIONS = 4
-IN_FLIGHT = 20  # the issue's "20 sessions in flight"
+SESSIONS = IN_FLIGHT = 20  # the issue's "20 sessions in flight"
 LOOSE_BOUND = 10.0  # "within 2 s" in the issue; loose here so a loaded machine cannot make it flaky
 
 # service killed -> what the sessions wait for when it dies
