@@ -15,6 +15,9 @@ target with SIGKILL. The supervisor restarts it. Measured (issue 19, section 4):
   text-to-intent, speech-to-text, text-to-speech, wake-words and a dialogue session) succeeds again at no less
   than half the speed of the rounds before the faults, with every service online.
 
+After the table: faults injected and survived (no session lost, full speed again within 10 s), sessions lost,
+and each process's RSS before and after the faults; the exit status is 1 if any fault was not survived.
+
 Run: .venv/bin/python bench/chaos.py [--sessions 20] [--only nlu --only mosquitto] [--keep-logs DIR]
 Needs Mosquitto, espeak-ng and pocketsphinx (bash scripts/install.sh). Takes 1.5 minutes on 2 cores (6 before).
 
@@ -59,6 +62,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import procs  # noqa: E402
 from chaos_mesh import SERVICES, Bus, SupervisedMesh  # noqa: E402
 
 from hermes.asr import AsrStartListening, AsrTextCaptured  # noqa: E402
@@ -74,6 +78,7 @@ from hermes.wav import pcm_to_wav  # noqa: E402
 
 TARGETS = (*SERVICES, "mosquitto")
 FAST = 2.0  # the issue's bound for a 503
+BACK = 10.0  # the issue's bound for full throughput again after a fault
 SESSION_DEADLINE = 45.0  # longer than every dialogue timeout (30 s): a session not ended by then is lost
 RECOVERY_LIMIT = 90.0
 STAGE = {"asr": "listening", "nlu": "recognising", "tts": "speaking", "dialogue": "listening",
@@ -315,7 +320,37 @@ def print_table(outcomes: list[Outcome], count: int, baseline: float) -> None:
             print(f"  {o.target}: {o.sample}")
 
 
-async def run(mesh: SupervisedMesh, targets: list[str], count: int, verbose: bool) -> None:
+def rss_of_each(mesh: SupervisedMesh) -> dict[str, float | None]:
+    """Each process's RSS (MiB) now; None when it is not running (being restarted)."""
+    found: dict[str, float | None] = {}
+    for name in TARGETS:
+        pid = mesh.pid(name)
+        try:
+            found[name] = procs.rss_mib(pid) if pid is not None else None
+        except OSError:
+            found[name] = None
+    return found
+
+
+def print_summary(outcomes: list[Outcome], before: dict[str, float | None],
+                  after: dict[str, float | None]) -> bool:
+    """The issue's one-line verdict (faults survived, sessions lost) and each process's RSS before and after
+    the faults (a killed one is a fresh process after: its figure is its restart's). True if all survived."""
+    survived = [o for o in outcomes if o.lost == 0 and o.back_after is not None and o.back_after <= BACK]
+    lost = sum(o.lost for o in outcomes)
+    print(f"\nfaults injected {len(outcomes)}, survived {len(survived)} (no session lost, full speed within {BACK:g} s); "
+          f"sessions lost {lost} (must be 0)")
+    print(f"\n{'process':15s} {'RSS before':>10s} {'RSS after':>10s}")
+
+    def mib(value: float | None) -> str:
+        return f"{value:.1f} MiB" if value is not None else "-"
+
+    for name in TARGETS:
+        print(f"{name:15s} {mib(before.get(name)):>10s} {mib(after.get(name)):>10s}")
+    return len(survived) == len(outcomes)
+
+
+async def run(mesh: SupervisedMesh, targets: list[str], count: int, verbose: bool) -> bool:
     limits = httpx.Limits(max_connections=4 * count + 10, max_keepalive_connections=2 * count)
     async with Bus(mesh.broker_port) as bus, \
             httpx.AsyncClient(base_url=mesh.base_url, timeout=60.0, limits=limits) as client:
@@ -327,6 +362,7 @@ async def run(mesh: SupervisedMesh, targets: list[str], count: int, verbose: boo
         probe = Probe(client, bus, count)
         probe.verbose = verbose
         baseline = await probe.measure_baseline()
+        before = rss_of_each(mesh)
         outcomes = []
         for target in targets:
             outcome = await fault(mesh, client, bus, probe, target, count)
@@ -335,6 +371,7 @@ async def run(mesh: SupervisedMesh, targets: list[str], count: int, verbose: boo
             outcomes.append(outcome)
             await asyncio.sleep(2.0)  # the restarted service settles before the next fault
         print_table(outcomes, count, baseline)
+        return print_summary(outcomes, before, rss_of_each(mesh))
 
 
 def main() -> None:
@@ -348,16 +385,18 @@ def main() -> None:
     parser.add_argument("--keep-logs", type=Path, help="keep the profile and the supervisor's log here")
     args = parser.parse_args()
     targets = [t for t in TARGETS if t in (args.only or TARGETS)]
+    survived = False
     with tempfile.TemporaryDirectory(prefix="hermesh-chaos-") as tmp:
         work = args.keep_logs or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         mesh = SupervisedMesh(work)
         try:
             mesh.start()
-            asyncio.run(run(mesh, targets, args.sessions, args.verbose))
+            survived = asyncio.run(run(mesh, targets, args.sessions, args.verbose))
         finally:
             with contextlib.suppress(Exception):
                 mesh.stop()
+    sys.exit(0 if survived else 1)  # a lost session or a mesh that never got back fails a scripted run
 
 
 if __name__ == "__main__":
