@@ -39,7 +39,8 @@ a service gone (hermesh/status offline)    Hermesh     sessions waiting on it (a
                                                        with ``error`` at once, the text in
                                                        ``termination.error``; a feedback sound's wait goes on
                                                        when audio-output goes; a wait is not even begun on a
-                                                       service known offline
+                                                       service known offline (nor for an intent that only
+                                                       offline clients handle)
 one worker of a pool gone                  Hermesh     a live worker may hold the session: it gets
                                                        ``worker_lost_timeout`` more, then ends with ``error``
                                                        naming the worker (never resent: twice is worse)
@@ -136,8 +137,10 @@ class DialogueEngine:
         self._sites: SiteRegistry[_Site] = SiteRegistry(
             _Site, idle_seconds=None, max_sites=max_sites, busy=lambda _, site: site.busy(), clock=lambda: self._now)
         self._sessions: dict[str, Session] = {}  # active and queued, by id
-        # Services known offline (``service_changed``): a wait on them is not even begun.
+        # Services known offline (``service_changed``): a wait on them is not even begun. Of those that handled
+        # intents, how they went: an intent that only they handled is not waited for either.
         self.offline: set[str] = set()
+        self._gone_handlers: dict[str, ServiceGone] = {}
 
     # ---- queries ----------------------------------------------------------------------------------------------
     def active_session(self, site_id: str) -> Session | None:
@@ -374,6 +377,10 @@ class DialogueEngine:
         session.phase = Phase.HANDLING
         session.intent_name = intent.intent_name
         session.deadline = self._now + self.settings.handler_timeout
+        for gone in self._gone_handlers.values():
+            if gone.held_intent(intent.intent_name):  # nobody online would end it: do not wait for the timeout
+                return self._end(session, Reason.ERROR, f"the {gone.service} service that handles "
+                                 f"{intent.intent_name} is offline (hermesh/status/{gone.service}/...)")
         return []
 
     def _on_not_recognized(self, message: NluIntentNotRecognized) -> Out:
@@ -415,9 +422,15 @@ class DialogueEngine:
         self._now = now
         if isinstance(event, ServiceBack):
             self.offline.discard(event.service)
+            self._gone_handlers.pop(event.service, None)
+            if event.intents:
+                self._gone_handlers = {name: gone.also_handled(event.intents)
+                                       for name, gone in self._gone_handlers.items()}
             return []
         if not event.pool_left:
             self.offline.add(event.service)
+            if event.intents:
+                self._gone_handlers[event.service] = event
         out: Out = []
         for site in list(self._sites.values()):
             session = site.active

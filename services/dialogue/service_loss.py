@@ -7,7 +7,7 @@ state machine fed messages, events and time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hermes.status import ServiceState, ServiceStatus
 from services.runtime.service_status import Change, ServiceRegistry
@@ -35,19 +35,24 @@ class ServiceGone:
 
         return covers(self.intents) and not covers(self.handled_elsewhere)
 
+    def also_handled(self, intents: tuple[str, ...]) -> ServiceGone:
+        """The same loss, now that a client handling ``intents`` is online."""
+        return replace(self, handled_elsewhere=(*self.handled_elsewhere, *intents))
+
 
 @dataclass(frozen=True)
 class ServiceBack:
     """A service known offline has an online instance again."""
 
     service: str
+    intents: tuple[str, ...] = ()  # the intents it handles (its status' ``intents``)
 
 
 def service_event(registry: ServiceRegistry, status: ServiceStatus) -> ServiceGone | ServiceBack | None:
     """Record ``status`` in ``registry``; the event its transition means for sessions, if any."""
     change = registry.update(status)
     if change == Change.ONLINE:
-        return ServiceBack(status.service)
+        return ServiceBack(status.service, tuple(status.intents))
     if change not in (Change.OFFLINE, Change.INSTANCE_LOST):
         return None
     elsewhere = sorted({intent for s in registry.instances.values() if s.status == ServiceState.ONLINE

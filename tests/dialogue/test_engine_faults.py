@@ -169,3 +169,20 @@ def test_a_handler_gone_leaves_sessions_that_another_client_handles_or_that_it_n
     assert d.feed(status("speaker", ServiceState.OFFLINE)) == []  # claims no intent
     out = d.feed(handler_status(ServiceState.OFFLINE, ["LightOn"], service="lights-app"))
     assert ended(out).session_id == session_id and "lights-app" in (ended(out).termination.error or "")
+
+
+def test_an_intent_whose_only_handler_is_offline_is_not_waited_for_until_one_is_back():
+    d = Driver(sounds_enabled=False)
+    d.feed(handler_status(ServiceState.ONLINE, ["LightOn"], service="lights-app"))
+    d.feed(handler_status(ServiceState.OFFLINE, ["LightOn"], service="lights-app"))
+    session_id = d.recognizing_session()
+    out = d.intent(session_id)
+    assert names(out) == ["sessionEnded:error", *END_IDLE]
+    assert ended(out).termination.error == "the lights-app service that handles LightOn is offline " \
+                                           "(hermesh/status/lights-app/...)"
+    assert d.intent(d.recognizing_session("hall"), intent_name="Other", site="hall") == []  # not its intent
+    d.feed(handler_status(ServiceState.ONLINE, ["*"]))  # another handler of every intent is up
+    assert d.intent(d.recognizing_session("attic"), site="attic") == []
+    d.feed(handler_status(ServiceState.OFFLINE, ["*"]))
+    d.feed(handler_status(ServiceState.ONLINE, ["LightOn"], service="lights-app"))  # back: waited for again
+    assert d.intent(d.recognizing_session("cellar"), site="cellar") == []
