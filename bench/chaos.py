@@ -15,6 +15,11 @@ target with SIGKILL. The supervisor restarts it. Measured (issue 19, section 4):
   text-to-intent, speech-to-text, text-to-speech, wake-words and a dialogue session) succeeds again at no less
   than half the speed of the rounds before the faults, with every service online.
 
+After the faults, drawn bad payloads go to every Hermes topic (as tests/fuzzing sends them), then one more probe
+round. After the table: faults injected and survived (no session lost, full speed again within 10 s), sessions
+lost, bad inputs tried and survived, and each process's RSS before and after; the exit status is 1 if any fault
+or the bad inputs were not survived.
+
 Run: .venv/bin/python bench/chaos.py [--sessions 20] [--only nlu --only mosquitto] [--keep-logs DIR]
 Needs Mosquitto, espeak-ng and pocketsphinx (bash scripts/install.sh). Takes 1.5 minutes on 2 cores (6 before).
 
@@ -59,9 +64,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import procs  # noqa: E402
 from chaos_mesh import SERVICES, Bus, SupervisedMesh  # noqa: E402
 
-from hermes.asr import AsrStartListening, AsrTextCaptured  # noqa: E402
+from hermes.asr import AsrStartListening, AsrTextCaptured, AsrToggleOn  # noqa: E402
+from hermes.common import TrainMessage  # noqa: E402
 from hermes.dialogue import (  # noqa: E402
     DialogueAction,
     DialogueEndSession,
@@ -69,11 +76,16 @@ from hermes.dialogue import (  # noqa: E402
     DialogueStartSession,
 )
 from hermes.nlu import NluIntent, NluQuery  # noqa: E402
+from hermes.registry import MESSAGE_CLASSES  # noqa: E402
+from hermes.status import DialogueOpenSessions, ServiceRestart, ServiceStatus  # noqa: E402
+from hermes.train import IntentGraph  # noqa: E402
 from hermes.tts import TtsSay  # noqa: E402
 from hermes.wav import pcm_to_wav  # noqa: E402
+from tests.fuzzing.strategies import draw, payloads, topic_for  # noqa: E402
 
 TARGETS = (*SERVICES, "mosquitto")
 FAST = 2.0  # the issue's bound for a 503
+BACK = 10.0  # the issue's bound for full throughput again after a fault
 SESSION_DEADLINE = 45.0  # longer than every dialogue timeout (30 s): a session not ended by then is lost
 RECOVERY_LIMIT = 90.0
 STAGE = {"asr": "listening", "nlu": "recognising", "tts": "speaking", "dialogue": "listening",
@@ -315,7 +327,61 @@ def print_table(outcomes: list[Outcome], count: int, baseline: float) -> None:
             print(f"  {o.target}: {o.sample}")
 
 
-async def run(mesh: SupervisedMesh, targets: list[str], count: int, verbose: bool) -> None:
+# Bad inputs: not these, which would change the mesh on purpose (restart it, retrain it with a drawn model, fake a
+# status or the dialogue manager's record) rather than test that it refuses what it cannot use.
+NOT_SENT = (ServiceRestart, ServiceStatus, DialogueOpenSessions, TrainMessage, IntentGraph)
+BAD_PER_TOPIC = 6
+
+
+async def bad_inputs(bus: Bus) -> int:
+    """Drawn payloads (odd values, broken JSON, bad site ids, garbage bytes) on every Hermes topic, as the
+    fuzz tests send them; returns how many. The ASR's toggles are one switch for all sites, so it is switched
+    on again after (a drawn toggleOff is obeyed, not a fault); the probe's sites are fresh for the rest."""
+    sent = 0
+    for cls in sorted(MESSAGE_CLASSES, key=lambda c: c.__name__):
+        if issubclass(cls, NOT_SENT):
+            continue
+        cases = draw(payloads(cls), BAD_PER_TOPIC, seed=19)
+        topics: list[str] = draw(topic_for(cls), BAD_PER_TOPIC, seed=19) if cls.topic_params() else [cls.TOPIC]
+        for number, payload in enumerate(cases):
+            await bus.publish_raw(topics[number % len(topics)], payload)
+            sent += 1
+    await bus.publish(AsrToggleOn(reason=""))
+    return sent
+
+
+def rss_of_each(mesh: SupervisedMesh) -> dict[str, float | None]:
+    """Each process's RSS (MiB) now; None when it is not running (being restarted)."""
+    found: dict[str, float | None] = {}
+    for name in TARGETS:
+        pid = mesh.pid(name)
+        try:
+            found[name] = procs.rss_mib(pid) if pid is not None else None
+        except OSError:
+            found[name] = None
+    return found
+
+
+def print_summary(outcomes: list[Outcome], bad: int, bad_survived: bool, before: dict[str, float | None],
+                  after: dict[str, float | None]) -> bool:
+    """The issue's one-line verdict (faults survived, sessions lost) and each process's RSS before and after
+    the faults (a killed one is a fresh process after: its figure is its restart's). True if all survived."""
+    survived = [o for o in outcomes if o.lost == 0 and o.back_after is not None and o.back_after <= BACK]
+    lost = sum(o.lost for o in outcomes)
+    print(f"\nfaults injected {len(outcomes)}, survived {len(survived)} (no session lost, full speed within {BACK:g} s); "
+          f"sessions lost {lost} (must be 0); bad inputs tried {bad}, "
+          f"{'every service online and the probe load at full speed after them' if bad_survived else 'NOT survived'}")
+    print(f"\n{'process':15s} {'RSS before':>10s} {'RSS after':>10s}")
+
+    def mib(value: float | None) -> str:
+        return f"{value:.1f} MiB" if value is not None else "-"
+
+    for name in TARGETS:
+        print(f"{name:15s} {mib(before.get(name)):>10s} {mib(after.get(name)):>10s}")
+    return len(survived) == len(outcomes) and bad_survived
+
+
+async def run(mesh: SupervisedMesh, targets: list[str], count: int, verbose: bool) -> bool:
     limits = httpx.Limits(max_connections=4 * count + 10, max_keepalive_connections=2 * count)
     async with Bus(mesh.broker_port) as bus, \
             httpx.AsyncClient(base_url=mesh.base_url, timeout=60.0, limits=limits) as client:
@@ -327,6 +393,7 @@ async def run(mesh: SupervisedMesh, targets: list[str], count: int, verbose: boo
         probe = Probe(client, bus, count)
         probe.verbose = verbose
         baseline = await probe.measure_baseline()
+        before = rss_of_each(mesh)
         outcomes = []
         for target in targets:
             outcome = await fault(mesh, client, bus, probe, target, count)
@@ -334,7 +401,11 @@ async def run(mesh: SupervisedMesh, targets: list[str], count: int, verbose: boo
                   f"{dict(outcome.reasons)}, lost {outcome.lost}, back after {outcome.back_after}", flush=True)
             outcomes.append(outcome)
             await asyncio.sleep(2.0)  # the restarted service settles before the next fault
+        bad = await bad_inputs(bus)
+        ok, seconds = await probe.round()
+        bad_survived = ok and seconds <= 2 * baseline and all(bus.online(name) for name in SERVICES)
         print_table(outcomes, count, baseline)
+        return print_summary(outcomes, bad, bad_survived, before, rss_of_each(mesh))
 
 
 def main() -> None:
@@ -348,16 +419,18 @@ def main() -> None:
     parser.add_argument("--keep-logs", type=Path, help="keep the profile and the supervisor's log here")
     args = parser.parse_args()
     targets = [t for t in TARGETS if t in (args.only or TARGETS)]
+    survived = False
     with tempfile.TemporaryDirectory(prefix="hermesh-chaos-") as tmp:
         work = args.keep_logs or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         mesh = SupervisedMesh(work)
         try:
             mesh.start()
-            asyncio.run(run(mesh, targets, args.sessions, args.verbose))
+            survived = asyncio.run(run(mesh, targets, args.sessions, args.verbose))
         finally:
             with contextlib.suppress(Exception):
                 mesh.stop()
+    sys.exit(0 if survived else 1)  # a lost session or a mesh that never got back fails a scripted run
 
 
 if __name__ == "__main__":

@@ -186,6 +186,20 @@ class Bus:
                 raise TimeoutError("the bench's MQTT client could not publish (broker down)")
             await asyncio.sleep(0.02)
 
+    async def publish_raw(self, topic: str, payload: bytes, timeout: float = 15.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            client = self._client
+            if client is not None and self._connected.is_set():
+                try:
+                    await client.publish(topic, payload)
+                    return
+                except aiomqtt.MqttError:
+                    pass
+            if time.monotonic() > deadline:
+                raise TimeoutError("the bench's MQTT client could not publish (broker down)")
+            await asyncio.sleep(0.02)
+
     def find(self, cls: type[M], site: str, where: Callable[[M], bool] = lambda _: True) -> M | None:
         for message in self.inbox.get(site, ()):
             if isinstance(message, cls) and where(message):

@@ -27,6 +27,9 @@ class ServiceStatus(HermesMessage):
     since: float | None = None
     # What is wrong while the service serves on (a TTS voice file that cannot be loaded, ...), for people
     problems: list[str] = []
+    # The intents this client handles to the end of their dialogue session (it sends endSession or
+    # continueSession), "*" for all. In the last will too: the dialogue manager ends the sessions it held.
+    intents: list[str] = []
 
 
 class ServiceRestart(HermesMessage):

@@ -34,10 +34,16 @@ hotword during the NLU/handler phase       Rhasspy     back on after textCapture
 error beep                                 Snips       only for an intentNotRecognized of a session
 hermes/error/asr|nlu for a session         Snips       ends it with reason ``error`` (Rhasspy waited for timeout)
 a service gone (hermesh/status offline)    Hermesh     sessions waiting on it (asr listening, nlu recognising,
-                                                       tts speaking) end with ``error`` at once, the text in
+                                                       tts speaking, an intent handler or app whose status lists
+                                                       the session's intent and that nobody else handles) end
+                                                       with ``error`` at once, the text in
                                                        ``termination.error``; a feedback sound's wait goes on
                                                        when audio-output goes; a wait is not even begun on a
-                                                       service known offline
+                                                       service known offline (nor for an intent that only
+                                                       offline clients handle)
+one worker of a pool gone                  Hermesh     a live worker may hold the session: it gets
+                                                       ``worker_lost_timeout`` more, then ends with ``error``
+                                                       naming the worker (never resent: twice is worse)
 broker connection lost and back            Hermesh     ``broker_reconnected`` ends every active session with
                                                        ``error``: what was sent meanwhile is lost for good
 dialogue manager killed                    Hermesh     its successor ends the sessions it had open
@@ -84,12 +90,12 @@ from hermes.dialogue import DialogueSessionTerminationReason as Reason
 from hermes.errors import AsrError, DialogueError, NluError
 from hermes.hotword import HotwordDetected, HotwordToggleOff, HotwordToggleOn
 from hermes.nlu import NluIntent, NluIntentNotRecognized, NluQuery
-from hermes.status import OpenSession, ServiceStatus
+from hermes.status import OpenSession
 from hermes.tts import TtsSay, TtsSayFinished
-from services.runtime.service_status import Change, ServiceRegistry
 from services.runtime.site_registry import SiteRegistry
 
-from .session import Out, Phase, Session, Sound, Wait
+from .service_loss import ServiceBack, ServiceGone
+from .session import Lost, Out, Phase, Session, Sound, Wait
 from .settings import DialogueSettings
 
 __all__ = ["DialogueEngine", "Out", "Phase", "Session", "Sound", "Wait"]
@@ -131,8 +137,10 @@ class DialogueEngine:
         self._sites: SiteRegistry[_Site] = SiteRegistry(
             _Site, idle_seconds=None, max_sites=max_sites, busy=lambda _, site: site.busy(), clock=lambda: self._now)
         self._sessions: dict[str, Session] = {}  # active and queued, by id
-        # What hermesh/status says of the services sessions wait on (fed as ServiceStatus messages).
-        self.services = ServiceRegistry()
+        # Services known offline (``service_changed``): a wait on them is not even begun. Of those that handled
+        # intents, how they went: an intent that only they handled is not waited for either.
+        self.offline: set[str] = set()
+        self._gone_handlers: dict[str, ServiceGone] = {}
 
     # ---- queries ----------------------------------------------------------------------------------------------
     def active_session(self, site_id: str) -> Session | None:
@@ -153,9 +161,10 @@ class DialogueEngine:
 
     def next_deadline(self) -> float | None:
         deadlines = [
-            s.wait.deadline if s.wait else s.deadline
+            d
             for site in self._sites.values()
             if (s := site.active) is not None
+            for d in (s.wait.deadline if s.wait else s.deadline, s.lost.deadline if s.lost else None)
         ]
         present = [d for d in deadlines if d is not None]
         return min(present) if present else None
@@ -177,6 +186,12 @@ class DialogueEngine:
             session = site.active
             if session is None:
                 continue
+            if session.lost is not None and now >= session.lost.deadline:
+                lost, session.lost = session.lost, None
+                if lost.key == session.wait_key():  # still waiting for what the dead worker may have had
+                    log.warning("session %s ends: %s", session.session_id, lost.error)
+                    out += self._end(session, Reason.ERROR, lost.error)
+                    continue
             if session.wait is not None and now >= session.wait.deadline:
                 what = "playFinished" if session.wait.reason == ToggleReason.PLAY_AUDIO else "tts/sayFinished"
                 log.warning("session %s: no %s in time; going on", session.session_id, what)
@@ -360,7 +375,12 @@ class DialogueEngine:
             log.info("session %s: intent %s is filtered out here", session.session_id, intent.intent_name)
             return self._not_recognized(session, intent.input)
         session.phase = Phase.HANDLING
+        session.intent_name = intent.intent_name
         session.deadline = self._now + self.settings.handler_timeout
+        for gone in self._gone_handlers.values():
+            if gone.held_intent(intent.intent_name):  # nobody online would end it: do not wait for the timeout
+                return self._end(session, Reason.ERROR, f"the {gone.service} service that handles "
+                                 f"{intent.intent_name} is offline (hermesh/status/{gone.service}/...)")
         return []
 
     def _on_not_recognized(self, message: NluIntentNotRecognized) -> Out:
@@ -397,21 +417,52 @@ class DialogueEngine:
         log.warning("session %s ends: %s reported %r", session.session_id, error.COMPONENT, error.error)
         return self._end(session, Reason.ERROR, f"{error.COMPONENT}: {error.error}")
 
-    def _on_service_status(self, status: ServiceStatus) -> Out:
-        """A service's last instance went offline: end the sessions waiting on it (nothing will answer them)."""
-        if self.services.update(status) != Change.OFFLINE:
+    def service_changed(self, event: ServiceGone | ServiceBack, now: float) -> Out:
+        """A service the sessions may wait on went away or came back (the service reads it from hermesh/status)."""
+        self._now = now
+        if isinstance(event, ServiceBack):
+            self.offline.discard(event.service)
+            self._gone_handlers.pop(event.service, None)
+            if event.intents:
+                self._gone_handlers = {name: gone.also_handled(event.intents)
+                                       for name, gone in self._gone_handlers.items()}
             return []
+        if not event.pool_left:
+            self.offline.add(event.service)
+            if event.intents:
+                self._gone_handlers[event.service] = event
         out: Out = []
         for site in list(self._sites.values()):
             session = site.active
-            if session is None or session.waits_on() != status.service:
+            if session is None:
+                continue
+            if session.phase == Phase.HANDLING and session.wait is None:
+                # Whoever handles the intent ends the session; only a client whose status lists the intent
+                # says it does. A pool of intent handlers all get every intent, so a survivor holds it too.
+                if event.pool_left or not event.held_intent(session.intent_name):
+                    continue
+            elif session.waits_on() != event.service:
                 continue
             if session.wait is not None and session.wait.reason == ToggleReason.PLAY_AUDIO:
-                out += self._finish_wait(session)  # a feedback sound is not worth a session: go on without it
+                if not event.pool_left:
+                    out += self._finish_wait(session)  # a feedback sound is not worth a session: go on without
                 continue
-            log.warning("session %s ends: the %s service went offline", session.session_id, status.service)
+            if event.pool_left:
+                # The broker handed the request to one worker of the pool (a shared subscription) and nothing
+                # says which: the dead one may have had it, or a live one is answering. Ending at once would
+                # cut sessions a live worker serves; resending could run the request twice. So the session gets
+                # a short grace, as the bridge's requests do, and ends then if it is still waiting.
+                if session.lost is None or session.lost.key != session.wait_key():
+                    session.lost = Lost(
+                        now + self.settings.worker_lost_timeout,
+                        f"the {event.service} worker {event.instance!r} went offline while the session was "
+                        f"{session.doing()}; it may have been the one serving it (the {event.service} pool is "
+                        "still up)",
+                        session.wait_key())
+                continue
+            log.warning("session %s ends: the %s service went offline", session.session_id, event.service)
             out += self._end(session, Reason.ERROR,
-                             f"the {status.service} service went offline while the session was {session.doing()}")
+                             f"the {event.service} service went offline while the session was {session.doing()}")
         return out
 
     _HANDLERS: dict[type[HermesMessage], Callable[[DialogueEngine, HermesMessage], Out]] = {
@@ -427,13 +478,12 @@ class DialogueEngine:
         DialogueConfigure: _on_configure,  # type: ignore[dict-item]
         AsrError: _on_service_error,  # type: ignore[dict-item]
         NluError: _on_service_error,  # type: ignore[dict-item]
-        ServiceStatus: _on_service_status,  # type: ignore[dict-item]
     }
 
     # ---- services the sessions wait on ------------------------------------------------------------------------
     def _offline_error(self, service: str) -> str | None:
         """A text for ending a session at once when ``service`` is known offline (never seen: assume it is up)."""
-        if self.services.known(service) and not self.services.online(service):
+        if service in self.offline:
             return f"the {service} service is offline (hermesh/status/{service}/...)"
         return None
 
@@ -498,6 +548,7 @@ class DialogueEngine:
         def after_beep() -> Out:
             if session.send_intent_not_recognized:
                 session.phase = Phase.HANDLING
+                session.intent_name = None  # the app gets "not recognised", not an intent
                 session.deadline = self._now + self.settings.handler_timeout
                 return [DialogueIntentNotRecognized(
                     session_id=session.session_id, site_id=session.site_id, input=text,

@@ -27,9 +27,11 @@ from hermes.status import DialogueOpenSessions, ServiceStatus
 from hermes.tts import TtsSayFinished
 from services.profile import Profile
 from services.runtime import HermesService, ServiceError, ServiceTimeout, handles
+from services.runtime.service_status import ServiceRegistry
 
 from .engine import DialogueEngine
 from .feedback_sounds import SoundError, load_sounds
+from .service_loss import service_event
 from .settings import DialogueSettings
 
 RETAINED_WAIT = 2.0  # a retained message arrives right after the subscription; its absence is seen this late
@@ -49,6 +51,8 @@ class DialogueService(HermesService[DialogueSettings]):
         self.engine = DialogueEngine(self.settings, sounds, known_intents=Profile(self.profile).intent_names(),
                                      max_sites=self.common.site_state.max_sites)
         self._deadline_changed = asyncio.Event()
+        # What hermesh/status says of every service; its transitions become the engine's ServiceGone/Back.
+        self.services = ServiceRegistry()
         self._recorded: list[str] | None = None  # session ids in the retained record; None: not read back yet
         self.spawn(self._timer())
 
@@ -74,12 +78,17 @@ class DialogueService(HermesService[DialogueSettings]):
     @handles(AudioPlayFinished)
     @handles(AsrError)
     @handles(NluError)
-    @handles(ServiceStatus, all_sites=True)  # sessions waiting on a service that went offline end at once
+    @handles(ServiceStatus, all_sites=True)  # sessions waiting on a service that went away end (soon)
     async def on_message(self, message: HermesMessage) -> AsyncIterator[HermesMessage]:
         if isinstance(message, DialogueConfigure):
             # intents may have been added by training since start-up
             self.engine.known_intents = frozenset(Profile(self.profile).intent_names())
-        out = self.engine.handle(message, asyncio.get_running_loop().time())
+        now = asyncio.get_running_loop().time()
+        if isinstance(message, ServiceStatus):
+            event = service_event(self.services, message)
+            out = self.engine.service_changed(event, now) if event is not None else []
+        else:
+            out = self.engine.handle(message, now)
         self._deadline_changed.set()
         for reply in out:
             yield reply

@@ -41,6 +41,16 @@ class Wait:
     then: Callable[[], Out]
 
 
+@dataclass(frozen=True)
+class Lost:
+    """One worker of the pool a session waits on died; the session ends at ``deadline`` with ``error`` unless it
+    has moved on by then (``key`` is what it was waiting for when the worker died)."""
+
+    deadline: float
+    error: str
+    key: tuple[object, ...]
+
+
 @dataclass
 class Session:
     session_id: str
@@ -61,6 +71,12 @@ class Session:
     # "not recognised" is being answered (error beep, then the end or the app): the copy of our own
     # intentNotRecognized that comes back from the broker must not start it twice
     unrecognized: bool = False
+    intent_name: str | None = None  # the recognised intent, while an intent handler or app handles it
+    lost: Lost | None = None
+
+    def wait_key(self) -> tuple[object, ...]:
+        """What the session waits for right now: it changes with every request the session sends."""
+        return (self.phase, self.step, self.wait.request_id if self.wait else None)
 
     def waits_on(self) -> str | None:
         """The service whose message the session needs next (handlers, apps and the user are not services)."""
@@ -72,4 +88,6 @@ class Session:
         """What the session is doing, in words, for the text of an error ending it."""
         if self.wait is not None:
             return "speaking" if self.wait.reason == ToggleReason.TTS_SAY else "playing a feedback sound"
+        if self.phase == Phase.HANDLING:
+            return f"waiting for {self.intent_name or 'its intent'} to be handled"
         return {Phase.LISTENING: "listening", Phase.RECOGNIZING: "recognising"}.get(self.phase, str(self.phase))

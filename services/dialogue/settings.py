@@ -16,6 +16,11 @@ class DialogueSettings(SettingsModel):
     handler_timeout: float = Field(
         30.0, gt=0, description="seconds to wait for continueSession/endSession after an intent"
     )
+    # A worker of the ASR/NLU/TTS pool a session waits on died. The broker gave the request to one worker and
+    # nobody can tell which, so a live worker may still answer: the session gets this long, then ends with error.
+    worker_lost_timeout: float = Field(
+        2.0, gt=0, description="seconds a session still waits when one worker of the pool it waits on dies"
+    )
     say_min_timeout: float = Field(10.0, gt=0, description="wait at least this long for tts/sayFinished")
     say_chars_per_second: float = Field(33.0, gt=0, description="longer texts get len(text)/this seconds")
     sound_timeout_margin: float = Field(

@@ -51,6 +51,11 @@ class IntentHandlerService(HermesService[IntentHandlerSettings]):
                              ".webhooks.urls or .command.program); intents are ignored")
         self.disabled_sites: set[str] = set()
 
+    def handled_intents(self) -> list[str]:
+        # Only with end_session does this service end the sessions of the intents it handles; Rhasspy-style it
+        # speaks and leaves the session to time out, so its death leaves nobody waiting on it.
+        return ["*"] if self.handlers and self.settings.end_session else []
+
     async def teardown(self) -> None:
         for handler in self.handlers:
             await handler.close()

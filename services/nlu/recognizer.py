@@ -6,7 +6,8 @@ passed without input (Rhasspy's retry; the passed word then shows in text and ra
 
 Fuzzy: template words must appear in order; input tokens in between are skipped at a cost of 1 (0.1 for a
 stop word), tokens left at the end cost 1 each, a path must cost less than the words it outputs, and
-every intent whose best cost equals the overall best is returned; confidence = 1 - cost / matched tokens.
+every intent whose best cost equals the overall best is returned; confidence = 1 - cost / matched tokens, at
+least 0.
 
 The search runs over (state, position) pairs in position order. A call into a shared fragment (slot
 list, rule) is searched once per start position and memoised, so six references to one slot list at
@@ -293,7 +294,9 @@ class Recognizer:
         rec.raw_text = " ".join(rec.raw_tokens)
         rec.cost = cost
         if cost > 0 and rec.raw_tokens:
-            rec.confidence = 1.0 - cost / len(rec.raw_tokens)
+            # Tokens left over after the match cost one each and may outnumber the matched ones (a 10 MB text
+            # once gave -649998): clients read the confidence as a score in [0, 1] (issue 19 §2), so 0 is the floor.
+            rec.confidence = max(0.0, 1.0 - cost / len(rec.raw_tokens))
         return rec
 
     def _convert(self, items: list[tuple[str, Any, list[str]]]) -> list[tuple[str, Any, list[str]]]:

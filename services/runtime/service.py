@@ -476,10 +476,15 @@ class HermesService(Generic[S]):
             version=VERSION,
             since=self._started_at,
             problems=self.problems(),
+            intents=self.handled_intents(),
         )
 
     def problems(self) -> list[str]:
         """What is wrong while this service serves on, for its status (none by default)."""
+        return []
+
+    def handled_intents(self) -> list[str]:
+        """The intents whose dialogue sessions this service ends or continues ("*": all), for its status."""
         return []
 
     async def publish_status(self) -> None:

@@ -20,9 +20,12 @@ from hermes.dialogue import (
 from hermes.errors import DialogueError
 from hermes.hotword import HotwordDetected, HotwordToggleOff, HotwordToggleOn
 from hermes.nlu import Intent, NluIntent, NluIntentNotRecognized, NluQuery
+from hermes.status import ServiceStatus
 from hermes.tts import TtsSay, TtsSayFinished
 from services.dialogue.engine import DialogueEngine, Sound
+from services.dialogue.service_loss import service_event
 from services.dialogue.settings import DialogueSettings
+from services.runtime.service_status import ServiceRegistry
 
 M = TypeVar("M", bound=HermesMessage)
 
@@ -76,11 +79,17 @@ class Driver:
         )
         self.now = 1000.0
         self.log: list[HermesMessage] = []
+        self.services = ServiceRegistry()  # as the service keeps it
 
     def feed(self, message: HermesMessage) -> list[HermesMessage]:
-        out = self.engine.handle(message, self.now)
+        if isinstance(message, ServiceStatus):  # translated as the service does (services/dialogue/service.py)
+            event = service_event(self.services, message)
+            out = self.engine.service_changed(event, self.now) if event is not None else []
+        else:
+            out = self.engine.handle(message, self.now)
         self.log += out
         return out
+
 
     def advance(self, seconds: float) -> list[HermesMessage]:
         self.now += seconds

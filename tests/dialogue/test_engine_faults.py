@@ -5,7 +5,7 @@ Pure: ServiceStatus messages are fed as the retained hermesh/status topics would
 
 from __future__ import annotations
 
-from hermes.dialogue import DialogueEndSession, DialogueSessionEnded
+from hermes.dialogue import DialogueContinueSession, DialogueEndSession, DialogueSessionEnded
 from hermes.status import OpenSession, ServiceState, ServiceStatus
 
 from .engine_helpers import Driver, names, only
@@ -113,3 +113,76 @@ def test_sessions_left_open_by_a_killed_predecessor_end_with_error_and_free_thei
     assert first.termination.error == "the dialogue manager stopped while the session ran"
     assert d.engine.session(mine) is not None
     assert [s.session_id for s in d.engine.open_sessions()] == [mine]
+
+
+def handler_status(state: ServiceState, intents: list[str], service: str = "intent-handler",
+                   instance: str = "host") -> ServiceStatus:
+    return ServiceStatus(service=service, instance=instance, status=state, intents=intents)
+
+
+def test_one_worker_of_a_pool_gone_ends_its_sessions_after_the_grace_unless_they_moved_on():
+    d = Driver(sounds_enabled=False, worker_lost_timeout=2.0)
+    for worker in ("w0", "w1"):
+        d.feed(status("nlu", ServiceState.ONLINE, worker))
+    stuck, answered = d.recognizing_session("kitchen"), d.recognizing_session("hall")
+    assert d.feed(status("nlu", ServiceState.OFFLINE, "w0")) == []  # w1 may hold them: not at once
+    assert d.engine.next_deadline() == d.now + 2.0
+    d.intent(answered, site="hall")  # w1 had this one
+    out = d.advance(2.0)
+    assert [m.session_id for m in out if isinstance(m, DialogueSessionEnded)] == [stuck]
+    assert ended(out).termination.reason == "error"
+    assert ended(out).termination.error == ("the nlu worker 'w0' went offline while the session was recognising; "
+                                            "it may have been the one serving it (the nlu pool is still up)")
+    assert d.engine.active_session("hall").session_id == answered  # type: ignore[union-attr]
+
+
+def test_a_session_that_listens_again_within_the_grace_is_not_ended_for_the_lost_worker():
+    d = Driver(sounds_enabled=False, worker_lost_timeout=2.0)
+    for worker in ("w0", "w1"):
+        d.feed(status("asr", ServiceState.ONLINE, worker))
+    session_id = d.listening_session()
+    d.feed(status("asr", ServiceState.OFFLINE, "w0"))
+    d.feed(DialogueContinueSession(session_id=session_id))  # a new startListening, to the live worker
+    assert d.advance(2.0) == []
+    assert d.engine.active_session("default").phase == "listening"  # type: ignore[union-attr]
+
+
+def test_the_intent_handler_that_ends_sessions_gone_ends_the_sessions_handling_intents():
+    d = Driver(sounds_enabled=False)
+    d.feed(handler_status(ServiceState.ONLINE, ["*"]))
+    handling, listening = d.handling_session("kitchen"), d.listening_session("hall")
+    out = d.feed(handler_status(ServiceState.OFFLINE, ["*"]))
+    assert names(out) == ["sessionEnded:error", *END_IDLE]
+    assert ended(out).session_id == handling
+    assert ended(out).termination.error == ("the intent-handler service went offline while the session was "
+                                            "waiting for LightOn to be handled")
+    assert d.engine.active_session("hall").session_id == listening  # type: ignore[union-attr]
+
+
+def test_a_handler_gone_leaves_sessions_that_another_client_handles_or_that_it_never_claimed():
+    d = Driver(sounds_enabled=False)
+    d.feed(handler_status(ServiceState.ONLINE, ["LightOn"], service="lights-app"))
+    d.feed(handler_status(ServiceState.ONLINE, ["*"]))
+    d.feed(status("speaker", ServiceState.ONLINE))  # a service whose status lists no intent
+    session_id = d.handling_session()
+    assert d.feed(handler_status(ServiceState.OFFLINE, ["*"])) == []  # lights-app still handles LightOn
+    assert d.feed(status("speaker", ServiceState.OFFLINE)) == []  # claims no intent
+    out = d.feed(handler_status(ServiceState.OFFLINE, ["LightOn"], service="lights-app"))
+    assert ended(out).session_id == session_id and "lights-app" in (ended(out).termination.error or "")
+
+
+def test_an_intent_whose_only_handler_is_offline_is_not_waited_for_until_one_is_back():
+    d = Driver(sounds_enabled=False)
+    d.feed(handler_status(ServiceState.ONLINE, ["LightOn"], service="lights-app"))
+    d.feed(handler_status(ServiceState.OFFLINE, ["LightOn"], service="lights-app"))
+    session_id = d.recognizing_session()
+    out = d.intent(session_id)
+    assert names(out) == ["sessionEnded:error", *END_IDLE]
+    assert ended(out).termination.error == "the lights-app service that handles LightOn is offline " \
+                                           "(hermesh/status/lights-app/...)"
+    assert d.intent(d.recognizing_session("hall"), intent_name="Other", site="hall") == []  # not its intent
+    d.feed(handler_status(ServiceState.ONLINE, ["*"]))  # another handler of every intent is up
+    assert d.intent(d.recognizing_session("attic"), site="attic") == []
+    d.feed(handler_status(ServiceState.OFFLINE, ["*"]))
+    d.feed(handler_status(ServiceState.ONLINE, ["LightOn"], service="lights-app"))  # back: waited for again
+    assert d.intent(d.recognizing_session("cellar"), site="cellar") == []

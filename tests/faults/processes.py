@@ -42,6 +42,13 @@ class ServiceProcess:
         except AssertionError as err:
             raise AssertionError(f"{self.name} did not come online: {self.log.read_text()[-2000:]}") from err
 
+    @classmethod
+    def module(cls, name: str, module: str, broker: MosquittoBroker, profile: Path, log_dir: Path) -> ServiceProcess:
+        """A process of our tests (an app) run as ``python -m module HOST PORT PROFILE``."""
+        process = cls(name, broker, profile, log_dir)
+        process.argv = [sys.executable, "-m", module, broker.host, str(broker.port), str(profile)]
+        return process
+
     def pause(self) -> None:
         assert self.process is not None
         self.process.send_signal(signal.SIGSTOP)

@@ -1,28 +1,32 @@
 """Dialogue sessions when a service they wait on dies by ``kill -9``, or the broker restarts (issue 19, §4).
 
-The dialogue manager runs in-process; ASR, NLU and TTS are real processes. Every session must end with a
-reason (here ``error``, with the cause in ``termination.error``); none may stay open.
+The dialogue manager runs in-process; ASR, NLU, TTS, the intent handler and an app are real processes. Every
+session must end with a reason (here ``error``, with the cause in ``termination.error``); none may stay open.
+Ending by the session's own timeout (10-30 s) fails these tests: each ``expect`` gives up after 10 s.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Callable
 
 import pytest
 
 from hermes.asr import AsrStartListening, AsrTextCaptured
 from hermes.dialogue import DialogueAction, DialogueSessionEnded, DialogueStartSession
 from hermes.hotword import HotwordToggleOn
-from hermes.nlu import NluQuery
+from hermes.nlu import Intent, NluIntent, NluQuery
 from hermes.status import DialogueOpenSessions
 from hermes.tts import TtsSay
+from services.dialogue.engine import Phase
 from services.dialogue.service import DialogueService
 from services.dialogue.settings import DialogueSettings
 from tests.conftest import HermesTestClient
 
 from .processes import ServiceProcess, settle
 
-SESSIONS = 4
+SESSIONS = IN_FLIGHT = 20  # the issue's "20 sessions in flight"
 LOOSE_BOUND = 10.0  # "within 2 s" in the issue; loose here so a loaded machine cannot make it flaky
 
 # service killed -> what the sessions wait for when it dies
@@ -121,3 +125,109 @@ async def test_sessions_of_a_killed_dialogue_manager_are_ended_by_the_next_one(
         await mqtt_client.expect(DialogueOpenSessions, where=lambda m: m.instance == site_id and not m.sessions)
     finally:
         dialogue.stop()
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    async def poll() -> None:
+        while not predicate():
+            await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(poll(), timeout)
+
+
+@pytest.mark.parametrize("service", ["asr", "nlu"])
+async def test_sessions_waiting_on_a_pool_end_with_error_soon_after_one_of_its_workers_dies(
+        service, run_service, mqtt_broker, mqtt_client, profile_dir, tmp_path, site_id):
+    """Nobody can tell which worker took a session's request, so when one dies the sessions waiting on the pool
+    get ``worker_lost_timeout`` to be answered by the other (paused here, so it answers none), then end with
+    ``error`` naming the dead worker; not after the 10 s (nlu) or 30 s (asr) timeout, with reason timeout."""
+    workers = [ServiceProcess(service, mqtt_broker, profile_dir, tmp_path, "--pool", f"{service}-pool",
+                              "--instance", f"w{i}") for i in range(2)]
+    sites = [f"{site_id}-{i}" for i in range(IN_FLIGHT)]
+    await mqtt_client.subscribe(DialogueSessionEnded.subscribe_filter(), AsrStartListening.subscribe_filter(),
+                                NluQuery.subscribe_filter(), NluIntent.subscribe_filter())
+    try:
+        for worker in workers:
+            await worker.start(mqtt_client)
+        settings = DialogueSettings(sounds_enabled=False, worker_lost_timeout=1.0)
+        async with run_service(DialogueService, settings=settings) as dialogue:
+            for worker in workers:
+                worker.pause()  # whichever took a session's request cannot answer it
+            sessions = await open_sessions(mqtt_client, sites, service)
+            await settle()
+            await workers[0].killed_offline(mqtt_client)
+            for site, session in sessions.items():
+                end = await mqtt_client.expect(DialogueSessionEnded, where=lambda m, s=session: m.session_id == s)
+                assert end.termination.reason == "error"
+                assert end.termination.error == (
+                    f"the {service} worker 'w0' went offline while the session was {DOING[service]}; it may have "
+                    f"been the one serving it (the {service} pool is still up)")
+                assert dialogue.engine.active_session(site) is None
+            if service == "nlu":  # the pool still serves: a new session is recognised by the live worker
+                workers[1].resume()
+                mqtt_client.clear()
+                fresh = (await open_sessions(mqtt_client, [f"{site_id}-again"], "nlu"))[f"{site_id}-again"]
+                await mqtt_client.expect(NluIntent, where=lambda m: m.session_id == fresh)
+    finally:
+        for worker in workers:
+            worker.stop()
+
+
+async def handling_sessions(client: HermesTestClient, dialogue: DialogueService, sites: dict[str, str]) -> dict[str, str]:
+    """One session per site, recognised as the site's intent (published as the NLU would); site -> session id."""
+    sessions = await open_sessions(client, list(sites), "nlu")
+    for site, session in sessions.items():
+        await client.publish(NluIntent(input="what time is it", intent=Intent(intent_name=sites[site],
+                                                                              confidence_score=1.0),
+                                       site_id=site, session_id=session))
+    await until(lambda: all((s := dialogue.engine.session(session)) is not None and s.phase == Phase.HANDLING
+                            for session in sessions.values()))
+    return sessions
+
+
+async def test_sessions_handled_by_an_intent_handler_that_ends_sessions_end_with_error_when_it_dies(
+        run_service, mqtt_broker, mqtt_client, profile_dir, tmp_path, site_id):
+    handler = ServiceProcess("intent-handler", mqtt_broker, profile_dir, tmp_path, "--set", "end_session=true",
+                             "--set", "command.program=/bin/true")
+    sites = {f"{site_id}-{i}": "GetTime" for i in range(IN_FLIGHT)}
+    await mqtt_client.subscribe(DialogueSessionEnded.subscribe_filter(), AsrStartListening.subscribe_filter(),
+                                NluQuery.subscribe_filter())
+    try:
+        await handler.start(mqtt_client)
+        async with run_service(DialogueService, settings=DialogueSettings(sounds_enabled=False)) as dialogue:
+            handler.pause()  # it gets the intents but ends no session
+            sessions = await handling_sessions(mqtt_client, dialogue, sites)
+            handler.kill()
+            for session in sessions.values():
+                end = await mqtt_client.expect(DialogueSessionEnded, where=lambda m, s=session: m.session_id == s)
+                assert end.termination.reason == "error"
+                assert end.termination.error == ("the intent-handler service went offline while the session was "
+                                                 "waiting for GetTime to be handled")
+            assert all(dialogue.engine.active_session(site) is None for site in sites)
+    finally:
+        handler.stop()
+
+
+async def test_sessions_of_the_intent_an_app_handles_end_with_error_when_it_dies_and_others_go_on(
+        run_service, mqtt_broker, mqtt_client, profile_dir, tmp_path, site_id):
+    app = ServiceProcess.module("time-app", "tests.faults.time_app", mqtt_broker, profile_dir, tmp_path)
+    sites = {f"{site_id}-{i}": "GetTime" if i else "SetTimer" for i in range(IN_FLIGHT)}
+    await mqtt_client.subscribe(DialogueSessionEnded.subscribe_filter(), AsrStartListening.subscribe_filter(),
+                                NluQuery.subscribe_filter())
+    try:
+        await app.start(mqtt_client)
+        async with run_service(DialogueService, settings=DialogueSettings(sounds_enabled=False)) as dialogue:
+            app.pause()
+            sessions = await handling_sessions(mqtt_client, dialogue, sites)
+            app.kill()
+            for site, session in sessions.items():
+                if sites[site] != "GetTime":
+                    continue
+                end = await mqtt_client.expect(DialogueSessionEnded, where=lambda m, s=session: m.session_id == s)
+                assert end.termination.reason == "error"
+                assert end.termination.error == ("the time-app service went offline while the session was "
+                                                 "waiting for GetTime to be handled")
+            # ended in the same step as the others if it were wrongly taken for the app's: SetTimer is not its
+            assert dialogue.engine.active_session(f"{site_id}-0") is not None
+    finally:
+        app.stop()

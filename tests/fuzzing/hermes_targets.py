@@ -60,10 +60,11 @@ Received = Callable[[type[HermesMessage], Callable[[Any], bool]], Awaitable[Herm
 
 
 async def answers_a_normal_request(name: str, service: HermesService[Any], send: Send, expect: Received,
-                                   subscribe: Callable[[str], Awaitable[None]]) -> str:
-    """Send the service one ordinary request and wait for its ordinary answer; returns what was checked."""
+                                   subscribe: Callable[[str], Awaitable[None]], site: str | None = None) -> str:
+    """Send the service one ordinary request and wait for its ordinary answer; returns what was checked.
+    ``site``: the site to ask on (a satellite serves only its own); default a fresh one."""
     key = uuid.uuid4().hex[:8]
-    site = f"probe-{key}"
+    site = site or f"probe-{key}"
 
     async def publish(message: HermesMessage) -> None:
         await send(message.topic(), message.payload())

@@ -79,6 +79,18 @@ def test_fuzzy_path_must_cost_less_than_its_output_words():
     assert recognize(ini, "x turn on", fuzzy=True).confidence == pytest.approx(0.5)
 
 
+@pytest.mark.parametrize("text", ["turn on a b c d", "turn on " + "x " * 5000, "x turn on the light bulb now please",
+                                  "a turn on the light"])
+@pytest.mark.parametrize("ranked", [False, True])
+def test_fuzzy_confidence_is_always_between_0_and_1(text, ranked):
+    """Issue 19 §2: tokens left over after the match cost one each and could outweigh the matched ones (a 10 MB
+    text once gave -649998); a confidence is a probability-like score for clients, never below 0."""
+    found = recognize_all("[A]\nturn on the light\n[B]\nturn on\n", text, fuzzy=True, ranked=ranked)
+    assert found
+    assert all(0.0 <= r.confidence <= 1.0 for r in found), [(r.intent, r.confidence) for r in found]
+    assert found[0].to_rhasspy_dict()["intent"]["confidence"] >= 0.0
+
+
 def test_fuzzy_returns_every_intent_with_the_best_cost_and_ranked_adds_the_rest():
     ini = "[A]\nturn on the light\n[B]\nturn on\n[C]\nturn on the light\n"
     assert sorted(r.intent for r in recognize_all(ini, "turn on the light", fuzzy=True)) == ["A", "C"]

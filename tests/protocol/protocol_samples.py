@@ -735,6 +735,7 @@ SAMPLES: list[Sample] = [
             "version": "0.1.0",
             "since": 1700000000.5,
             "problems": ["tts engine piper: piper voice model '/voices/x.onnx' cannot be loaded"],
+            "intents": ["GetTime", "*"],
         },
     ),
     Sample(status.ServiceRestart, None, "full", {"services": ["asr", "nlu"], "reason": "POST /api/restart"}),
