@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 from collections.abc import AsyncIterator
 
@@ -28,7 +29,7 @@ from ..http_util import (
 )
 from ..mesh_client import MeshClient
 from ..mesh_error import MeshError
-from ..voice_choice import VoiceChoice, VoiceChoiceError, choose
+from ..voice_choice import VoiceChoice, VoiceChoiceError, check_voice_name, choose
 from .common import get_mesh, get_state, target_site, target_sites
 
 LOG = logging.getLogger("hermesh.bridge.speech")
@@ -47,13 +48,16 @@ async def tts_voices(request: Request) -> Response:
 
 
 async def voice_choice(request: Request, mesh: MeshClient, site: str) -> VoiceChoice:
-    """``?voice=`` and ``?language=`` checked against the TTS's voices: a wrong one is 400 naming them."""
+    """``?voice=`` and ``?language=`` checked against the TTS's voices: a wrong one is 400 naming them.
+    ``?speaker=`` is checked for its form here and by the TTS against the voice that speaks."""
     voice = request.query_params.get("voice") or None
     language = request.query_params.get("language") or None
-    if voice is None and language is None:
-        return VoiceChoice()
+    speaker = request.query_params.get("speaker")
     try:
-        return choose(await mesh.voices(site), voice, language)
+        speaker = check_voice_name(speaker, "speaker") if speaker is not None else None
+        if voice is None and language is None:
+            return VoiceChoice(speaker=speaker)
+        return dataclasses.replace(choose(await mesh.voices(site), voice, language), speaker=speaker)
     except VoiceChoiceError as err:
         raise bad_request(str(err)) from None
 
@@ -65,12 +69,15 @@ async def voice_choice(request: Request, mesh: MeshClient, site: str) -> VoiceCh
     params=[("siteId", "comma list of sites (default: own)"), ("sessionId", "session id"),
             ("language", "TTS language"),
             ("voice", "a voiceId of GET /api/tts-voices, or a language (Rhasspy's use of it)"),
+            ("speaker", "Hermesh: a speaker of the voice (its speakers in GET /api/tts-voices, or an id); "
+             "a voice with one speaker ignores it"),
             ("volume", "0..1"), ("play", "false: synthesise without playing"), ("repeat", "true: repeat the last "
              "sentence"), ("sayCharsPerSecond", "speech rate used to size the wait"),
             ("stream", "true: the WAV is sent sentence by sentence as each is made (one site only; its length "
              "is not known in advance, so the header says 0xFFFFFFFF)")],
     errors={400: "an empty or over-long text (the message names the setting), a voice or language the TTS "
-                 "does not have (the message lists its voices)"},
+                 "does not have (the message lists its voices), a speaker the voice does not have (the message "
+                 "lists its speakers)"},
     description="Always answers the WAV of the first target site (Rhasspy 2.5 sent it only for its own site); "
                 "play=false mutes every target site while speaking."))
 async def text_to_speech(request: Request) -> Response:
@@ -99,8 +106,9 @@ async def text_to_speech(request: Request) -> Response:
         if not play:
             await mesh.publish(AudioToggleOff(site_id=site))
         try:
-            wavs.append(await mesh.speak(sentence, site, lang=choice.lang, voice=choice.voice, session_id=session,
-                                         volume=volume, answer_playback=not play))
+            wavs.append(await mesh.speak(sentence, site, lang=choice.lang, voice=choice.voice,
+                                         speaker=choice.speaker, session_id=session, volume=volume,
+                                         answer_playback=not play))
         finally:
             if not play:
                 await mesh.publish(AudioToggleOn(site_id=site))
@@ -119,8 +127,8 @@ async def streamed_speech(mesh: MeshClient, sentence: str, site: str, choice: Vo
             await mesh.publish(AudioToggleOff(site_id=site))
             stack.push_async_callback(mesh.publish, AudioToggleOn(site_id=site))
         sentences = await stack.enter_async_context(mesh.speak_stream(
-            sentence, site, lang=choice.lang, voice=choice.voice, session_id=session, volume=volume,
-            answer_playback=not play))
+            sentence, site, lang=choice.lang, voice=choice.voice, speaker=choice.speaker, session_id=session,
+            volume=volume, answer_playback=not play))
         first = await anext(sentences, None)
         if first is None:  # nothing speakable (only emoji, only a pause): a WAV without samples
             await stack.aclose()

@@ -24,7 +24,7 @@ from services.runtime import HermesService, handles
 from services.tts.service import TtsService
 from services.tts.settings import PiperTtsSettings, TtsSettings
 from tests.conftest import MosquittoBroker, make_common, running
-from tests.tts.piper_voices import add_voice
+from tests.tts.piper_voices import add_two_speaker_voice, add_voice
 
 from .harness import http, run_bridge
 from .peers import AudioOutputPeer
@@ -82,6 +82,42 @@ async def test_voice_picks_the_voice_for_one_request(mqtt_broker, profile_dir, m
     assert [(s.voice, s.lang) for s in says] == [(None, None), ("de_DE-copy-medium", None), (None, "en-US")]
     seconds = [read_wav(r.content)[0].seconds for r in (default, picked)]
     assert seconds[1] > 1.5 * seconds[0], seconds
+
+
+async def test_speaker_picks_a_speaker_of_a_multi_speaker_voice_and_one_it_lacks_is_400_naming_them(
+        mqtt_broker, profile_dir, mqtt_client, tmp_path):
+    """?speaker= beside ?voice= reaches Piper, whole and streamed, on a real two-speaker voice (speaker 1 speaks
+    1.5x as slowly); the says without it carry no speaker key, as Rhasspy's do."""
+    add_two_speaker_voice(tmp_path, "en_US-pair-medium")
+    await mqtt_client.subscribe(TtsSay.subscribe_filter())
+    pair = {"play": "false", "voice": "en_US-pair-medium"}
+    async with speech_mesh(mqtt_broker, profile_dir, piper(tmp_path)) as bridge, http(bridge) as client:
+        joe = await client.post("/api/text-to-speech", content="Hello there.", params={**pair, "speaker": "joe"})
+        slow = await client.post("/api/text-to-speech", content="Hello there.",
+                                 params={**pair, "speaker": "slow_joe"})
+        streamed = await client.post("/api/text-to-speech", content="Hello there.",
+                                     params={**pair, "speaker": "1", "stream": "true"})
+        unknown = await client.post("/api/text-to-speech", content="Hello there.", params={**pair, "speaker": "dave"})
+        unknown_streamed = await client.post("/api/text-to-speech", content="Hello there.",
+                                             params={**pair, "speaker": "dave", "stream": "true"})
+        not_a_name = await client.post("/api/text-to-speech", content="Hello there.",
+                                       params={**pair, "speaker": "x" * 101})
+        one_speaker = await client.post("/api/text-to-speech", content="Hello there.",
+                                        params={"play": "false", "speaker": "slow_joe"})
+        plain = await client.post("/api/text-to-speech", content="Hello there.", params=pair)
+    for reply in (joe, slow, streamed, one_speaker, plain):
+        assert reply.status_code == 200, reply.text
+    seconds = [read_wav(r.content)[0].seconds for r in (joe, slow)]
+    assert 1.25 < seconds[1] / seconds[0] < 1.7, seconds
+    assert 1.2 < (len(streamed.content) - 44) / 2 / 22050 / seconds[0] < 1.8  # the slow speaker, streamed
+    for reply in (unknown, unknown_streamed):
+        assert reply.status_code == 400 and "has no speaker 'dave'" in reply.text and "joe, slow_joe" in reply.text
+    assert not_a_name.status_code == 400 and "speaker must be 1 to 100 characters" in not_a_name.text
+    # The one-speaker default voice ignores the speaker (as wyoming-piper does): it speaks as without one.
+    assert abs(read_wav(one_speaker.content)[0].seconds - seconds[0]) < 0.25 * seconds[0]
+    says = mqtt_client.received(TtsSay)
+    assert [s.speaker for s in says] == ["joe", "slow_joe", "1", "dave", "dave", "slow_joe", None]
+    assert "speaker" not in json.loads(says[-1].payload())
 
 
 @pytest.mark.parametrize("engine", ["espeak", "piper"])

@@ -27,7 +27,7 @@ from hermes.wav import read_wav
 from services.tts.service import TtsService
 from services.tts.settings import PiperTtsSettings, TtsSettings
 from tests.conftest import MosquittoBroker, make_common, running
-from tests.tts.piper_voices import add_voice
+from tests.tts.piper_voices import add_two_speaker_voice, add_voice
 from tests.tts.test_piper_service import audio_output
 
 from .clients import connect, read_until
@@ -184,3 +184,35 @@ async def test_our_info_lists_each_installed_voice_with_its_languages_and_speake
     assert [s.name for s in voices["de_DE-copy-medium"].speakers or []] == ["anna", "ben"]
     assert voices[VOICE].languages == ["en_US", "en"] and voices[VOICE].speakers is None
     assert all(v.installed for v in voices.values())
+
+
+async def test_a_wyoming_speaker_reaches_piper_and_one_the_voice_lacks_is_an_error_naming_its_speakers(
+        piper_uri, mqtt_broker, profile_dir, tmp_path):
+    """Home Assistant's voice{name, speaker} over our server, on a real two-speaker voice (speaker 1 speaks 1.5x as
+    slowly). A one-speaker voice ignores the speaker, as wyoming-piper does; our server then says the same."""
+    pair = "en_US-pair-medium"
+    add_two_speaker_voice(tmp_path, pair)
+
+    def say(voice: SynthesizeVoice) -> list[Event]:
+        return [Synthesize(text=TWO_SENTENCES, voice=voice).event()]
+
+    theirs_ignored = await flow(piper_uri, say(SynthesizeVoice(name=VOICE, speaker="slow_joe")), "audio-stop")
+    async with our_server(mqtt_broker, profile_dir, tmp_path) as uri:
+        info = Info.from_event((await flow(uri, [Describe().event()], "info"))[0])
+        joe = await flow(uri, say(SynthesizeVoice(name=pair, speaker="joe")), "audio-stop")
+        slow = await flow(uri, say(SynthesizeVoice(name=pair, speaker="slow_joe")), "audio-stop")
+        streamed_slow = await flow(uri, [SynthesizeStart(voice=SynthesizeVoice(name=pair, speaker="1")).event(),
+                                         SynthesizeChunk(text=TWO_SENTENCES).event(), SynthesizeStop().event()],
+                                   "synthesize-stopped")
+        unknown = await flow(uri, say(SynthesizeVoice(name=pair, speaker="dave")), "error")
+        ignored = await flow(uri, say(SynthesizeVoice(name=VOICE, speaker="slow_joe")), "audio-stop")
+        still_there = await flow(uri, say(SynthesizeVoice(name=pair)), "audio-stop")
+    speakers = {v.name: [s.name for s in v.speakers or []] for v in info.tts[0].voices}
+    assert speakers[pair] == ["joe", "slow_joe"]  # what Home Assistant offers to choose from
+    assert 1.25 < seconds(slow) / seconds(joe) < 1.7, (seconds(slow), seconds(joe))
+    assert 1.25 < seconds(streamed_slow) / seconds(joe) < 1.7
+    assert shape(unknown) == ["error"]
+    assert "has no speaker 'dave'" in unknown[-1].data["text"] and "joe, slow_joe" in unknown[-1].data["text"]
+    assert shape(ignored) == shape(theirs_ignored) == ["audio-start", "audio-chunk", "audio-stop"]
+    assert abs(seconds(ignored) - seconds(theirs_ignored)) < 0.25 * seconds(theirs_ignored)
+    assert shape(still_there) == ["audio-start", "audio-chunk", "audio-stop"]
