@@ -191,12 +191,14 @@ async def test_stream_plays_on_the_site_when_play_is_true(mqtt_broker, profile_d
 
 
 @pytest.mark.parametrize("play", ["true", "false"])
-async def test_stream_on_several_sites_plays_the_sentences_back_to_back_on_each(mqtt_broker, profile_dir, play):
+async def test_stream_on_several_sites_plays_the_sentences_back_to_back_on_each(mqtt_broker, profile_dir, play,
+                                                                              mqtt_client):
     """stream=true with siteId=a,b,c: every site gets its own streamed say at once, and each site's audio output
     its sentences in order, closed by its last chunk; the response is the first site's WAV, all of it."""
     common = make_common(mqtt_broker, profile_dir)
     peer = AudioOutputPeer(common)
     three = "The kitchen light is on. The garage door is closed. Good night."
+    await mqtt_client.subscribe(AudioToggleOff.subscribe_filter(), AudioToggleOn.subscribe_filter())
     async with running(TtsService(common, piper())), running(peer), run_bridge(mqtt_broker, profile_dir) as bridge, \
             http(bridge) as client:
         one = await client.post("/api/text-to-speech", content=three, params={"play": "false", "siteId": "solo"})
@@ -213,8 +215,12 @@ async def test_stream_on_several_sites_plays_the_sentences_back_to_back_on_each(
         assert len({m.request_id for m in chunks}) == 1, site  # one say per site
         assert [m.chunk_number for m in chunks] == [0, 1, 2, 3] and [m.is_last_chunk for m in chunks] == [0, 0, 0, 1]
         assert 0.8 * whole < sum(read_wav(m.wav_bytes)[0].frames for m in chunks) < 1.2 * whole, site
-    if play == "true":  # the sites' audio output played it: the bridge never answered for them
-        assert not bridge.mesh._answered_plays  # noqa: SLF001
+    # play=false mutes each site for its say and unmutes it after; play=true leaves the sites as they are.
+    toggled = {(type(m).__name__, m.site_id) for m in [*mqtt_client.received(AudioToggleOff),
+                                                       *mqtt_client.received(AudioToggleOn)]}
+    muted = {(kind, site) for kind in ("AudioToggleOff", "AudioToggleOn") for site in "abc"}
+    assert toggled == (muted | {("AudioToggleOff", "solo"), ("AudioToggleOn", "solo")} if play == "false"
+                       else {("AudioToggleOff", "solo"), ("AudioToggleOn", "solo")})
     assert took < 30
 
 
