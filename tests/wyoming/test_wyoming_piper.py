@@ -216,3 +216,24 @@ async def test_a_wyoming_speaker_reaches_piper_and_one_the_voice_lacks_is_an_err
     assert shape(ignored) == shape(theirs_ignored) == ["audio-start", "audio-chunk", "audio-stop"]
     assert abs(seconds(ignored) - seconds(theirs_ignored)) < 0.25 * seconds(theirs_ignored)
     assert shape(still_there) == ["audio-start", "audio-chunk", "audio-stop"]
+
+
+async def test_our_wyoming_tts_engine_sends_a_says_speaker_to_wyoming_piper(run_service, mqtt_client, site_id,
+                                                                           tmp_path):
+    """tts/say with a speaker, through our Wyoming TTS engine, to the real wyoming-piper serving the two-speaker
+    voice (speaker 1 speaks 1.5x as slowly): wyoming-piper hears the speaker, so the slow one is longer."""
+    pair = "en_US-pair-medium"
+    add_two_speaker_voice(tmp_path / "voices", pair)
+    await mqtt_client.subscribe(TtsSayFinished.subscribe_filter(), TtsError.subscribe_filter())
+    with wyoming_piper_server("--data-dir", str(tmp_path / "voices")) as server:
+        settings = TtsSettings(engine="wyoming", engine_options={"uri": server.uri}, play_finished_margin=0.5)
+        async with run_service(TtsService, settings=settings), audio_output(mqtt_client, site_id):
+            for n, speaker in enumerate(["joe", "slow_joe", None]):
+                await mqtt_client.publish(TtsSay(text=TWO_SENTENCES, site_id=site_id, id=f"sp-{n}", voice=pair,
+                                                 speaker=speaker))
+                await mqtt_client.expect(TtsSayFinished, timeout=60, where=lambda m, n=n: m.id == f"sp-{n}")
+    assert mqtt_client.received(TtsError) == []
+    played = {p.request_id: read_wav(p.wav_bytes)[0].seconds
+              for p in mqtt_client.received(AudioPlayBytes, where=lambda m: m.site_id == site_id)}
+    assert 1.25 < played["sp-1"] / played["sp-0"] < 1.7, played
+    assert abs(played["sp-2"] - played["sp-0"]) < 0.25 * played["sp-0"]  # no speaker: the voice's default (0)
