@@ -22,7 +22,7 @@ from services.runtime.service import VERSION
 from .auth import USER, AuthError, authenticate, token_from
 from .context import BridgeContext
 from .docs_page import OPENAPI_DESCRIPTION, docs_html
-from .http_util import BridgeHTTPError, api_doc, mesh_error_response
+from .http_util import BridgeHTTPError, StreamAborted, api_doc, mesh_error_response
 from .login_throttle import LoginThrottle
 from .mesh_error import MeshError
 from .profile_files import ProfileFileConflict, ProfileFileError
@@ -204,6 +204,8 @@ def create_app(bridge: BridgeContext) -> FastAPI:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, err: Exception) -> PlainTextResponse:
+        if isinstance(err, StreamAborted):  # logged where it happened; the response has started: nothing to send
+            return PlainTextResponse("stream aborted", status_code=500)
         LOG.error("unexpected error on %s %s", request.method, request.url.path, exc_info=err)
         return PlainTextResponse(f"internal error: {type(err).__name__}: {err}", status_code=500)
 

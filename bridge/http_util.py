@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 from typing import Any
 
@@ -29,6 +30,23 @@ class BridgeHTTPError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+class StreamAborted(Exception):
+    """A streamed body that failed after its status was sent, raised out of the body so the server cuts the
+    connection without the chunked body's end: the client gets an incomplete read, not a short body that looks
+    whole (a WAV whose header says "unknown length" has no other way to tell). Whoever raises it has logged why."""
+
+
+class QuietAborts(logging.Filter):
+    """Drops the server's "Exception in ASGI application" traceback for a StreamAborted: it was logged once, with
+    its reason, where it happened."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], StreamAborted))
+
+
+QUIET_ABORTS = QuietAborts()  # one instance: Logger.addFilter adds it once however many bridges start
 
 
 # The one mapping of mesh failures to HTTP statuses (the exception handler in app.py applies it).

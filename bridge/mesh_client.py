@@ -438,7 +438,8 @@ class MeshClient:
 
     async def speak(
         self, text: str, site_id: str, *, lang: str | None = None, voice: str | None = None,
-        session_id: str | None = None, volume: float | None = None, answer_playback: bool = False,
+        speaker: str | None = None, session_id: str | None = None, volume: float | None = None,
+        answer_playback: bool = False,
         timeout: float | None = None,
     ) -> bytes:
         """tts/say -> the site's playBytes (captured) and sayFinished (or hermes/error/tts). Returns the WAV
@@ -468,8 +469,8 @@ class MeshClient:
             await self.service.subscribe_extra(AudioPlayBytes.subscribe_filter(site_id=site_id))
             capturing = asyncio.create_task(capture())
             await self.ask(
-                [TtsSay(text=text, site_id=site_id, lang=lang, voice=voice, id=say_id, session_id=session_id,
-                        volume=volume)],
+                [TtsSay(text=text, site_id=site_id, lang=lang, voice=voice, speaker=speaker, id=say_id,
+                        session_id=session_id, volume=volume)],
                 [(TtsSayFinished, lambda m: m.id == say_id), (TtsError, lambda m: m.context == say_id)],
                 service="tts", timeout=wait)
             with contextlib.suppress(Exception):
@@ -489,7 +490,8 @@ class MeshClient:
     @contextlib.asynccontextmanager
     async def speak_stream(
         self, text: str, site_id: str, *, lang: str | None = None, voice: str | None = None,
-        session_id: str | None = None, volume: float | None = None, answer_playback: bool = False,
+        speaker: str | None = None, session_id: str | None = None, volume: float | None = None,
+        answer_playback: bool = False,
         timeout: float | None = None,
     ) -> AsyncIterator[AsyncIterator[bytes]]:
         """tts/say with ``stream``: ``async with mesh.speak_stream(...) as sentences`` yields each sentence's WAV
@@ -513,8 +515,9 @@ class MeshClient:
         try:
             pending = await self.pending("tts", [(TtsSayFinished, lambda m: m.id == say_id),
                                                  (TtsError, lambda m: m.context == say_id)])
-            await self.publish_in_order([TtsSay(text=text, site_id=site_id, lang=lang, voice=voice, id=say_id,
-                                                session_id=session_id, volume=volume, stream=True)], "tts")
+            await self.publish_in_order([TtsSay(text=text, site_id=site_id, lang=lang, voice=voice, speaker=speaker,
+                                                id=say_id, session_id=session_id, volume=volume, stream=True)],
+                                        "tts")
             said = asyncio.ensure_future(pending.result(wait))
             first = await self._next_chunk(watch, said, wait)
             yield self._sentences(first, watch, said, wait, finished if answer_playback else None)

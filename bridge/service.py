@@ -37,6 +37,7 @@ from .events import (
     text_frame,
     wake_frame,
 )
+from .http_util import QUIET_ABORTS
 from .mesh_client import MeshClient, MeshTimeouts
 from .mqtt_tap import MqttTap
 from .settings import BridgeSettings
@@ -107,6 +108,8 @@ class BridgeService(HermesService[BridgeSettings]):
             ws_ping_interval=20.0,
         )
         self._server = _EmbeddedServer(config)
+        # After uvicorn.Config, which (re)configures its loggers: an aborted stream is logged once, by us.
+        logging.getLogger("uvicorn.error").addFilter(QUIET_ABORTS)
         try:
             config.load()
         except (OSError, ValueError) as err:

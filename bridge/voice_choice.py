@@ -22,6 +22,9 @@ class VoiceChoiceError(ValueError):
 class VoiceChoice:
     voice: str | None = None  # a voice of the list, by its exact name
     lang: str | None = None  # a language one of the voices speaks
+    # One of a multi-speaker voice's speakers: only its form is checked here; the TTS, which knows which voice
+    # speaks, refuses one that voice lacks (naming its speakers), and a one-speaker voice ignores it.
+    speaker: str | None = None
 
 
 def _key(code: str) -> str:
@@ -29,7 +32,7 @@ def _key(code: str) -> str:
 
 
 def check_voice_name(name: str, what: str = "voice") -> str:
-    """A voice name as a client sends it: short, printable, never a path."""
+    """A voice (or speaker) name as a client sends it: short, printable, never a path."""
     if not name or len(name) > MAX_VOICE_NAME:
         raise VoiceChoiceError(f"{what} must be 1 to {MAX_VOICE_NAME} characters (a name of GET /api/tts-voices)")
     if "/" in name or "\\" in name or name.startswith(".") or not name.isprintable():

@@ -29,10 +29,12 @@ class TtsSay(HermesMessage):
     volume: float | None = None
     # Hermesh extensions (Rhasspy ignores unknown keys): a voice by the name rhasspy/tts/voices gives it
     # (``lang`` stays the language), and ``stream``: the sound goes out sentence by sentence as
-    # playBytesStreaming chunks, each as soon as it is made, instead of one playBytes at the end.
+    # playBytesStreaming chunks, each as soon as it is made, instead of one playBytes at the end; ``speaker``: one
+    # of a multi-speaker voice's speakers (a name rhasspy/tts/voices lists, or an id), ignored by a voice with one.
     voice: str | None = None
     stream: bool | None = None
-    EXTENSION_KEYS: ClassVar[tuple[str, ...]] = ("voice", "stream")  # on the wire only when set
+    speaker: str | None = None
+    EXTENSION_KEYS: ClassVar[tuple[str, ...]] = ("voice", "stream", "speaker")  # on the wire only when set
 
     @model_serializer(mode="wrap")
     def _omit_unset_extensions(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import AsyncIterator
 
@@ -15,6 +17,7 @@ from hermes.wav import WavFormatError, convert_pcm, pcm_to_wav, read_wav, stream
 from ..http_util import (
     MAX_TEXT_CHARS,
     BridgeHTTPError,
+    StreamAborted,
     api_doc,
     bad_request,
     body_text,
@@ -28,7 +31,7 @@ from ..http_util import (
 )
 from ..mesh_client import MeshClient
 from ..mesh_error import MeshError
-from ..voice_choice import VoiceChoice, VoiceChoiceError, choose
+from ..voice_choice import VoiceChoice, VoiceChoiceError, check_voice_name, choose
 from .common import get_mesh, get_state, target_site, target_sites
 
 LOG = logging.getLogger("hermesh.bridge.speech")
@@ -47,13 +50,16 @@ async def tts_voices(request: Request) -> Response:
 
 
 async def voice_choice(request: Request, mesh: MeshClient, site: str) -> VoiceChoice:
-    """``?voice=`` and ``?language=`` checked against the TTS's voices: a wrong one is 400 naming them."""
+    """``?voice=`` and ``?language=`` checked against the TTS's voices: a wrong one is 400 naming them.
+    ``?speaker=`` is checked for its form here and by the TTS against the voice that speaks."""
     voice = request.query_params.get("voice") or None
     language = request.query_params.get("language") or None
-    if voice is None and language is None:
-        return VoiceChoice()
+    speaker = request.query_params.get("speaker")
     try:
-        return choose(await mesh.voices(site), voice, language)
+        speaker = check_voice_name(speaker, "speaker") if speaker is not None else None
+        if voice is None and language is None:
+            return VoiceChoice(speaker=speaker)
+        return dataclasses.replace(choose(await mesh.voices(site), voice, language), speaker=speaker)
     except VoiceChoiceError as err:
         raise bad_request(str(err)) from None
 
@@ -65,12 +71,16 @@ async def voice_choice(request: Request, mesh: MeshClient, site: str) -> VoiceCh
     params=[("siteId", "comma list of sites (default: own)"), ("sessionId", "session id"),
             ("language", "TTS language"),
             ("voice", "a voiceId of GET /api/tts-voices, or a language (Rhasspy's use of it)"),
+            ("speaker", "Hermesh: a speaker of the voice (its speakers in GET /api/tts-voices, or an id); "
+             "a voice with one speaker ignores it"),
             ("volume", "0..1"), ("play", "false: synthesise without playing"), ("repeat", "true: repeat the last "
              "sentence"), ("sayCharsPerSecond", "speech rate used to size the wait"),
-            ("stream", "true: the WAV is sent sentence by sentence as each is made (one site only; its length "
-             "is not known in advance, so the header says 0xFFFFFFFF)")],
+            ("stream", "true: the WAV is sent sentence by sentence as each is made (its length is not known in "
+             "advance, so the header says 0xFFFFFFFF); every site speaks at once, each sentence as it is made. "
+             "A failure after the first sentence cuts the response short (an incomplete chunked body)")],
     errors={400: "an empty or over-long text (the message names the setting), a voice or language the TTS "
-                 "does not have (the message lists its voices)"},
+                 "does not have (the message lists its voices), a speaker the voice does not have (the message "
+                 "lists its speakers)"},
     description="Always answers the WAV of the first target site (Rhasspy 2.5 sent it only for its own site); "
                 "play=false mutes every target site while speaking."))
 async def text_to_speech(request: Request) -> Response:
@@ -89,18 +99,17 @@ async def text_to_speech(request: Request) -> Response:
     play = qbool(request, "play", default=True)
     session = qsession(request)
     stream = qbool(request, "stream")
-    if stream and len(sites) > 1:
-        raise bad_request("stream=true speaks on one site; name one siteId")
     state.last_spoken = sentence
     if stream:
-        return await streamed_speech(mesh, sentence, sites[0], choice, session, volume, play)
+        return await streamed_speech(mesh, sentence, sites, choice, session, volume, play)
     wavs: list[bytes] = []
     for site in sites:
         if not play:
             await mesh.publish(AudioToggleOff(site_id=site))
         try:
-            wavs.append(await mesh.speak(sentence, site, lang=choice.lang, voice=choice.voice, session_id=session,
-                                         volume=volume, answer_playback=not play))
+            wavs.append(await mesh.speak(sentence, site, lang=choice.lang, voice=choice.voice,
+                                         speaker=choice.speaker, session_id=session, volume=volume,
+                                         answer_playback=not play))
         finally:
             if not play:
                 await mesh.publish(AudioToggleOn(site_id=site))
@@ -109,20 +118,44 @@ async def text_to_speech(request: Request) -> Response:
     return wav_response(wavs[0])
 
 
-async def streamed_speech(mesh: MeshClient, sentence: str, site: str, choice: VoiceChoice, session: str | None,
-                          volume: float, play: bool) -> Response:
-    """The say's sentences as one WAV sent while it is made. Everything up to the first sentence can still be
-    an error status; a failure after it ends the body early (the status is sent by then) and is logged."""
+async def streamed_speech(mesh: MeshClient, sentence: str, sites: list[str], choice: VoiceChoice,
+                          session: str | None, volume: float, play: bool) -> Response:
+    """The say's sentences as one WAV (the first site's) sent while it is made. Every site gets its own streamed
+    say at once, so each site's audio output plays its sentences back to back as they are made (not after the
+    site before it has finished, as the whole-WAV path does). Everything up to the first site's first sentence
+    can still be an error status; a failure after it, on any site, is logged once and aborts the body
+    (StreamAborted), so the client sees an incomplete response rather than a short WAV that looks whole."""
+
+    @contextlib.asynccontextmanager
+    async def spoken(site: str) -> AsyncIterator[AsyncIterator[bytes]]:
+        async with contextlib.AsyncExitStack() as site_stack:
+            if not play:
+                await mesh.publish(AudioToggleOff(site_id=site))
+                site_stack.push_async_callback(mesh.publish, AudioToggleOn(site_id=site))
+            yield await site_stack.enter_async_context(mesh.speak_stream(
+                sentence, site, lang=choice.lang, voice=choice.voice, speaker=choice.speaker, session_id=session,
+                volume=volume, answer_playback=not play))
+
+    async def speak_on(site: str) -> None:  # a site besides the first: its sound goes to its speaker only
+        async with spoken(site) as sentences:
+            async for _ in sentences:
+                pass
+
+    async def stop_others() -> None:
+        for task in others.values():
+            task.cancel()
+        await asyncio.gather(*others.values(), return_exceptions=True)
+
+    # Started before the first site's say, so all the says go out together.
+    others = {site: asyncio.ensure_future(speak_on(site)) for site in sites[1:]}
     stack = contextlib.AsyncExitStack()
+    stack.push_async_callback(stop_others)  # still running when the response ends early: not needed any more
     try:
-        if not play:
-            await mesh.publish(AudioToggleOff(site_id=site))
-            stack.push_async_callback(mesh.publish, AudioToggleOn(site_id=site))
-        sentences = await stack.enter_async_context(mesh.speak_stream(
-            sentence, site, lang=choice.lang, voice=choice.voice, session_id=session, volume=volume,
-            answer_playback=not play))
+        sentences = await stack.enter_async_context(spoken(sites[0]))
         first = await anext(sentences, None)
         if first is None:  # nothing speakable (only emoji, only a pause): a WAV without samples
+            for task in others.values():
+                await task  # a failure on another site is still this request's error status
             await stack.aclose()
             return wav_response(pcm_to_wav(b"", 22050))
         info, _ = read_wav(first)
@@ -138,13 +171,19 @@ async def streamed_speech(mesh: MeshClient, sentence: str, site: str, choice: Vo
         return convert_pcm(frames, part.rate, part.width, part.channels, to_rate=info.rate, to_channels=info.channels)
 
     async def body() -> AsyncIterator[bytes]:
+        site, sent = sites[0], 1
         try:
             yield streaming_wav_header(info.rate, 2, info.channels)
             yield pcm(first)
             async for wav in sentences:
                 yield pcm(wav)
+                sent += 1
+            for site, task in others.items():  # noqa: B007 - the site is named if its say fails
+                await task
         except (MeshError, WavFormatError) as err:
-            LOG.warning("streamed speech on site %s ended early: %s", site, err)
+            LOG.warning("streamed speech on site %s failed after %d sentence(s) of the response were sent; the "
+                        "response is cut short so the client sees it incomplete: %s", site, sent, err)
+            raise StreamAborted(f"site {site}: {err}") from err
         finally:
             await stack.aclose()
 

@@ -30,14 +30,16 @@ from .context import FlowConnection
 SENTENCE_END = re.compile(r"(?<=[.!?;:。！？])\s+|\n+")
 
 
-def voice_request(voice: SynthesizeVoice | None) -> tuple[str | None, str | None]:
-    """(voice, lang) of the say: a Wyoming voice's name is a voice of our info (the TTS refuses any other,
-    naming its voices), its language the say's language. Never a path: the name is checked here first."""
+def voice_request(voice: SynthesizeVoice | None) -> tuple[str | None, str | None, str | None]:
+    """(voice, lang, speaker) of the say: a Wyoming voice's name is a voice of our info (the TTS refuses any
+    other, naming its voices), its language the say's language, its speaker one of the voice's speakers (the
+    TTS refuses one the voice lacks, naming those it has). Never a path: the name is checked here first."""
     if voice is None:
-        return None, None
+        return None, None, None
     name = check_voice_name(voice.name) if voice.name else None
     language = check_voice_name(voice.language, "language") if voice.language else None
-    return name, language
+    speaker = check_voice_name(voice.speaker, "speaker") if voice.speaker else None
+    return name, language, speaker
 
 
 class Speaker:
@@ -47,7 +49,7 @@ class Speaker:
     def __init__(self, conn: FlowConnection, voice: SynthesizeVoice | None) -> None:
         self.conn = conn
         try:
-            self.voice, self.lang = voice_request(voice)
+            self.voice, self.lang, self.speaker = voice_request(voice)
         except VoiceChoiceError as err:
             raise MeshError(MeshErrorCode.REJECTED, "tts", str(err)) from None
         self.format: PcmFormat | None = None  # the first group's format; later groups are converted to it
@@ -58,7 +60,8 @@ class Speaker:
         if text.strip():  # the TTS answers an empty say with sayFinished only: no sound to wait for
             timeout = conn.settings.reply_timeout + len(text) / 50.0
             async with conn.mesh.speak_stream(text, conn.site_id, voice=self.voice, lang=self.lang,
-                                              answer_playback=True, timeout=timeout) as sentences:
+                                              speaker=self.speaker, answer_playback=True,
+                                              timeout=timeout) as sentences:
                 async for wav in sentences:
                     try:
                         self.format, frames = wav_pcm(wav, self.format)

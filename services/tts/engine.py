@@ -7,6 +7,7 @@ provides ``synthesize`` and ``voices`` as below.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -54,13 +55,34 @@ class SentenceStreamingTtsEngine(TtsEngine, Protocol):
         ...
 
 
-def synthesize_stream(engine: Any, text: str, voice: str | None = None, lang: str | None = None) -> Iterator[bytes]:
+def takes_speaker(engine: Any) -> bool:
+    """The engine's ``synthesize`` takes a ``speaker`` keyword (Piper, Wyoming). The interface above has none, so
+    a user's engine written to it keeps working: a say's speaker is simply not given to it."""
+    try:
+        parameters = inspect.signature(engine.synthesize).parameters
+    except (AttributeError, TypeError, ValueError):
+        return False
+    return "speaker" in parameters or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+
+
+def _speaker_kwargs(engine: Any, speaker: str | None) -> dict[str, str]:
+    return {"speaker": speaker} if speaker is not None and takes_speaker(engine) else {}
+
+
+def synthesize(engine: Any, text: str, voice: str | None = None, lang: str | None = None,
+               speaker: str | None = None) -> bytes:
+    """The engine's whole WAV, with ``speaker`` where the engine takes one."""
+    return bytes(engine.synthesize(text, voice, lang, **_speaker_kwargs(engine, speaker)))
+
+
+def synthesize_stream(engine: Any, text: str, voice: str | None = None, lang: str | None = None,
+                      speaker: str | None = None) -> Iterator[bytes]:
     """Sentence by sentence where the engine can (``synthesize_stream``), else its whole WAV as one chunk."""
     stream = getattr(engine, "synthesize_stream", None)
     if callable(stream):
-        yield from stream(text, voice, lang)
+        yield from stream(text, voice, lang, **_speaker_kwargs(engine, speaker))
     else:
-        yield engine.synthesize(text, voice, lang)
+        yield synthesize(engine, text, voice, lang, speaker)
 
 
 def scale_volume(wav: bytes, volume: float) -> bytes:

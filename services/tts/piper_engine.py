@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from hermes.errors import TtsError
 from hermes.wav import pcm_to_wav
 from services.engines import EngineConfig, engine_settings
 
@@ -26,6 +27,7 @@ from .engine import TtsConfigError, TtsEngineError, TtsVoice
 from .settings import PiperTtsSettings
 from .speakable import speakable
 from .ssml import Pause, plain_segments
+from .voices import listed
 
 LOG = logging.getLogger("hermesh.tts.piper")
 BUNDLED_VOICE = "en_US-joe-medium"
@@ -252,11 +254,13 @@ class PiperTtsEngine:
             return list(self._cache)
 
     # ---- synthesis -------------------------------------------------------------------------------------------
-    def _synthesis_config(self, info: PiperVoiceFile) -> Any:
+    def _synthesis_config(self, info: PiperVoiceFile, speaker: str | None = None) -> Any:
         """Piper's options for this voice; the speaker is checked against the voice's config, before loading."""
         s = self._settings
         speaker_id = None
-        if s.speaker is not None:
+        if speaker is not None:
+            speaker_id = self._requested_speaker(info, speaker)
+        elif s.speaker is not None:
             speaker_map = dict(info.speaker_ids)
             if not speaker_map and info.num_speakers <= 1:
                 raise TtsEngineError("piper-speaker", f"piper voice {info.name!r} has one speaker; unset "
@@ -274,10 +278,29 @@ class PiperTtsEngine:
         return self._piper.SynthesisConfig(speaker_id=speaker_id, length_scale=s.length_scale,
                                            noise_scale=s.noise_scale, noise_w_scale=s.noise_w, volume=s.volume)
 
-    def _stream_pcm(self, text: str, voice: str | None, lang: str | None) -> Iterator[tuple[int, bytes]]:
+    @staticmethod
+    def _requested_speaker(info: PiperVoiceFile, speaker: str) -> int | None:
+        """A say's speaker (a name of the voice's speaker_id_map, or an id): refused when the voice has no such
+        speaker, naming those it has. A one-speaker voice ignores it, as wyoming-piper (and Piper itself) do:
+        Home Assistant may send the speaker it last picked along with a voice that has none."""
+        speaker_map = dict(info.speaker_ids)
+        if not speaker_map and info.num_speakers <= 1:
+            LOG.debug("piper: voice %s has one speaker; speaker %r ignored", info.name, speaker[:40])
+            return None
+        if speaker in speaker_map:
+            return speaker_map[speaker]
+        if speaker.isdigit() and int(speaker) < info.num_speakers:
+            return int(speaker)
+        names = listed(speaker_map) if speaker_map else f"ids 0..{info.num_speakers - 1}"
+        # The caller's mistake, not the engine failing: the refused code makes it an HTTP 400.
+        raise TtsEngineError(TtsError.REFUSED_CODE, f"piper voice {info.name!r} has no speaker {speaker[:40]!r}; "
+                                                    f"its speakers: {names}")
+
+    def _stream_pcm(self, text: str, voice: str | None, lang: str | None,
+                    speaker: str | None = None) -> Iterator[tuple[int, bytes]]:
         """(rate, PCM) per sentence, each made only when asked for; pauses come with the sentence after them."""
         info = self._find(self._voice_name_for(voice, lang))
-        syn_config = self._synthesis_config(info)
+        syn_config = self._synthesis_config(info, speaker)
         loaded = self._loaded(info)
         rate = int(loaded.config.sample_rate)
         silence_after = _silence(self._settings.sentence_silence, rate)
@@ -305,15 +328,18 @@ class PiperTtsEngine:
         if not sent_any and pending:
             yield rate, pending  # only pauses: the pauses are the audio
 
-    def synthesize_stream(self, text: str, voice: str | None = None, lang: str | None = None) -> Iterator[bytes]:
+    def synthesize_stream(self, text: str, voice: str | None = None, lang: str | None = None,
+                          speaker: str | None = None) -> Iterator[bytes]:
         """One WAV per sentence, each yielded as soon as it is made (the first long before the last)."""
-        for rate, pcm in self._stream_pcm(text, voice, lang):
+        for rate, pcm in self._stream_pcm(text, voice, lang, speaker):
             yield pcm_to_wav(pcm, rate)
 
-    def synthesize(self, text: str, voice: str | None = None, lang: str | None = None) -> bytes:
-        """The whole text as one WAV at the voice's rate; text with nothing to speak is a WAV with no samples."""
+    def synthesize(self, text: str, voice: str | None = None, lang: str | None = None,
+                   speaker: str | None = None) -> bytes:
+        """The whole text as one WAV at the voice's rate; text with nothing to speak is a WAV with no samples.
+        ``speaker``: one of a multi-speaker voice's speakers, over ``tts.piper.speaker``."""
         rate, parts = None, []
-        for chunk_rate, pcm in self._stream_pcm(text, voice, lang):
+        for chunk_rate, pcm in self._stream_pcm(text, voice, lang, speaker):
             rate = chunk_rate
             parts.append(pcm)
         if rate is None:

@@ -23,9 +23,9 @@ from services.engine_loader import load_engine
 from services.engines import EngineError
 from services.runtime import HermesService, ServiceError, ServiceTimeout, handles
 
-from .engine import TtsEngine, scale_volume, synthesize_stream
+from .engine import TtsEngine, scale_volume, synthesize, synthesize_stream, takes_speaker
 from .settings import TtsSettings
-from .voices import voice_problem, voice_to_wire
+from .voices import speaker_problem, voice_problem, voice_to_wire
 
 
 def refused(message: str, context: str) -> ServiceError:
@@ -108,18 +108,26 @@ class TtsService(HermesService[TtsSettings]):
             raise refused(f"refused to speak {len(say.text)} characters: over tts.max_text_chars ({limit})", context)
         if say.voice is not None:
             await self._check_voice(say.voice, context)
+        if say.speaker is not None:
+            problem = speaker_problem(say.speaker)
+            if problem is not None:
+                raise refused(problem, context)
+            if not takes_speaker(self.engine):  # espeak-ng, a user's engine: one speaker per voice, as Piper's
+                self.log.info("say %s: engine %s has no speakers; speaker %r ignored", context, self.settings.engine,
+                              say.speaker)
         # The say's id names the playBytes topic; one that cannot be a topic level gets an id of our own
         # (sayFinished still echoes the caller's in its payload).
         request_id = say.id if say.id and session_id_problem(say.id) is None else uuid.uuid4().hex
         stream = self.settings.stream if say.stream is None else say.stream
         # Which voice speaks, in the log: what a user who picked one can check (the web UI's test does).
-        self.log.info("say %s on %s: %d characters, voice %s, language %s%s", request_id, say.site_id, len(say.text),
-                      say.voice or "(default)", say.lang or "(default)", ", streamed" if stream else "")
+        self.log.info("say %s on %s: %d characters, voice %s, language %s%s%s", request_id, say.site_id,
+                      len(say.text), say.voice or "(default)", say.lang or "(default)",
+                      f", speaker {say.speaker}" if say.speaker is not None else "", ", streamed" if stream else "")
         if stream:
             await self._speak_streamed(say, request_id, context)
             return
         try:
-            wav = await self.run_blocking(self.engine.synthesize, say.text, say.voice, say.lang)
+            wav = await self.run_blocking(synthesize, self.engine, say.text, say.voice, say.lang, say.speaker)
             if say.volume is not None:
                 wav = scale_volume(wav, say.volume)
             seconds = wav_info(wav).seconds
@@ -151,7 +159,7 @@ class TtsService(HermesService[TtsSettings]):
         finished = self.expect(
             AudioStreamFinished, match=lambda m: m.id == request_id and m.site_id == say.site_id
         )
-        sentences: Iterator[bytes] = synthesize_stream(self.engine, say.text, say.voice, say.lang)
+        sentences: Iterator[bytes] = synthesize_stream(self.engine, say.text, say.voice, say.lang, say.speaker)
         seconds, number, rate, closed = 0.0, 0, 22050, False
 
         async def send(wav: bytes, last: bool) -> None:

@@ -27,6 +27,13 @@ def voice_problem(name: str, voices: list[TtsVoice], engine: str) -> str | None:
     return f"tts engine {engine!r} has no voice {name[:MAX_VOICE_NAME]!r}; installed voices: {listed(known)}"
 
 
+def speaker_problem(speaker: str) -> str | None:
+    """Why a say's speaker cannot be one at all (whether the voice has it is the engine's to say)."""
+    if 0 < len(speaker) <= MAX_VOICE_NAME and speaker.isprintable():
+        return None
+    return f"a speaker must be 1 to {MAX_VOICE_NAME} printable characters, not {speaker[:MAX_VOICE_NAME]!r}"
+
+
 def listed(names: Iterable[str]) -> str:
     """The names for an error message, sorted, at most LISTED of them."""
     ordered = sorted(names)

@@ -32,27 +32,29 @@ class WyomingTtsEngine:
         self.timeout = float(settings.get("timeout", 30.0))
         self._voice_names: set[str] | None = None
 
-    def _voice_for(self, voice: str | None, lang: str | None) -> SynthesizeVoice | None:
+    def _voice_for(self, voice: str | None, lang: str | None, speaker: str | None = None) -> SynthesizeVoice | None:
+        speaker = speaker or self.speaker  # a say's own speaker over the configured one
         if voice:
-            return SynthesizeVoice(name=voice, speaker=self.speaker)
+            return SynthesizeVoice(name=voice, speaker=speaker)
         if lang:
             if self._voice_names is None:
                 with contextlib.suppress(Exception):
                     self._voice_names = {v.voice_id for v in self.voices()}
             if lang in (self._voice_names or set()):
-                return SynthesizeVoice(name=lang, speaker=self.speaker)
+                return SynthesizeVoice(name=lang, speaker=speaker)
             return SynthesizeVoice(language=lang)
         if self.voice:
-            return SynthesizeVoice(name=self.voice, speaker=self.speaker)
+            return SynthesizeVoice(name=self.voice, speaker=speaker)
         return None
 
-    def synthesize(self, text: str, voice: str | None = None, lang: str | None = None) -> bytes:
+    def synthesize(self, text: str, voice: str | None = None, lang: str | None = None,
+                   speaker: str | None = None) -> bytes:
         try:
             stream = EventStream(self.uri, self.timeout)
         except WyomingClientError as err:
             raise TtsEngineError(str(err)) from err
         try:
-            stream.send(Synthesize(text=text, voice=self._voice_for(voice, lang)).event())
+            stream.send(Synthesize(text=text, voice=self._voice_for(voice, lang, speaker)).event())
             chunks: list[AudioChunk] = []
             deadline = time.monotonic() + self.timeout
             while True:

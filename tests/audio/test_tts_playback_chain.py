@@ -13,6 +13,7 @@ from hermes.wav import to_pcm16k_mono, wav_info
 from services.audio.output_service import AudioOutputService, AudioOutputSettings
 from services.tts.service import TtsService
 from services.tts.settings import TtsSettings
+from tests.bridge.harness import http, run_bridge
 from tests.engines import tts_engine
 
 from .signals import loud_part, pcm_samples
@@ -106,3 +107,44 @@ def longest_pause(pcm: bytes, rate: int = 16000) -> float:
         run = run + 1 if is_quiet else 0
         longest = max(longest, run)
     return longest / 100
+
+
+async def test_http_stream_on_two_sites_plays_the_sentences_back_to_back_on_each_real_audio_output(
+        pulseaudio, run_service, mqtt_broker, profile_dir):
+    """POST /api/text-to-speech?stream=true&siteId=hall,attic with Piper and a real audio-output per site (each its
+    own instance: in one process the same instance would be the same MQTT client id) on the
+    virtual speaker: each site's output plays its own stream of the five sentences through and answers
+    streamFinished, and the two play at the same time (what the speaker gives out is one say long, not two)."""
+    sites = ["hall", "attic"]
+    filters = [TtsSayFinished.subscribe_filter(), AudioPlayBytesStreaming.subscribe_filter(),
+               AudioStreamFinished.subscribe_filter(), TtsError.subscribe_filter(), AudioPlayError.subscribe_filter()]
+    output = AudioOutputSettings(device="pulse")
+    async with tap(mqtt_broker, *filters) as t, \
+            run_service(AudioOutputService, settings=output, site_ids=[sites[0]], instance=sites[0]), \
+            run_service(AudioOutputService, settings=output, site_ids=[sites[1]], instance=sites[1]), \
+            run_service(TtsService, settings=TtsSettings(engine="piper")), \
+            run_bridge(mqtt_broker, profile_dir) as bridge, http(bridge) as client:
+        with pulseaudio.record_speaker() as speaker:
+            reply = await client.post("/api/text-to-speech", content=FIVE_SENTENCES,
+                                      params={"stream": "true", "siteId": ",".join(sites)})
+            await t.until(lambda t: len(t.of(TtsSayFinished, where=lambda m: m.site_id in sites)) == 2,
+                          timeout=60, what="sayFinished of both sites")
+            streams = {site: t.of(AudioPlayBytesStreaming, where=lambda m, site=site: m.site_id == site)
+                       for site in sites}
+            one_say = loud_part(b"".join(to_pcm16k_mono(c.wav_bytes) for c in streams[sites[0]]), 0.02)
+            heard = await asyncio.to_thread(
+                speaker.wait_for, lambda pcm: len(loud_part(pcm, 0.02)) >= len(one_say) - 3200, 10)
+            await asyncio.sleep(1.0)  # a second say played after the first would show up here
+            heard = speaker.wait_for(lambda pcm: True, 1)
+    assert reply.status_code == 200, reply.text
+    assert t.of(TtsError) == [] and t.of(AudioPlayError) == []
+    for site in sites:
+        chunks = streams[site]
+        assert [c.chunk_number for c in chunks] == list(range(6)) and chunks[-1].is_last_chunk == 1, site
+        # The site's real audio output played its stream through (it answers only then), before sayFinished.
+        assert [m.site_id for m in t.of(AudioStreamFinished) if m.id == chunks[0].request_id] == [site]
+    said = (len(reply.content) - 44) / 2 / 22050
+    assert abs(said - sum(wav_info(c.wav_bytes).seconds for c in streams[sites[0]])) < 0.05  # the first site's
+    sound = loud_part(heard, 0.02)
+    assert abs(len(sound) - len(one_say)) / 2 / 16000 < 0.6, (len(sound), len(one_say))  # at once, not in turn
+    assert longest_pause(sound) < longest_pause(one_say) + 0.1  # each site's sentences back to back

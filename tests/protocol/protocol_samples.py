@@ -607,12 +607,12 @@ SAMPLES: list[Sample] = [
         "rhasspy-fields",
         {"text": TEXT, "site_id": "kitchen", "lang": "de", "id": "t1", "session_id": "s1", "volume": 0.5},
     ),
-    Sample(  # Hermesh's voice and stream: rhasspy-hermes has no fields for them (it drops them when parsing)
+    Sample(  # Hermesh's voice, stream and speaker: rhasspy-hermes has no fields for them (it drops them parsing)
         tts.TtsSay,
         None,
         "full",
         {"text": TEXT, "site_id": "kitchen", "lang": "de", "id": "t1", "session_id": "s1", "volume": 0.5,
-         "voice": "en_US-joe-medium", "stream": True},
+         "voice": "en_US-joe-medium", "stream": True, "speaker": "slow_joe"},
     ),
     Sample(tts.TtsSay, r_tts.TtsSay, "defaults", {"text": "hi"}),
     Sample(tts.TtsSayFinished, r_tts.TtsSayFinished, "full", {"site_id": "kitchen", "id": "t1", "session_id": "s1"}),

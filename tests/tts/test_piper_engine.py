@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hermes.errors import TtsError
 from hermes.wav import read_wav
 from services.engine_loader import load_engine
 from services.tts.engine import TtsConfigError, TtsEngineError, synthesize_stream
@@ -17,7 +18,7 @@ from services.tts.piper_engine import BUNDLED_VOICE, PiperTtsEngine
 from services.tts.settings import PiperTtsSettings, TtsSettings
 from tests.engines import tts_engine
 
-from .piper_voices import EXACT, add_corrupt_voice, add_voice, bundled_model
+from .piper_voices import EXACT, add_corrupt_voice, add_two_speaker_voice, add_voice, bundled_model
 
 FIVE_SENTENCES = ("Good morning, it is seven o'clock. The kitchen light is on. Outside it is twelve degrees. "
                   "Your first meeting starts at nine. Have a nice day.")
@@ -194,6 +195,31 @@ def test_speakers_are_listed_and_chosen_by_name_or_id_and_bad_options_are_errors
         load_engine("tts", "piper", {"length_scale": 0}, profile_dir=tmp_path)
     with pytest.raises(TtsConfigError, match="cache_size"):
         load_engine("tts", "piper", {"cache_size": 0}, profile_dir=tmp_path)
+
+
+def test_a_say_speaker_reaches_a_multi_speaker_model_and_one_it_lacks_is_refused_naming_its_speakers(tmp_path,
+                                                                                                    exact):
+    """A real two-speaker model (speaker 1 speaks 1.5x as slowly): the speaker given per say, by name or id, is
+    the one heard; over the tts.piper.speaker setting too."""
+    add_two_speaker_voice(tmp_path / "voices", "en_US-pair-medium")
+    engine = piper(tmp_path, voices_dir="voices", voice="en_US-pair-medium", speaker="slow_joe", **EXACT)
+    text = "turn on the living room lamp"
+    assert next(v for v in engine.voices() if v.voice_id == "en_US-pair-medium").speakers == ("joe", "slow_joe")
+    joe, by_id = engine.synthesize(text, speaker="joe"), engine.synthesize(text, speaker="0")
+    slow = engine.synthesize(text, speaker="slow_joe")
+    configured = engine.synthesize(text)  # no say speaker: the setting's
+    streamed = b"".join(pcm(w).tobytes() for w in synthesize_stream(engine, text, speaker="1"))
+    # Speaker 0 is the bundled voice sample for sample: the id reached the model and chose its speaker.
+    assert np.array_equal(pcm(joe), pcm(exact.synthesize(text))) and np.array_equal(pcm(by_id), pcm(joe))
+    assert 1.25 < seconds(slow) / seconds(joe) < 1.6
+    assert np.array_equal(pcm(configured), pcm(slow)) and streamed == pcm(slow).tobytes()
+    for wrong in ("dave", "2", "-1"):
+        with pytest.raises(TtsEngineError, match=r"piper voice 'en_US-pair-medium' has no speaker .*; "
+                                                 r"its speakers: joe, slow_joe") as refused:
+            engine.synthesize(text, speaker=wrong)
+        assert refused.value.code == TtsError.REFUSED_CODE  # the caller's mistake: HTTP 400, not 502
+    # A one-speaker voice ignores a say's speaker, as wyoming-piper does (Home Assistant may send one).
+    assert np.array_equal(pcm(exact.synthesize(text, speaker="slow_joe")), pcm(exact.synthesize(text)))
 
 
 def test_without_the_piper_package_only_choosing_piper_fails_saying_how_to_install():

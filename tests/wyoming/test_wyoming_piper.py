@@ -27,7 +27,7 @@ from hermes.wav import read_wav
 from services.tts.service import TtsService
 from services.tts.settings import PiperTtsSettings, TtsSettings
 from tests.conftest import MosquittoBroker, make_common, running
-from tests.tts.piper_voices import add_voice
+from tests.tts.piper_voices import add_two_speaker_voice, add_voice
 from tests.tts.test_piper_service import audio_output
 
 from .clients import connect, read_until
@@ -184,3 +184,56 @@ async def test_our_info_lists_each_installed_voice_with_its_languages_and_speake
     assert [s.name for s in voices["de_DE-copy-medium"].speakers or []] == ["anna", "ben"]
     assert voices[VOICE].languages == ["en_US", "en"] and voices[VOICE].speakers is None
     assert all(v.installed for v in voices.values())
+
+
+async def test_a_wyoming_speaker_reaches_piper_and_one_the_voice_lacks_is_an_error_naming_its_speakers(
+        piper_uri, mqtt_broker, profile_dir, tmp_path):
+    """Home Assistant's voice{name, speaker} over our server, on a real two-speaker voice (speaker 1 speaks 1.5x as
+    slowly). A one-speaker voice ignores the speaker, as wyoming-piper does; our server then says the same."""
+    pair = "en_US-pair-medium"
+    add_two_speaker_voice(tmp_path, pair)
+
+    def say(voice: SynthesizeVoice) -> list[Event]:
+        return [Synthesize(text=TWO_SENTENCES, voice=voice).event()]
+
+    theirs_ignored = await flow(piper_uri, say(SynthesizeVoice(name=VOICE, speaker="slow_joe")), "audio-stop")
+    async with our_server(mqtt_broker, profile_dir, tmp_path) as uri:
+        info = Info.from_event((await flow(uri, [Describe().event()], "info"))[0])
+        joe = await flow(uri, say(SynthesizeVoice(name=pair, speaker="joe")), "audio-stop")
+        slow = await flow(uri, say(SynthesizeVoice(name=pair, speaker="slow_joe")), "audio-stop")
+        streamed_slow = await flow(uri, [SynthesizeStart(voice=SynthesizeVoice(name=pair, speaker="1")).event(),
+                                         SynthesizeChunk(text=TWO_SENTENCES).event(), SynthesizeStop().event()],
+                                   "synthesize-stopped")
+        unknown = await flow(uri, say(SynthesizeVoice(name=pair, speaker="dave")), "error")
+        ignored = await flow(uri, say(SynthesizeVoice(name=VOICE, speaker="slow_joe")), "audio-stop")
+        still_there = await flow(uri, say(SynthesizeVoice(name=pair)), "audio-stop")
+    speakers = {v.name: [s.name for s in v.speakers or []] for v in info.tts[0].voices}
+    assert speakers[pair] == ["joe", "slow_joe"]  # what Home Assistant offers to choose from
+    assert 1.25 < seconds(slow) / seconds(joe) < 1.7, (seconds(slow), seconds(joe))
+    assert 1.25 < seconds(streamed_slow) / seconds(joe) < 1.7
+    assert shape(unknown) == ["error"]
+    assert "has no speaker 'dave'" in unknown[-1].data["text"] and "joe, slow_joe" in unknown[-1].data["text"]
+    assert shape(ignored) == shape(theirs_ignored) == ["audio-start", "audio-chunk", "audio-stop"]
+    assert abs(seconds(ignored) - seconds(theirs_ignored)) < 0.25 * seconds(theirs_ignored)
+    assert shape(still_there) == ["audio-start", "audio-chunk", "audio-stop"]
+
+
+async def test_our_wyoming_tts_engine_sends_a_says_speaker_to_wyoming_piper(run_service, mqtt_client, site_id,
+                                                                           tmp_path):
+    """tts/say with a speaker, through our Wyoming TTS engine, to the real wyoming-piper serving the two-speaker
+    voice (speaker 1 speaks 1.5x as slowly): wyoming-piper hears the speaker, so the slow one is longer."""
+    pair = "en_US-pair-medium"
+    add_two_speaker_voice(tmp_path / "voices", pair)
+    await mqtt_client.subscribe(TtsSayFinished.subscribe_filter(), TtsError.subscribe_filter())
+    with wyoming_piper_server("--data-dir", str(tmp_path / "voices")) as server:
+        settings = TtsSettings(engine="wyoming", engine_options={"uri": server.uri}, play_finished_margin=0.5)
+        async with run_service(TtsService, settings=settings), audio_output(mqtt_client, site_id):
+            for n, speaker in enumerate(["joe", "slow_joe", None]):
+                await mqtt_client.publish(TtsSay(text=TWO_SENTENCES, site_id=site_id, id=f"sp-{n}", voice=pair,
+                                                 speaker=speaker))
+                await mqtt_client.expect(TtsSayFinished, timeout=60, where=lambda m, n=n: m.id == f"sp-{n}")
+    assert mqtt_client.received(TtsError) == []
+    played = {p.request_id: read_wav(p.wav_bytes)[0].seconds
+              for p in mqtt_client.received(AudioPlayBytes, where=lambda m: m.site_id == site_id)}
+    assert 1.25 < played["sp-1"] / played["sp-0"] < 1.7, played
+    assert abs(played["sp-2"] - played["sp-0"]) < 0.25 * played["sp-0"]  # no speaker: the voice's default (0)
