@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from .base import BinaryMessage, HermesMessage, HermesModel, topic_field
+from typing import Any, ClassVar
+
+from pydantic import SerializerFunctionWrapHandler, model_serializer
+
+from .base import BinaryMessage, HermesMessage, HermesModel, topic_field, without_unset
 from .common import DEFAULT_SITE, ToggleMessage, TrainMessage, TrainSuccessMessage
 
 
@@ -54,6 +58,14 @@ class AsrTextCaptured(HermesMessage):
     wakeword_id: str | None = None
     asr_tokens: list[list[AsrToken]] | None = None
     lang: str | None = None
+    # Hermesh extension (Rhasspy ignores unknown keys): which path of the engine gave the text, when it has
+    # several (asr.engine hybrid: "grammar" or "whisper").
+    source: str | None = None
+    EXTENSION_KEYS: ClassVar[tuple[str, ...]] = ("source",)  # on the wire only when set
+
+    @model_serializer(mode="wrap")
+    def _omit_unset_extensions(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return without_unset(handler(self), self.EXTENSION_KEYS)
 
 
 class AsrPartialTextCaptured(AsrTextCaptured):

@@ -65,6 +65,15 @@ class HermesModel(BaseModel):
         return self.model_dump(mode="json", by_alias=True)
 
 
+def without_unset(data: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """Hermesh's extension keys (a class's ``EXTENSION_KEYS``) go on the wire only when set, so a message without
+    them stays byte-identical to rhasspy-hermes' (which ignores them when it parses)."""
+    for key in keys:
+        if data.get(key) is None:
+            data.pop(key, None)
+    return data
+
+
 def topic_field(**kwargs: Any) -> Any:
     """A field that lives only in the topic (e.g. ``wakewordId`` of hotword/detected), never in the JSON."""
     return Field(exclude=True, **kwargs)

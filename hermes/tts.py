@@ -6,17 +6,8 @@ from typing import Any, ClassVar
 
 from pydantic import SerializerFunctionWrapHandler, model_serializer
 
-from .base import HermesMessage, HermesModel
+from .base import HermesMessage, HermesModel, without_unset
 from .common import DEFAULT_SITE
-
-
-def _without_unset(data: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
-    """Hermesh's extension keys go on the wire only when set, so a message without them stays byte-identical
-    to rhasspy-hermes' (which ignores them when it parses)."""
-    for key in keys:
-        if data.get(key) is None:
-            data.pop(key, None)
-    return data
 
 
 class TtsSay(HermesMessage):
@@ -38,7 +29,7 @@ class TtsSay(HermesMessage):
 
     @model_serializer(mode="wrap")
     def _omit_unset_extensions(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        return _without_unset(handler(self), self.EXTENSION_KEYS)
+        return without_unset(handler(self), self.EXTENSION_KEYS)
 
 
 class TtsSayFinished(HermesMessage):
@@ -64,7 +55,7 @@ class Voice(HermesModel):
 
     @model_serializer(mode="wrap")
     def _omit_unset_extensions(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        return _without_unset(handler(self), self.EXTENSION_KEYS)
+        return without_unset(handler(self), self.EXTENSION_KEYS)
 
 
 class Voices(HermesMessage):

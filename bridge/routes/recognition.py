@@ -78,7 +78,11 @@ def with_entity(intent: NluIntent, entity: tuple[str, str] | None) -> NluIntent:
 
 
 def intent_response(request: Request, recognition: Recognition, *, raw_text: str | None,
-                    speech_confidence: float | None, extras: bool = True, add_entity: bool = True) -> Response:
+                    speech_confidence: float | None, extras: bool = True, add_entity: bool = True,
+                    speech_source: str | None = None) -> Response:
+    """``speech_source``: textCaptured's ``source`` (which path of a hybrid ASR gave the text). It goes in the
+    Rhasspy JSON as one more HTTP extra beside ``speech_confidence``, and only when the ASR said it, so a Rhasspy
+    client sees the same keys as ever from every other engine; the Hermes format is the NluIntent as it is."""
     result = recognition.result
     if isinstance(result, NluIntent) and add_entity:
         result = with_entity(result, user_entity(request))
@@ -94,6 +98,8 @@ def intent_response(request: Request, recognition: Recognition, *, raw_text: str
     if extras:
         data["speech_confidence"] = speech_confidence
         data["recognize_seconds"] = recognition.seconds
+        if speech_source is not None:
+            data["speech_source"] = speech_source
     return json_response(data)
 
 
@@ -158,7 +164,7 @@ async def speech_to_intent(request: Request) -> Response:
         heard, recognition = await get_mesh(request).speech_to_intent(
             pcm, site, stop_on_silence=qbool(request, "detectSilence"), intent_filter=qlist(request, "intentFilter"))
     return intent_response(request, recognition, raw_text=heard.captured.text,
-                           speech_confidence=heard.captured.likelihood)
+                           speech_confidence=heard.captured.likelihood, speech_source=heard.captured.source)
 
 
 @router.post("/api/listen-for-command", **api_doc(
@@ -222,7 +228,8 @@ async def stop_recording(request: Request) -> Response:
     assert isinstance(reply, AsrTextCaptured)
     async with handling_off(request, site):
         recognition = await mesh.recognize_text(reply.text, site)
-    return intent_response(request, recognition, raw_text=reply.text, speech_confidence=reply.likelihood)
+    return intent_response(request, recognition, raw_text=reply.text, speech_confidence=reply.likelihood,
+                           speech_source=reply.source)
 
 
 @router.post("/api/handle-intent", **api_doc(

@@ -44,6 +44,9 @@ class Transcript:
     tokens: list[Token] = field(default_factory=list)
     audio_seconds: float = 0.0
     decode_seconds: float = 0.0  # time spent in the decoder for this stream (feeding + finishing)
+    # Which of an engine's paths gave the text, for an engine that has several (hybrid: "grammar" or "whisper");
+    # None when the engine has one path or heard nothing. It reaches textCaptured's optional ``source``.
+    source: str | None = None
 
     @classmethod
     def empty(cls, audio_seconds: float = 0.0) -> Transcript:

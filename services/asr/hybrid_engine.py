@@ -6,7 +6,8 @@ likelihood is under ``min_likelihood``, the same audio goes to faster-whisper. I
 transcript when the NLU understands it (with the NLU's own fuzzy setting), or when it is not the same command as
 the grammar's (fewer than ``same_command`` of their words in common, in order): a sentence outside the grammar, for
 the NLU to refuse and the conversation path to take. When whisper heard the grammar's command but garbled it, the
-grammar's text stays: on 60 coffee commands at 6 dB, replacing it lost 4 files and won 2.
+grammar's text stays: on 60 coffee commands at 6 dB, replacing it lost 4 files and won 2. The transcript says which
+path gave its text (``source``: "grammar" or "whisper"), and the ASR service puts that on textCaptured.
 Options: ``whisper`` (the faster-whisper engine's options), ``min_likelihood`` (0.9; 0: only empty or not
 understood), ``same_command`` (0.5), and the pocketsphinx options as for ``pocketsphinx`` (top level, or under
 ``grammar``).
@@ -14,6 +15,7 @@ understood), ``same_command`` (0.5), and the pocketsphinx options as for ``pocke
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Sequence
@@ -22,7 +24,7 @@ from typing import Any
 
 from services.engines import EngineConfig
 
-from .engine import AsrEngine, AsrStream, AsrTrainingData, Token, WholeUtteranceStream
+from .engine import AsrEngine, AsrStream, AsrTrainingData, Token, Transcript, WholeUtteranceStream
 from .pocketsphinx_engine import PocketsphinxAsrEngine
 from .whisper_engine import FasterWhisperAsrEngine
 
@@ -31,6 +33,28 @@ OWN_OPTIONS = ("whisper", "grammar", "min_likelihood", "same_command")
 # Real coffee orders decode at a likelihood of 0.92-0.96; "add milk to the shopping list" forced into the coffee
 # grammar at 0.88 (tests/asr/test_hybrid_engine.py).
 MIN_LIKELIHOOD = 0.9
+GRAMMAR, WHISPER = "grammar", "whisper"  # the transcript's source: which path gave the text
+
+
+class HybridStream(WholeUtteranceStream):
+    """The whole utterance, decoded at the end by the hybrid; its transcript names the path that answered."""
+
+    def __init__(self, engine: HybridAsrEngine, intent_filter: Sequence[str] | None) -> None:
+        super().__init__(self._decode_noting_source, engine.max_bytes)
+        self._engine = engine
+        self._intent_filter = intent_filter
+        self._source: str | None = None
+
+    def _decode_noting_source(self, pcm: bytes) -> tuple[list[Token], float]:
+        if not pcm:
+            return [], 0.0
+        tokens, likelihood, self._source = self._engine.decode(pcm, self._intent_filter)
+        return tokens, likelihood
+
+    def finish(self) -> Transcript:
+        transcript = super().finish()
+        # an empty text came from neither path: the grammar heard nothing and neither did whisper
+        return dataclasses.replace(transcript, source=self._source) if transcript.text else transcript
 
 
 class HybridAsrEngine(AsrEngine):
@@ -64,7 +88,7 @@ class HybridAsrEngine(AsrEngine):
 
     def open_stream(self, intent_filter: Sequence[str] | None = None) -> AsrStream:
         self.grammar.open_stream(intent_filter)  # not trained, or a bad filter: said now, as pocketsphinx does
-        return WholeUtteranceStream(lambda pcm: self.decode(pcm, intent_filter) if pcm else ([], 0.0), self.max_bytes)
+        return HybridStream(self, intent_filter)
 
     def understood(self, text: str, intent_filter: Sequence[str] | None, fuzzy: bool | None = False) -> bool:
         """Whether the profile's NLU recognises a text (no trained NLU: any text counts); ``fuzzy`` None: the
@@ -75,20 +99,21 @@ class HybridAsrEngine(AsrEngine):
             return False
         return nlu is None or bool(nlu.recognize(text, fuzzy=fuzzy, intent_filter=intent_filter))
 
-    def decode(self, pcm: bytes, intent_filter: Sequence[str] | None) -> tuple[list[Token], float]:
+    def decode(self, pcm: bytes, intent_filter: Sequence[str] | None) -> tuple[list[Token], float, str]:
+        """Tokens, likelihood and the path that gave them (GRAMMAR or WHISPER)."""
         tokens, likelihood = self.grammar.decode(pcm[: self.grammar.max_bytes], intent_filter)
         text = " ".join(t.value for t in tokens)
         if self.understood(text, intent_filter) and likelihood >= self.min_likelihood:
-            return tokens, likelihood
+            return tokens, likelihood, GRAMMAR
         heard, heard_likelihood = self.whisper.transcribe(pcm[: self.whisper.max_bytes])
         whisper_text = " ".join(t.value for t in heard)
         if not heard or (text and not self.understood(whisper_text, intent_filter, fuzzy=None)
                          and same_words(text, whisper_text) >= self.same_command):
             LOG.debug("grammar heard %r (%.2f), whisper %r: the grammar's", text, likelihood, whisper_text)
-            return tokens, likelihood
+            return tokens, likelihood, GRAMMAR
         self.fallbacks += 1
         LOG.debug("grammar heard %r (%.2f): whisper's %r instead", text, likelihood, whisper_text)
-        return heard, heard_likelihood
+        return heard, heard_likelihood, WHISPER
 
     def close(self) -> None:
         self.grammar.close()

@@ -352,7 +352,7 @@ class AsrService(HermesService[AsrSettings]):
             text=transcript.text, likelihood=transcript.likelihood,
             seconds=round(transcript.decode_seconds, 6) if transcript.text else 0.0,
             site_id=info.site_id, session_id=info.session_id or None, wakeword_id=info.wakeword_id,
-            asr_tokens=[tokens] if tokens else None, lang=info.lang,
+            asr_tokens=[tokens] if tokens else None, lang=info.lang, source=transcript.source,
         )
 
     async def _drop(self, live: _LiveSession) -> None:

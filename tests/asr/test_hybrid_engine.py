@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from hermes.wav import to_pcm16k_mono
+from services.asr.engine import Transcript
 from services.asr.hybrid_engine import HybridAsrEngine, same_words
 from services.asr.training import training_data_from_profile
 from services.asr.whisper_engine import bundled_model_path
@@ -38,17 +39,19 @@ def hybrid(profile: Path, **options: object) -> HybridAsrEngine:
     return engine
 
 
-def transcribe(engine: HybridAsrEngine, pcm: bytes) -> str:
+def transcribe(engine: HybridAsrEngine, pcm: bytes) -> Transcript:
     stream = engine.open_stream()
     stream.feed(pcm)
-    return stream.finish().text
+    return stream.finish()
 
 
 def test_a_sentence_outside_the_grammar_falls_back_to_whisper(coffee: Path) -> None:
     """The grammar can only answer a coffee order (here with a likelihood of ~0.88, real orders 0.92-0.96)."""
     engine = hybrid(coffee, min_likelihood=0.9)
-    text = transcribe(engine, utterance("add milk to the shopping list"))
+    transcript = transcribe(engine, utterance("add milk to the shopping list"))
+    text = transcript.text
     assert "shopping list" in text and engine.fallbacks == 1
+    assert transcript.source == "whisper"  # which path answered, for textCaptured's source
     assert load_trained_profile(coffee).recognize(text, fuzzy=False) == []  # so the NLU says not recognised
 
 
@@ -56,8 +59,11 @@ def test_what_the_grammar_understands_stays_the_grammar_s(coffee: Path) -> None:
     engine = hybrid(coffee, min_likelihood=0.9)
     u = sd.sample(sd.coffee_utterances(), 20)[0]
     grammar_text = " ".join(t.value for t in engine.grammar.decode(to_pcm16k_mono(u.wav), None)[0])
-    assert transcribe(engine, to_pcm16k_mono(u.wav)) == grammar_text
+    transcript = transcribe(engine, to_pcm16k_mono(u.wav))
+    assert transcript.text == grammar_text and transcript.source == "grammar"
     assert engine.fallbacks == 0
+    stream = engine.open_stream()
+    assert stream.finish().source is None  # no audio: no text, and no path answered
 
 
 def test_an_empty_grammar_answer_falls_back(coffee: Path) -> None:

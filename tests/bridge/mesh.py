@@ -18,14 +18,16 @@ from .peers import AudioOutputPeer
 
 
 @contextlib.asynccontextmanager
-async def mesh(broker: MosquittoBroker, profile: Path, *, asr: bool = False, tts: bool = False,
+async def mesh(broker: MosquittoBroker, profile: Path, *, asr: bool | AsrSettings = False, tts: bool = False,
                train: bool = False, output: bool = False, **bridge_settings: Any) -> AsyncIterator[BridgeService]:
-    """NLU (+ ASR, TTS, an audio output peer) and the bridge; ``train`` runs POST /api/train first."""
+    """NLU (+ ASR, TTS, an audio output peer) and the bridge; ``train`` runs POST /api/train first; ``asr``
+    may be the ASR's settings (another engine)."""
     async with contextlib.AsyncExitStack() as stack:
         common = make_common(broker, profile)
         await stack.enter_async_context(running(NluService(common)))
         if asr:
-            await stack.enter_async_context(running(AsrService(common, AsrSettings())))
+            settings = asr if isinstance(asr, AsrSettings) else AsrSettings()
+            await stack.enter_async_context(running(AsrService(common, settings)))
         if tts:
             await stack.enter_async_context(running(TtsService(common)))
         if output:

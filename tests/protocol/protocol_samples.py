@@ -413,7 +413,9 @@ SAMPLES: list[Sample] = [
     Sample(asr.AsrStartListening, r_asr.AsrStartListening, "defaults", {}),
     Sample(asr.AsrStopListening, r_asr.AsrStopListening, "full", {"site_id": "kitchen", "session_id": "s1"}),
     Sample(asr.AsrStopListening, r_asr.AsrStopListening, "defaults", {}),
-    Sample(asr.AsrTextCaptured, r_asr.AsrTextCaptured, "full", TEXT_CAPTURED_FULL),
+    # every field rhasspy-hermes has; Hermesh's source (which path of a hybrid answered) is in the "full" one only
+    Sample(asr.AsrTextCaptured, r_asr.AsrTextCaptured, "rhasspy", TEXT_CAPTURED_FULL),
+    Sample(asr.AsrTextCaptured, None, "full", {**TEXT_CAPTURED_FULL, "source": "whisper"}),
     Sample(asr.AsrTextCaptured, r_asr.AsrTextCaptured, "defaults", {"text": "", "likelihood": 0.0, "seconds": 0.0}),
     Sample(asr.AsrRecordingFinished, r_asr.AsrRecordingFinished, "full", {"site_id": "kitchen", "session_id": "s1"}),
     Sample(asr.AsrRecordingFinished, r_asr.AsrRecordingFinished, "defaults", {}),
@@ -429,7 +431,7 @@ SAMPLES: list[Sample] = [
     Sample(asr.AsrTrain, r_asr.AsrTrain, "defaults", {"graph_path": ""}, their_topic={"site_id": "default"}),
     Sample(asr.AsrTrainSuccess, r_asr.AsrTrainSuccess, "full", {"id": "train-1"}, {"site_id": "kitchen"}),
     Sample(asr.AsrTrainSuccess, r_asr.AsrTrainSuccess, "defaults", {}, their_topic={"site_id": "default"}),
-    Sample(asr.AsrPartialTextCaptured, None, "full", TEXT_CAPTURED_FULL),
+    Sample(asr.AsrPartialTextCaptured, None, "full", {**TEXT_CAPTURED_FULL, "source": "grammar"}),
     Sample(asr.AsrReload, None, "full", {"site_id": "kitchen"}),
     # nlu
     Sample(

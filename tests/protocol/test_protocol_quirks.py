@@ -15,6 +15,7 @@ from hermes.base import HermesProtocolError, UnknownTopicError
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
+    import rhasspyhermes.asr as r_asr
     import rhasspyhermes.audioserver as r_audio
     import rhasspyhermes.dialogue as r_dialogue
     import rhasspyhermes.nlu as r_nlu
@@ -210,6 +211,19 @@ def test_empty_transcription_shape():
     message = asr.AsrTextCaptured(text="", likelihood=0, seconds=0, site_id="k", session_id="s")
     payload = wire(message)
     assert (payload["text"], payload["likelihood"], payload["seconds"]) == ("", 0.0, 0.0)
+
+
+def test_text_captured_source_is_only_sent_when_set_and_rhasspy_ignores_it():
+    """Hermesh's ``source`` (which path of a hybrid ASR answered): rhasspy-hermes parses the payload that has it,
+    and a textCaptured without it is byte-identical to rhasspy-hermes' own."""
+    payload = b'{"text": "add milk", "likelihood": 0.5, "seconds": 1.0, "siteId": "k", "source": "whisper"}'
+    parsed = registry.parse("hermes/asr/textCaptured", payload)
+    assert parsed.source == "whisper" and wire(parsed)["source"] == "whisper"
+    assert r_asr.AsrTextCaptured.from_json(parsed.payload()).text == "add milk"
+    bare = asr.AsrTextCaptured(text="add milk", likelihood=0.5, seconds=1.0, site_id="k")
+    assert "source" not in wire(bare)
+    assert bare.payload() == r_asr.AsrTextCaptured(text="add milk", likelihood=0.5, seconds=1.0,
+                                                   site_id="k").payload().encode()
 
 
 def test_hotword_detected_keeps_the_wakeword_id_in_the_topic_only():
