@@ -65,7 +65,8 @@ class HomeAssistantHandler:
         return await self._converse(intent.raw_input or intent.input)
 
     async def handle_not_recognized(self, message: NluIntentNotRecognized) -> str | None:
-        if self.settings.handle_type == "conversation" and self.settings.conversation_on_not_recognized:
+        s = self.settings
+        if (s.conversation_on_not_recognized if s.handle_type == "conversation" else s.conversation_fallback):
             return await self._converse(message.input) if message.input.strip() else None
         return None
 

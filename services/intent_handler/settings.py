@@ -20,6 +20,10 @@ class HomeAssistantSettings(SettingsModel):
     event_type_format: str = "rhasspy_{0}"
     # conversation mode also sends texts our NLU did not recognise: HA's own sentences may match them.
     conversation_on_not_recognized: bool = True
+    # event and intent modes: our intents go as events/intents, and what our NLU did not recognise goes to HA's
+    # conversation agent (its reply is spoken). With asr.engine hybrid that is the open text whisper heard, e.g.
+    # "add milk to the shopping list", which no template has. Off by default, as in Rhasspy (which sends nothing).
+    conversation_fallback: bool = False
     language: str | None = Field(None, description="language for conversation mode (default: the profile's)")
     # TLS to Home Assistant.
     verify_tls: bool = Field(True, description="check HA's certificate (off for self-signed certificates)")

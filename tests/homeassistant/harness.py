@@ -1,8 +1,8 @@
 """A real Home Assistant 2024.3.3 on loopback for the HA test tier: configure, start, wait, token, stop.
 
 The configuration is minimal and offline (no ``default_config:``): REST API, intents, conversation, plus test
-fixtures: a template light exposed to Assist, input helpers, an automation on ``rhasspy_ChangeLightColor`` and an
-``intent_script`` for ``ChangeLightColor``. The long-lived access token is seeded into ``.storage`` before the
+fixtures: a template light exposed to Assist, input helpers, an automation on ``rhasspy_ChangeLightColor``, an
+``intent_script`` for ``ChangeLightColor`` and a shopping list (a config entry seeded in ``.storage``). The long-lived access token is seeded into ``.storage`` before the
 first start (an owner user and a refresh token of type long_lived_access_token with our own JWT key), so no
 browser and no onboarding calls are needed. Every wait is bounded; a failure raises ``HomeAssistantError`` with
 the tail of HA's log. ``stop()`` ends the whole process group, with SIGKILL as the last resort.
@@ -119,6 +119,18 @@ def hs256_jwt(claims: dict[str, object], key: str) -> str:
     return f"{header}.{body}.{_b64url(signature)}"
 
 
+def seed_shopping_list(config_dir: Path) -> None:
+    """The shopping list integration as a config entry (it has no YAML set-up: ``shopping_list:`` only starts an
+    import flow, which this offline HA never finished), so HA's built-in "add milk to the shopping list" works."""
+    storage = config_dir / ".storage"
+    storage.mkdir(parents=True, exist_ok=True)
+    entry = {"entry_id": uuid.uuid4().hex, "version": 1, "minor_version": 1, "domain": "shopping_list",
+             "title": "Shopping list", "data": {}, "options": {}, "pref_disable_new_entities": False,
+             "pref_disable_polling": False, "source": "user", "unique_id": None, "disabled_by": None}
+    (storage / "core.config_entries").write_text(json.dumps(
+        {"version": 1, "minor_version": 1, "key": "core.config_entries", "data": {"entries": [entry]}}, indent=2))
+
+
 def seed_token(config_dir: Path) -> str:
     """Write .storage/auth + onboarding for a fresh config dir and return a long-lived access token."""
     storage = config_dir / ".storage"
@@ -169,6 +181,7 @@ class HomeAssistant:
         self.config_dir.mkdir(parents=True, exist_ok=True)
         (self.config_dir / "configuration.yaml").write_text(CONFIGURATION.format(base=self.base, port=self.port))
         self.token = seed_token(self.config_dir)
+        seed_shopping_list(self.config_dir)
         began = time.monotonic()
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(

@@ -5,6 +5,9 @@ The first run installs Home Assistant into .cache/ha-venv (a few minutes); later
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import httpx
 import pytest
 
@@ -13,10 +16,19 @@ from hermes.errors import HandleError
 from hermes.hotword import HotwordDetected
 from hermes.nlu import Intent, NluIntent, NluIntentNotRecognized, NluQuery, Slot
 from hermes.tts import TtsSay
+from hermes.wav import pcm_to_wav
+from services.asr.service import AsrSettings
+from services.asr.whisper_engine import bundled_model_path
 from services.intent_handler.service import IntentHandlerService
 from services.intent_handler.settings import HomeAssistantSettings, IntentHandlerSettings
+from services.nlu.training import train_profile
+from tests.asr.speech import utterance
+from tests.bridge.harness import http
+from tests.bridge.mesh import mesh as bridge_mesh
+from tests.conftest import make_common, running
 from tests.dialogue.peers import PeerSettings
 from tests.dialogue.test_dialogue_service import mesh
+from tests.speech.voices import sd
 
 from .ha_websocket import HaWebsocket
 from .harness import HomeAssistant
@@ -123,3 +135,39 @@ async def test_a_wrong_token_is_reported_clearly(home_assistant, run_service, mq
         await mqtt_client.publish(color_intent(site_id))
         error = await mqtt_client.expect(HandleError, where=lambda m: m.site_id == site_id, timeout=20)
     assert "401" in error.error and "access_token" in error.error
+
+
+@pytest.fixture(scope="module")
+def coffee(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    profile = sd.coffee_profile(tmp_path_factory.mktemp("ha-hybrid") / "coffee")
+    train_profile(profile)
+    return profile
+
+
+@pytest.mark.skipif(bundled_model_path() is None and not os.environ.get("CI"), reason="hermesh[whisper] is not installed")
+async def test_what_is_not_an_intent_reaches_home_assistant_conversation(
+        home_assistant, mqtt_broker, mqtt_client, coffee):
+    """Issue 17's whole open path: a sentence no coffee template has, spoken (espeak-ng) to /api/speech-to-intent,
+    is heard by the hybrid's whisper, not recognised by our NLU, and goes from the intent handler (event mode, with
+    conversation_fallback) to HA's conversation agent, which adds milk to its shopping list; a real coffee order
+    recognised by our NLU still goes to HA as its event."""
+    settings = handler_settings(home_assistant, "event", conversation_fallback=True)
+    headers = {"Authorization": f"Bearer {home_assistant.token}"}
+    order = sd.sample(sd.coffee_utterances(), 20)[0]
+    await mqtt_client.subscribe(TtsSay.subscribe_filter(), NluIntentNotRecognized.subscribe_filter())
+    async with HaWebsocket(home_assistant.base, home_assistant.token) as ws:
+        await ws.subscribe("rhasspy_orderDrink")
+        async with bridge_mesh(mqtt_broker, coffee, asr=AsrSettings(engine="hybrid")) as bridge, \
+                running(IntentHandlerService(make_common(mqtt_broker, coffee), settings)), http(bridge) as client:
+            heard = await client.post("/api/speech-to-intent", content=pcm_to_wav(utterance(
+                "add milk to the shopping list")))
+            refused = await mqtt_client.expect(NluIntentNotRecognized, where=lambda m: "shopping list" in m.input)
+            say = await mqtt_client.expect(TtsSay, where=lambda m: m.text == "Added milk", timeout=30)
+            ordered = await client.post("/api/speech-to-intent", content=order.wav)
+            event = await ws.expect(lambda e: e.get("event_type") == "rhasspy_orderDrink")
+    assert heard.json()["speech_source"] == "whisper" and heard.json()["intent"]["name"] == "", heard.json()
+    items = httpx.get(f"{home_assistant.base}/api/shopping_list", headers=headers, timeout=10).json()
+    assert "milk" in [item["name"].strip() for item in items], items
+    assert say.site_id == refused.site_id  # HA's reply is spoken where the command was heard
+    assert ordered.json()["speech_source"] == "grammar" and ordered.json()["intent"]["name"] == "orderDrink"
+    assert event["data"]["coffeeDrink"] == "coffee" and event["data"]["size"] == "twelve ounce", event["data"]
