@@ -101,7 +101,10 @@ class IntentHandlerService(HermesService[IntentHandlerSettings]):
             await self._speak(origin, " ".join(speeches))
 
     async def _speak(self, origin: NluIntent | NluIntentNotRecognized, text: str) -> None:
-        if self.settings.end_session and origin.session_id:
+        # A text that was not recognised has no session left to end: the dialogue manager ended it on the NLU's
+        # intentNotRecognized (or, with sendIntentNotRecognized, left it to the app), so an endSession carrying
+        # Home Assistant's conversation reply would be refused and the reply never spoken.
+        if self.settings.end_session and origin.session_id and isinstance(origin, NluIntent):
             await self.publish(DialogueEndSession(session_id=origin.session_id, text=text))
             return
         lang = origin.lang if isinstance(origin, NluIntent) else None

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hermes.dialogue import DialogueSessionEnded
+from hermes.dialogue import DialogueEndSession, DialogueSessionEnded
 from hermes.errors import HandleError
 from hermes.hotword import HotwordDetected
 from hermes.nlu import Intent, NluIntent, NluIntentNotRecognized, NluQuery, Slot
@@ -125,6 +125,21 @@ async def test_conversation_mode_turns_on_the_template_light_and_speaks_the_repl
             say_off = await mqtt_client.expect(TtsSay, where=lambda m: m.session_id == "conv-2", timeout=20)
     assert say.site_id == site_id and say.text == "Turned on the light"
     assert say_off.text == "Turned off the light"
+
+
+async def test_with_end_session_a_reply_to_a_text_not_recognised_is_still_spoken(
+        home_assistant, run_service, mqtt_client, site_id):
+    """end_session answers an intent with endSession, but the session of a text not recognised is already over
+    (the dialogue manager ends it on intentNotRecognized): HA's conversation reply must go out as a say."""
+    settings = IntentHandlerSettings(end_session=True, home_assistant=HomeAssistantSettings(
+        enabled=True, url=home_assistant.base, access_token=home_assistant.token, handle_type="conversation"))
+    await mqtt_client.subscribe(TtsSay.subscribe_filter(), DialogueEndSession.subscribe_filter())
+    async with run_service(IntentHandlerService, settings=settings, site_ids=[site_id]):
+        await mqtt_client.publish(NluIntentNotRecognized(input="add bread to the shopping list", site_id=site_id,
+                                                         session_id="conv-over"))
+        say = await mqtt_client.expect(TtsSay, where=lambda m: m.session_id == "conv-over", timeout=20)
+    assert say.text == "Added bread" and say.site_id == site_id
+    assert not mqtt_client.received(DialogueEndSession, where=lambda m: m.session_id == "conv-over")
 
 
 async def test_a_wrong_token_is_reported_clearly(home_assistant, run_service, mqtt_client, site_id):
