@@ -27,6 +27,10 @@ Columns:
   ``--whisper-options '{"cpu_threads": 2}'`` adds engine options to both.
 * **(f) hybrid**: ``asr.engine`` ``hybrid``: the grammar (as (b)), and whisper (beam 5) on the utterances whose
   grammar text the NLU does not recognise (``--hybrid-options '{"min_likelihood": 0.5}'`` adds engine options).
+* **(g) wyoming-whisper**: the real ``wyoming-faster-whisper`` server (the test extra) on a loopback port with the
+  same bundled tiny.en (int8, beam 5, the profile's vocabulary as ``--initial-prompt``, its default 4 threads), and
+  our ``wyoming`` ASR engine as its client (the text normalised by the client); CPU and peak RSS are the server's
+  plus the worker's.
 
 Figures per set and column: command acceptance (intent and every slot: ``speech_data.accepted``), in all and
 for each half (``speech_data.half_of``: settings are tuned on the dev half, the held-out half checks them), texts
@@ -74,13 +78,14 @@ import procs  # noqa: E402
 import speech_data as sd  # noqa: E402
 
 SETS = ("coffee", "coffee-24db", "coffee-18db", "coffee-12db", "coffee-6db", "digits", "digits-mulaw", "short")
-COLUMNS = ("anchor", "engine", "http", "mqtt", "whisper", "whisper-beam1", "hybrid")
+COLUMNS = ("anchor", "engine", "http", "mqtt", "whisper", "whisper-beam1", "hybrid", "wyoming-whisper")
 DEFAULT_COLUMNS = ("anchor", "engine", "http", "mqtt")
-OFFLINE_COLUMNS = ("anchor", "engine", "whisper", "whisper-beam1", "hybrid")
+OFFLINE_COLUMNS = ("anchor", "engine", "whisper", "whisper-beam1", "hybrid", "wyoming-whisper")
 COLUMN_TITLES = {"anchor": "(a) pocketsphinx whole file", "engine": "(b) engine in-process",
                  "http": "(c) mesh HTTP", "mqtt": "(d) mesh MQTT real time",
                  "whisper": "(e) faster-whisper tiny.en beam 5 + NLU", "whisper-beam1": "(e) faster-whisper beam 1",
-                 "hybrid": "(f) hybrid: grammar, then whisper"}
+                 "hybrid": "(f) hybrid: grammar, then whisper",
+                 "wyoming-whisper": "(g) wyoming-faster-whisper server + our wyoming engine"}
 WHISPER_OPTIONS = {"whisper": {"beam_size": 5}, "whisper-beam1": {"beam_size": 1}}
 FRAME_SECONDS = 1024 / 16000
 TRAIL_RMS = 30.0
@@ -173,6 +178,8 @@ def offline_worker(spec: dict[str, Any]) -> dict[str, Any]:
     trained = load_trained_profile(profile)
     assert trained is not None
     column = spec["column"]
+    if column == "wyoming-whisper":
+        return wyoming_whisper_worker(spec, trained)
     decode: Callable[[bytes], str]
     if column == "anchor":
         decode = anchor_decoder(profile)
@@ -202,6 +209,37 @@ def offline_worker(spec: dict[str, Any]) -> dict[str, Any]:
     held = sum(len(p) for p in converted) / 2**20 + sum(len(u.wav) for u in utterances) / 2**20
     return asdict(Run(spec["set"], column, items, cpu, procs.peak_rss_mib(), time.perf_counter() - wall_started,
                       notes={"audio_held_mib": round(held, 1)}))
+
+
+def wyoming_whisper_worker(spec: dict[str, Any], trained: Any) -> dict[str, Any]:
+    """Column (g): the server as its own process, our engine as its client in this one; both measured."""
+    from hermes.wav import to_pcm16k_mono
+    from services.asr.training import training_data_from_profile
+    from services.asr.whisper_engine import vocabulary_prompt
+    from tests.wyoming.wyoming_faster_whisper import wyoming_faster_whisper_server
+
+    profile = Path(spec["profile"])
+    prompt = vocabulary_prompt(training_data_from_profile(profile).vocabulary)
+    utterances = load_set(spec["set"], spec["limit"])
+    converted = [to_pcm16k_mono(u.wav) for u in utterances]
+    with wyoming_faster_whisper_server("--initial-prompt", prompt, "--beam-size", "5", "--cpu-threads", "4") as server:
+        decode = engine_decoder(profile, {"engine": "wyoming", "engine_options": {"uri": server.uri}})
+        decode(converted[0])  # warm-up, as the other columns
+        procs.reset_peak_rss()
+        procs.reset_peak_rss(server.pid)
+        items, wall_started = [], time.perf_counter()
+        cpu_started = time.process_time() + procs.cpu_seconds(server.pid)
+        for u, pcm in zip(utterances, converted, strict=True):
+            started = time.perf_counter()
+            text = decode(pcm)
+            seconds = time.perf_counter() - started
+            intent, slots = sd.meaning_of(trained, text)
+            items.append(Item(u.name, audio_seconds(u), seconds, text, intent, slots, sd.accepted(u, intent, slots)))
+        cpu = time.process_time() + procs.cpu_seconds(server.pid) - cpu_started
+        server_rss, client_rss = procs.peak_rss_mib(server.pid), procs.peak_rss_mib()
+    return asdict(Run(spec["set"], spec["column"], items, cpu, round(server_rss + client_rss, 1),
+                      time.perf_counter() - wall_started,
+                      notes={"server_rss_mib": round(server_rss, 1), "client_rss_mib": round(client_rss, 1)}))
 
 
 def anchor_decoder(profile: Path) -> Callable[[bytes], str]:

@@ -54,8 +54,8 @@ def server_uri(coffee: Path) -> Iterator[str]:
     would give it, on the server's command line."""
     prompt = vocabulary_prompt(training_data_from_profile(coffee).vocabulary)
     assert "americano" in prompt
-    with wyoming_faster_whisper_server("--initial-prompt", prompt) as uri:
-        yield uri
+    with wyoming_faster_whisper_server("--initial-prompt", prompt) as server:
+        yield server.uri
 
 
 async def transcribe(client: HermesTestClient, site_id: str, session_id: str, wav: bytes) -> AsrTextCaptured:

