@@ -48,7 +48,7 @@ BASE_TEMPLATE = """\
 #  * Status topics hermesh/status/<service>/<instance>: a satellite writes only under its own instance name,
 #    so it must run with that instance (HERMESH_INSTANCE=<instance>, default: the site id).
 
-# ---- the base services on the base machine (asr, nlu, dialogue, tts, intent-handler, bridge) -----------------
+# ---- the base services on the base machine (asr, nlu, injection, dialogue, tts, intent-handler, bridge) ------
 # One user for all of them: they handle every site by design. Set its password with
 #   sudo mosquitto_passwd /etc/mosquitto/hermesh/passwd hermesh
 user hermesh
