@@ -173,18 +173,7 @@ class Bus:
         return any(name == service and state == ServiceState.ONLINE for (name, _), state in self.statuses.items())
 
     async def publish(self, message: HermesMessage, timeout: float = 15.0) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            client = self._client
-            if client is not None and self._connected.is_set():
-                try:
-                    await client.publish(message.topic(), message.payload())
-                    return
-                except aiomqtt.MqttError:
-                    pass
-            if time.monotonic() > deadline:
-                raise TimeoutError("the bench's MQTT client could not publish (broker down)")
-            await asyncio.sleep(0.02)
+        await self.publish_raw(message.topic(), message.payload(), timeout)
 
     async def publish_raw(self, topic: str, payload: bytes, timeout: float = 15.0) -> None:
         deadline = time.monotonic() + timeout

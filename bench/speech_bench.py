@@ -198,17 +198,24 @@ def offline_worker(spec: dict[str, Any]) -> dict[str, Any]:
         converted.append(to_pcm16k_mono(u.wav))  # the whole file resampled at once, as the bridge does
     decode(converted[0])  # warm-up: the first decode pays for lazily built parts
     procs.reset_peak_rss()
-    items, cpu_started, wall_started = [], time.process_time(), time.perf_counter()
+    cpu_started, wall_started = time.process_time(), time.perf_counter()
+    items = decode_each(utterances, converted, decode, trained)
+    cpu = time.process_time() - cpu_started
+    held = sum(len(p) for p in converted) / 2**20 + sum(len(u.wav) for u in utterances) / 2**20
+    return asdict(Run(spec["set"], column, items, cpu, procs.peak_rss_mib(), time.perf_counter() - wall_started,
+                      notes={"audio_held_mib": round(held, 1)}))
+
+
+def decode_each(utterances: list[Any], converted: list[bytes], decode: Any, trained: Any) -> list[Item]:
+    """Each converted utterance decoded in turn, timed, and judged by the NLU."""
+    items = []
     for u, pcm in zip(utterances, converted, strict=True):
         started = time.perf_counter()
         text = decode(pcm)
         seconds = time.perf_counter() - started
         intent, slots = sd.meaning_of(trained, text)
         items.append(Item(u.name, audio_seconds(u), seconds, text, intent, slots, sd.accepted(u, intent, slots)))
-    cpu = time.process_time() - cpu_started
-    held = sum(len(p) for p in converted) / 2**20 + sum(len(u.wav) for u in utterances) / 2**20
-    return asdict(Run(spec["set"], column, items, cpu, procs.peak_rss_mib(), time.perf_counter() - wall_started,
-                      notes={"audio_held_mib": round(held, 1)}))
+    return items
 
 
 def wyoming_whisper_worker(spec: dict[str, Any], trained: Any) -> dict[str, Any]:
@@ -227,14 +234,9 @@ def wyoming_whisper_worker(spec: dict[str, Any], trained: Any) -> dict[str, Any]
         decode(converted[0])  # warm-up, as the other columns
         procs.reset_peak_rss()
         procs.reset_peak_rss(server.pid)
-        items, wall_started = [], time.perf_counter()
+        wall_started = time.perf_counter()
         cpu_started = time.process_time() + procs.cpu_seconds(server.pid)
-        for u, pcm in zip(utterances, converted, strict=True):
-            started = time.perf_counter()
-            text = decode(pcm)
-            seconds = time.perf_counter() - started
-            intent, slots = sd.meaning_of(trained, text)
-            items.append(Item(u.name, audio_seconds(u), seconds, text, intent, slots, sd.accepted(u, intent, slots)))
+        items = decode_each(utterances, converted, decode, trained)
         cpu = time.process_time() + procs.cpu_seconds(server.pid) - cpu_started
         server_rss, client_rss = procs.peak_rss_mib(server.pid), procs.peak_rss_mib()
     return asdict(Run(spec["set"], spec["column"], items, cpu, round(server_rss + client_rss, 1),
