@@ -102,7 +102,10 @@ export async function render(main) {
       el("div", { class: "row" }, sayText, voice, say, play),
       el("div", { class: "row" }, el("label", {}, onSite, " also play on the site's speaker"), voiceState), player),
   );
-  return () => { if (mic) mic.stop(); };
+  // The top bar's Wake up answers the intent of the command heard: show it here like a typed one.
+  const onIntent = (event) => output.replaceChildren(intentView(event.detail));
+  document.addEventListener("hermesh:intent", onIntent);
+  return () => { if (mic) mic.stop(); document.removeEventListener("hermesh:intent", onIntent); };
 }
 
 async function startMicrophone(setState, onIntent, onText) {
