@@ -130,3 +130,31 @@ def test_wake_up_with_a_user_token_starts_a_session_and_shows_the_command(page, 
     screenshot(page, "wake-up-user-token")
     # The live log is admin-only, so a user token's log socket is refused; nothing else may fail.
     assert [e for e in page.console_watch.errors if "/api/events/log" not in e] == []
+
+
+def test_words_page_has_the_phoneme_table_of_the_profile(page, mesh):
+    """The table is GET /api/phonemes as it is: the CMU set with example words for English, and a profile's own
+    phoneme_examples.txt once there is one."""
+    open_ui(page, mesh, "words")
+    page.click("#phonemes summary")
+    page.wait_for_selector("#phoneme-table table")
+    rows = page.eval_on_selector_all("#phoneme-table tbody tr",
+                                     "rows => rows.map(r => [...r.cells].map(c => c.innerText))")
+    expected = mesh.get_json("/api/phonemes")
+    assert len(rows) == len(expected) == 39
+    assert ["CH", "cheese", "CH IY Z"] in rows and ["ZH", "seizure", "S IY ZH ER"] in rows
+    assert {row[0]: [row[1], row[2]] for row in rows} == {p: [e["word"], e["phonemes"]] for p, e in expected.items()}
+    screenshot(page, "words-phonemes")
+    own = mesh.profile / "phoneme_examples.txt"
+    own.write_text("AA odd AA D\nQX quixote K IY HH OW T IY\n")
+    try:
+        page.reload()  # the same URL again would only be a same-document navigation
+        page.wait_for_selector("#phonemes summary")
+        page.click("#phonemes summary")
+        page.wait_for_selector("#phoneme-table td:has-text('quixote')")
+        rows = page.eval_on_selector_all("#phoneme-table tbody tr",
+                                         "rows => rows.map(r => [...r.cells].map(c => c.innerText))")
+        assert rows == [["AA", "odd", "AA D"], ["QX", "quixote", "K IY HH OW T IY"]]
+    finally:
+        own.unlink()
+    assert page.console_watch.errors == []
