@@ -108,8 +108,29 @@ def broker(mesh: Mesh) -> Iterator[Callable[..., BrokerWatch]]:
         one.close()
 
 
-def pcm_of(wav: bytes) -> np.ndarray:
-    return np.frombuffer(to_pcm16k_mono(wav), dtype="<i2").astype(np.float64)
+def samples(pcm: bytes) -> np.ndarray:
+    return np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+
+
+def a_sound_ended(pcm: bytes, loud: float = 300.0) -> bool:
+    """Something was played and has been followed by half a second of silence."""
+    x = samples(pcm[: len(pcm) // 2 * 2])
+    hits = np.flatnonzero(np.abs(x) > loud)
+    return len(hits) > 1600 and len(x) - hits[-1] > 8000
+
+
+def speaker_plays(pulse: PulseAudio, action: Callable[[], object], timeout: float = 30.0) -> np.ndarray:
+    """What the virtual speaker played because of ``action``."""
+    with pulse.record_speaker() as speaker:
+        action()
+        return samples(speaker.wait_for(a_sound_ended, timeout))
+
+
+def similarity(sound: np.ndarray, heard: np.ndarray) -> float:
+    """Peak normalised cross-correlation of ``sound`` within ``heard`` (1.0: the same samples, at any offset)."""
+    n = 1 << int(np.ceil(np.log2(len(sound) + len(heard))))
+    correlation = np.fft.irfft(np.fft.rfft(heard, n) * np.conj(np.fft.rfft(sound, n)), n)
+    return float(correlation.max() / (np.linalg.norm(sound) * np.linalg.norm(heard) + 1e-9))
 
 
 def test_wake_up_with_a_user_token_starts_a_session_and_shows_the_command(page, mesh, pulse, broker, tmp_path):
@@ -158,3 +179,54 @@ def test_words_page_has_the_phoneme_table_of_the_profile(page, mesh):
     finally:
         own.unlink()
     assert page.console_watch.errors == []
+
+
+def test_last_recording_is_downloaded_and_played_on_the_speaker(page, mesh, pulse, tmp_path):
+    """A WAV transcribed on the Test page becomes the last recording: Download WAV gives its samples, and Play on
+    the site's speaker plays those samples on the virtual speaker."""
+    wav = espeak_wav("what time is it", tmp_path / "recorded.wav")
+    sent = samples(to_pcm16k_mono(wav.read_bytes()))
+    open_ui(page, mesh, "test")
+    page.set_input_files("#wav-file", str(wav))
+    page.click("#upload")
+    page.wait_for_selector("[data-testid=intent-name]", timeout=60_000)
+    with page.expect_download() as download:
+        page.click("#download-recording")
+    assert download.value.suggested_filename == "last-recording.wav"
+    downloaded = (tmp_path / "download.wav")
+    download.value.save_as(downloaded)
+    assert np.array_equal(samples(to_pcm16k_mono(downloaded.read_bytes())), sent)
+    heard = speaker_plays(pulse, lambda: page.click("#play-recording"))
+    page.wait_for_selector("#alert.info:has-text('Last recording played')")
+    assert similarity(sent, heard) > 0.9
+    screenshot(page, "test-last-recording")
+    assert page.console_watch.errors == []
+
+
+def test_volume_set_in_the_ui_is_the_volume_the_speaker_plays_at(page, mesh, pulse):
+    """The same sentence spoken on the site before and after Set volume 0.25: the speaker plays it at a quarter
+    of the amplitude. Out-of-range volumes are refused with the bridge's 400 message."""
+    def say() -> None:
+        mesh.post("/api/text-to-speech", b"the volume test")
+
+    loud = speaker_plays(pulse, say)
+    open_ui(page, mesh, "test")
+    for wrong in ("1.5", "-0.1"):
+        page.fill("#volume", wrong)
+        page.click("#set-volume")
+        page.wait_for_selector("#alert.error:not([hidden])")
+        assert "from 0 to 1" in page.inner_text("#alert")
+    page.fill("#volume", "0.25")
+    page.click("#set-volume")
+    page.wait_for_selector("[data-testid=volume-state]:has-text('set to 0.25')")
+    try:
+        quiet = speaker_plays(pulse, say)
+        ratio = np.abs(quiet).max() / np.abs(loud).max()
+        assert 0.2 < ratio < 0.3, ratio
+        assert similarity(loud, quiet) > 0.9  # the same sentence, only quieter
+    finally:
+        page.fill("#volume", "1")
+        page.click("#set-volume")
+        page.wait_for_selector("[data-testid=volume-state]:has-text('set to 1.0')")
+    screenshot(page, "test-volume")
+    assert [e for e in page.console_watch.errors if "status of 400" not in e] == []  # the two refusals above
