@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -230,3 +231,48 @@ def test_volume_set_in_the_ui_is_the_volume_the_speaker_plays_at(page, mesh, pul
         page.wait_for_selector("[data-testid=volume-state]:has-text('set to 1.0')")
     screenshot(page, "test-volume")
     assert [e for e in page.console_watch.errors if "status of 400" not in e] == []  # the two refusals above
+
+
+def dialogue_pid(mesh: Mesh) -> int:
+    instances = mesh.get_json("/api/status")["services"]["dialogue"]["instances"]
+    return next(i["pid"] for i in instances if i["status"] == "online")
+
+
+# Last in this module: it restarts every service of the mesh.
+def test_settings_apply_what_they_can_and_restart_for_the_rest(page, mesh, broker):
+    """bridge.reply_timeout applies at once; dialogue.session_timeout is saved, marked as needing a restart, and
+    Restart now restarts the services: the dialogue manager is a new process and its sessions then end after the
+    new timeout (2 s; 30 s before)."""
+    open_ui(page, mesh, "settings")
+    page.fill("#f-bridge-reply_timeout", "45")
+    page.fill("#f-dialogue-session_timeout", "2")
+    page.click("#settings-save")
+    page.wait_for_selector("#settings-result p.ok")
+    assert "bridge.reply_timeout" in page.inner_text("#settings-applied")
+    assert "dialogue.session_timeout" in page.inner_text("#settings-needs-restart")
+    assert "session_timeout" not in page.inner_text("#settings-applied")
+    assert page.inner_text("[data-key='bridge.reply_timeout']") == "applied"
+    assert page.inner_text("[data-key='dialogue.session_timeout']") == "needs a restart"
+    assert page.inner_text("[data-key='asr.engine']") == ""  # not changed: no mark
+    assert mesh.get_json("/api/config")["bridge"]["reply_timeout"] == 45  # live, no restart
+    screenshot(page, "settings-restart-offered")
+
+    pid = dialogue_pid(mesh)
+    page.click("#settings-restart")
+    page.wait_for_selector("#settings-restarted", timeout=120_000)
+    assert "dialogue" in page.inner_text("#settings-restarted")
+    assert page.inner_text("[data-key='dialogue.session_timeout']") == "applied"
+    assert dialogue_pid(mesh) != pid
+    mesh.wait_online()
+
+    watch = broker("hermes/dialogueManager/sessionStarted", "hermes/dialogueManager/sessionEnded")
+    watch._client.publish("hermes/dialogueManager/startSession", json.dumps(
+        {"siteId": SITE, "init": {"type": "action", "canBeEnqueued": False}, "customData": "settings-test"}))
+    started = watch.wait_for("hermes/dialogueManager/sessionStarted", lambda p: p.get("customData") == "settings-test")
+    began = time.monotonic()
+    ended = watch.wait_for("hermes/dialogueManager/sessionEnded",
+                           lambda p: p.get("sessionId") == started["sessionId"], timeout=40)
+    assert ended["termination"]["reason"] == "timeout", ended
+    assert time.monotonic() - began < 5  # the ASR gives up on silence after 6 s; the old timeout was 30 s
+    screenshot(page, "settings-restarted")
+    assert page.console_watch.errors == []

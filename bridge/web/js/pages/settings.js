@@ -4,7 +4,8 @@ import { api, busy, el, showAlert } from "../api.js";
 // [key path, label, type, help]
 const FIELDS = [
   ["General", [["site_ids", "Site ids (comma separated)", "list", "the first is this machine's own; empty = every site"],
-               ["language", "Language", "text"]]],
+               ["language", "Language", "text"], ["log_level", "Log level", "text", "DEBUG, INFO, WARNING or ERROR"]]],
+  ["Bridge", [["bridge.reply_timeout", "Reply timeout (s)", "number", "how long the API waits for a service"]]],
   ["Broker", [["mqtt.host", "MQTT host", "text"], ["mqtt.port", "MQTT port", "number"], ["mqtt.username", "MQTT user name", "text"]]],
   ["Speech to text", [["asr.engine", "Engine", "text", "pocketsphinx, kaldi, or a class path such as my_pkg.my_asr.MyAsr"],
                       ["asr.mode", "Mode", "text", "grammar, ngram or dictation"], ["asr.vad", "Voice activity detector", "text", "pocketsphinx, webrtcvad or silero"]]],
@@ -22,6 +23,23 @@ const FIELDS = [
 
 const get = (obj, path) => path.split(".").reduce((o, k) => (o == null ? undefined : o[k]), obj);
 
+// POST /api/restart, then wait until every service that was online is online again as a new process (its
+// `since` later than before): only then do the settings that needed a restart apply. The bridge reloads its own
+// section itself and is not restarted.
+async function restartServices(timeoutMs = 90000) {
+  const before = (await api("/api/status")).services || {};
+  const since = (entry) => Math.max(0, ...(entry.instances || []).filter((i) => i.status === "online").map((i) => i.since || 0));
+  const waiting = Object.keys(before).filter((name) => name !== "bridge" && before[name].online);
+  await api("/api/restart", { method: "POST", as: "text" });
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const now = (await api("/api/status")).services || {};
+    if (waiting.every((name) => now[name] && now[name].online && since(now[name]) > since(before[name]))) return waiting;
+  }
+  throw new Error(`Restart requested, but not every service came back within ${timeoutMs / 1000} s: ${waiting.join(", ")}`);
+}
+
 export async function render(main) {
   const config = await api("/api/config");
   const form = el("form", { id: "settings-form", novalidate: true });
@@ -36,8 +54,10 @@ export async function render(main) {
       else if (type === "password") input = el("input", { id, type: "password", value: "", placeholder: value ? "(set; type to replace)" : "" });
       else input = el("input", { id, type: type === "number" ? "number" : "text", step: type === "number" ? "any" : null,
         value: type === "list" ? (value || []).join(", ") : type === "json" ? (value == null ? "" : JSON.stringify(value)) : (value ?? "") });
-      inputs.set(path, { input, type, original: input.type === "checkbox" ? input.checked : input.value });
-      set.append(el("div", { class: "field" }, el("label", { for: id }, label), input, help ? el("small", {}, help) : ""));
+      const mark = el("span", { class: "mark", "data-key": path });
+      inputs.set(path, { input, type, mark, original: input.type === "checkbox" ? input.checked : input.value });
+      set.append(el("div", { class: "field" }, el("label", { for: id }, label), el("span", { class: "row" }, input, mark),
+        help ? el("small", {}, help) : ""));
     }
     form.append(set);
   }
@@ -61,10 +81,29 @@ export async function render(main) {
       }
       if (!Object.keys(patch).length) { showAlert("Nothing changed", "info"); return; }
       const answer = await api("/api/config", { method: "PATCH", type: "application/json", body: JSON.stringify(patch) });
+      // The bridge says which keys it applied at once and which the services read only when they start;
+      // each field saved says which, and the second kind gets a restart to offer, as in Rhasspy's UI.
+      const applied = answer.applied || [];
       const restart = answer.restartRequired || [];
+      for (const [path, entry] of inputs) {
+        const key = [...applied, ...restart].find((k) => k === path || k.startsWith(path + "."));
+        if (!key) continue;
+        const now = applied.includes(key);
+        entry.mark.className = "mark badge " + (now ? "on" : "warn");
+        entry.mark.textContent = now ? "applied" : "needs a restart";
+      }
+      const restartButton = el("button", { type: "button", class: "primary", id: "settings-restart" }, "Restart now");
+      restartButton.addEventListener("click", () => busy(restartButton, async () => {
+        restartButton.textContent = "Restarting…";
+        const back = await restartServices();
+        result.append(el("p", { class: "ok", id: "settings-restarted" }, `Restarted: ${back.join(", ") || "no service"}; the settings are in effect`));
+        for (const entry of inputs.values()) {
+          if (entry.mark.textContent === "needs a restart") { entry.mark.className = "mark badge on"; entry.mark.textContent = "applied"; }
+        }
+      }));
       result.replaceChildren(el("p", { class: "ok" }, "Saved: " + ((answer.changed || []).join(", ") || "no change")),
-        (answer.applied || []).length ? el("p", {}, "Applied now: " + answer.applied.join(", ")) : "",
-        restart.length ? el("p", { class: "muted" }, "Needs a restart: " + restart.join(", ")) : "");
+        applied.length ? el("p", { id: "settings-applied" }, "Applied now: " + applied.join(", ")) : "",
+        restart.length ? el("p", { id: "settings-needs-restart" }, "Saved, takes effect after a restart: " + restart.join(", ") + " ", restartButton) : "");
       for (const entry of inputs.values()) entry.original = entry.input.type === "checkbox" ? entry.input.checked : entry.input.value;
     });
   });
