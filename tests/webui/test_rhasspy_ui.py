@@ -4,7 +4,9 @@ auth on (an admin token, and JWTs for user tokens), site ``kitchen``."""
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -231,6 +233,50 @@ def test_volume_set_in_the_ui_is_the_volume_the_speaker_plays_at(page, mesh, pul
         page.wait_for_selector("[data-testid=volume-state]:has-text('set to 1.0')")
     screenshot(page, "test-volume")
     assert [e for e in page.console_watch.errors if "status of 400" not in e] == []  # the two refusals above
+
+
+def pick(page, select: str, word: str) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    """Choose the option of ``select`` whose label names ``word``; its (value, label)."""
+    options = page.eval_on_selector_all(f"{select} option", "os => os.map(o => [o.value, o.textContent])")
+    value, label = next((v, t) for v, t in options if word in t)
+    page.select_option(select, value)
+    return value, label
+
+
+def test_microphones_and_speakers_are_listed_and_tested_by_ear(page, mesh, pulse, tmp_path):
+    """The Settings page lists the devices the audio services report; Record 3 s and play back records 3 s from
+    the chosen microphone (what was spoken into the virtual microphone is in it) and plays exactly that on the
+    chosen speaker (the virtual speaker hears it; the services' log names the devices chosen)."""
+    open_ui(page, mesh, "settings")
+    page.wait_for_selector("#microphone option", state="attached")
+    page.wait_for_selector("#speaker option", state="attached")
+    microphones = page.eval_on_selector_all("#microphone option", "os => os.map(o => o.value)")
+    speakers = page.eval_on_selector_all("#speaker option", "os => os.map(o => o.value)")
+    assert microphones == list(mesh.get_json("/api/microphones")) and microphones
+    assert speakers == list(mesh.get_json("/api/speakers")) and speakers
+    microphone, microphone_label = pick(page, "#microphone", "pulse")
+    speaker, speaker_label = pick(page, "#speaker", "pulse")
+
+    spoken = samples(to_pcm16k_mono(espeak_wav("testing one two three", tmp_path / "said.wav", lead=0.5,
+                                                tail=0.2).read_bytes()))
+    with pulse.record_speaker() as speaker_out:
+        page.click("#device-test")
+        page.wait_for_selector("#device-state:has-text('Recording 3 s')")
+        pulse.speak_into_microphone(spoken.astype("<i2").tobytes())
+        page.wait_for_selector("#device-state:has-text('played it on speaker')", timeout=30_000)
+        heard = samples(speaker_out.wait_for(a_sound_ended, 10))
+    recorded_b64 = page.evaluate("""async () => {
+        const bytes = new Uint8Array(await (await fetch(document.querySelector('#device-test-audio').src)).arrayBuffer());
+        let text = ''; for (const b of bytes) text += String.fromCharCode(b); return btoa(text); }""")
+    recorded = samples(to_pcm16k_mono(base64.b64decode(recorded_b64)))
+    assert 2.8 < len(recorded) / 16000 <= 3.0
+    assert similarity(spoken, recorded) > 0.9  # what was spoken into the virtual microphone
+    assert similarity(recorded, heard) > 0.9  # played as it was recorded
+    log = mesh.log.read_text(errors="replace")
+    assert re.search(rf"device test: recorded [23]\.\d s from {re.escape(repr(microphone_label.split(': ')[1]))}", log)
+    assert f"device test: playing on {speaker_label.split(': ')[1]!r}" in log, log[-3000:]
+    screenshot(page, "settings-devices")
+    assert page.console_watch.errors == []
 
 
 def dialogue_pid(mesh: Mesh) -> int:

@@ -107,5 +107,56 @@ export async function render(main) {
       for (const entry of inputs.values()) entry.original = entry.input.type === "checkbox" ? entry.input.checked : entry.input.value;
     });
   });
-  main.append(el("h1", {}, "Settings"), el("section", { class: "card" }, form));
+  main.append(el("h1", {}, "Settings"), el("section", { class: "card" }, form), devicesCard());
+}
+
+// Microphones and speakers of the own site (the audio-input and audio-output services list them), and a test
+// a person can hear: 3 s recorded from the chosen microphone, then played on the chosen speaker.
+function devicesCard() {
+  const microphone = el("select", { id: "microphone", "aria-label": "Microphone" });
+  const speaker = el("select", { id: "speaker", "aria-label": "Speaker" });
+  const state = el("p", { class: "muted", id: "device-state", "aria-live": "polite" });
+  const heard = el("audio", { id: "device-test-audio", controls: true, hidden: true });
+  const fill = (select, devices) => {
+    const current = select.value;
+    select.replaceChildren(...Object.entries(devices).map(([id, description]) => el("option", { value: id }, `${id}: ${description}`)));
+    if (current in devices) select.value = current;
+  };
+  const list = async () => {
+    // Only services that are online are asked: a request to one that is not would only wait and fail.
+    const services = (await api("/api/status")).services || {};
+    const online = (name) => services[name] && services[name].online;
+    const missing = ["audio-input", "audio-output"].filter((name) => !online(name));
+    if (online("audio-input")) fill(microphone, await api("/api/microphones"));
+    if (online("audio-output")) fill(speaker, await api("/api/speakers"));
+    state.textContent = missing.length ? `Not online here: ${missing.join(", ")} (start it to list and test its devices)` : "";
+    testAll.disabled = !online("audio-input");
+    record.disabled = missing.length > 0;
+  };
+  const testAll = el("button", { type: "button", id: "test-microphones" }, "Test microphones");
+  testAll.addEventListener("click", () => busy(testAll, async () => {
+    testAll.textContent = "Testing…";
+    fill(microphone, await api("/api/test-microphones"));  // " (working!)" after those that hear something
+  }));
+  const record = el("button", { type: "button", class: "primary", id: "device-test" }, "Record 3 s and play back");
+  record.addEventListener("click", () => busy(record, async () => {
+    if (!microphone.value || !speaker.value) throw new Error("Choose a microphone and a speaker first");
+    record.textContent = "Recording…";
+    state.textContent = `Recording 3 s from microphone ${microphone.value}: speak now`;
+    const wav = await api(`/api/test-microphone?seconds=3&device=${encodeURIComponent(microphone.value)}`, { method: "POST", accept: "audio/wav", as: "blob" });
+    if (heard.src) URL.revokeObjectURL(heard.src);
+    heard.src = URL.createObjectURL(wav); heard.hidden = false;
+    record.textContent = "Playing…";
+    state.textContent = `Playing it on speaker ${speaker.value}`;
+    await api(`/api/test-speaker?device=${encodeURIComponent(speaker.value)}`, { method: "POST", body: wav, type: "audio/wav", as: "text" });
+    state.textContent = `Recorded 3 s from microphone ${microphone.value} and played it on speaker ${speaker.value}; the recording is below too`;
+  }));
+  const refresh = el("button", { type: "button", id: "list-devices" }, "Refresh");
+  refresh.addEventListener("click", () => busy(refresh, list));
+  list().catch((err) => { state.textContent = "Devices: " + err.message; });
+  return el("section", { class: "card" }, el("h2", {}, "Microphones and speakers"),
+    el("div", { class: "field" }, el("label", { for: "microphone" }, "Microphone"), microphone),
+    el("div", { class: "field" }, el("label", { for: "speaker" }, "Speaker"), speaker),
+    el("div", { class: "row" }, refresh, testAll, record), state, heard,
+    el("p", { class: "muted" }, "The devices of this machine's own site. To record and play on other ones for good, set audio_input.device and audio_output.device (Advanced) and restart."));
 }
