@@ -270,7 +270,9 @@ def test_microphones_and_speakers_are_listed_and_tested_by_ear(page, mesh, pulse
         let text = ''; for (const b of bytes) text += String.fromCharCode(b); return btoa(text); }""")
     recorded = samples(to_pcm16k_mono(base64.b64decode(recorded_b64)))
     assert 2.8 < len(recorded) / 16000 <= 3.0
-    assert similarity(spoken, recorded) > 0.9  # what was spoken into the virtual microphone
+    # What was spoken into the virtual microphone: 1.00 when PulseAudio keeps real time; a loaded machine can
+    # make the player underrun, which splits the sound in two (0.85 seen once). Unrelated sound is near 0.
+    assert similarity(spoken, recorded) > 0.7
     assert similarity(recorded, heard) > 0.9  # played as it was recorded
     log = mesh.log.read_text(errors="replace")
     assert re.search(rf"device test: recorded [23]\.\d s from {re.escape(repr(microphone_label.split(': ')[1]))}", log)
