@@ -96,9 +96,10 @@ async def listed_device(request: Request, mode: AudioDeviceMode) -> str:
     device = request.query_params.get("device", "").strip()
     known = await listed_devices(request, mode, False)
     if device not in known:
+        site = get_bridge(request).common.own_site_id
         choices = ", ".join(f"{key} ({value})" for key, value in known.items()) or "none"
-        raise bad_request(f"{'no' if not device else repr(device) + ' is not a'} {kind} of site "
-                          f"{get_bridge(request).common.own_site_id} (query parameter device); {kind}s: {choices}")
+        problem = f"{device!r} is not a {kind} of site {site}" if device else "query parameter device is missing"
+        raise bad_request(f"{problem}; {kind}s of site {site}: {choices}")
     return device
 
 

@@ -153,7 +153,7 @@ async def test_device_tests_refuse_bad_input_with_400_and_foreign_pages_with_403
     for case, reply in replies.items():
         assert reply.status_code == 400, (case, reply.text)
     assert "at most 10" in replies["too long"].text and "more than 0" in replies["zero seconds"].text
-    assert "no microphone" in replies["no device"].text
+    assert "query parameter device is missing" in replies["no device"].text
     assert "'nope' is not a microphone" in replies["unknown microphone"].text
     assert all(device in replies["unknown microphone"].text for device in microphones)  # names the choices
     assert "not a WAV file" in replies["not a wav"].text
