@@ -1,5 +1,5 @@
 // The shell: top bar (train, restart, wake, services online, live log) and the hash router.
-import { api, busy, el, showAlert, socket, parseTemplateError } from "./api.js";
+import { api, busy, el, showAlert, socket, parseTemplateError, tokenRole } from "./api.js";
 
 const pages = {
   test: () => import("./pages/test.js"),
@@ -76,7 +76,9 @@ function startLog() {
     list.prepend(el("li", { class: cls }, `${new Date().toLocaleTimeString()} ${text}`));
     while (list.children.length > 500) list.lastChild.remove();
   };
-  socket("/api/events/log", (data) => add(typeof data === "string" ? data : JSON.stringify(data)));
+  if (tokenRole() !== "user") {  // the live log is admin-only
+    socket("/api/events/log", (data) => add(typeof data === "string" ? data : JSON.stringify(data)));
+  }
   socket("/api/events/intent", (d) => add(`intent ${d.intent && d.intent.name || "(none)"} on ${d.siteId}: "${d.text}"`, "ok"));
   socket("/api/events/text", (d) => add(`text on ${d.siteId}: "${d.text}"`));
   socket("/api/events/wake", (d) => add(`wake ${d.wakewordId} on ${d.siteId}`));
