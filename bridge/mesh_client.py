@@ -27,6 +27,9 @@ from hermes.audioserver import (
     AudioPlayBytes,
     AudioPlayBytesStreaming,
     AudioPlayFinished,
+    AudioPlayTest,
+    AudioRecordTest,
+    AudioRecordTestResult,
     AudioSessionFrame,
     AudioStreamFinished,
 )
@@ -43,6 +46,7 @@ from hermes.dialogue import (
 from hermes.errors import (
     AsrError,
     AudioPlayError,
+    AudioRecordError,
     DialogueError,
     HandleError,
     HotwordError,
@@ -598,6 +602,31 @@ class MeshClient:
             [(AudioPlayFinished, lambda m: m.id == request_id and m.site_id == site_id),
              (AudioPlayError, lambda m: m.site_id == site_id)],
             service="audio-output", timeout=(self.timeouts.reply if timeout is None else timeout) + duration)
+
+    async def record_test(self, site_id: str, device: str, seconds: float) -> bytes:
+        """The WAV that ``seconds`` of one microphone of a site recorded (hermesh/audioServer/recordTest)."""
+        request_id = new_id()
+        reply = await self.ask(
+            [AudioRecordTest(site_id=site_id, device=device, seconds=seconds, id=request_id)],
+            [(AudioRecordTestResult, lambda m: m.request_id == request_id and m.site_id == site_id),
+             (AudioRecordError, lambda m: m.context == request_id)],
+            service="audio-input", timeout=self.timeouts.reply + seconds)
+        assert isinstance(reply, AudioRecordTestResult)
+        return reply.wav_bytes
+
+    async def play_test(self, wav: bytes, site_id: str, device: str) -> None:
+        """A WAV on one speaker of a site, whatever it plays on otherwise; waits for its playFinished."""
+        request_id = new_id()
+        try:
+            duration = wav_info(wav).seconds
+        except WavFormatError as err:
+            raise MeshError(MeshErrorCode.REJECTED, "audio-output", str(err)) from err
+        await self.ask(
+            [AudioPlayTest(site_id=site_id, device=device, request_id=request_id, wav_bytes=wav)],
+            # the error first: a failed play is answered by its error and then playFinished all the same
+            [(AudioPlayError, lambda m: m.context == request_id),
+             (AudioPlayFinished, lambda m: m.id == request_id and m.site_id == site_id)],
+            service="audio-output", timeout=self.timeouts.reply + duration)
 
     # ---- wake ---------------------------------------------------------------------------------------------
     async def detect_wake_words(self, site_id: str) -> WakeWatch:

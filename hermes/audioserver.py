@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, field_validator
 
 from .base import BinaryMessage, HermesMessage, HermesModel, topic_field
 from .common import DEFAULT_SITE, SiteMessage
@@ -135,6 +135,56 @@ class AudioReplayResponse(BinaryMessage):
 
     TOPIC = "hermes/audioServer/{site_id}/replayResponse"
     site_id: str = topic_field(default=DEFAULT_SITE)
+
+
+# Hermesh's device tests (the web UI's "record 3 s, play it back"): Rhasspy's getDevices {test: true} only says
+# whether a microphone hears anything; these bring the sound itself back, and play a sound on a chosen speaker.
+MAX_TEST_SECONDS = 10.0
+
+
+def check_device_id(value: str) -> str:
+    """A device id or name as getDevices lists it; it becomes a topic level, so no MQTT separators."""
+    if not value or len(value) > 128 or any(c in value for c in "/+#\x00"):
+        raise ValueError(f"not a device id: {value[:40]!r} (1 to 128 characters, no '/', '+', '#')")
+    return value
+
+
+class AudioRecordTest(HermesMessage):
+    """Record ``seconds`` from one microphone of a site and send the sound back (recordTestResult)."""
+
+    TOPIC = "hermesh/audioServer/recordTest"
+    device: str
+    seconds: float = Field(3.0, gt=0.0, le=MAX_TEST_SECONDS)
+    id: str
+    site_id: str = DEFAULT_SITE
+
+    @field_validator("device")
+    @classmethod
+    def _device_id(cls, value: str) -> str:
+        return check_device_id(value)
+
+
+class AudioRecordTestResult(BinaryMessage):
+    """The WAV (16 kHz mono) a recordTest recorded; ``request_id`` is the request's ``id``."""
+
+    TOPIC = "hermesh/audioServer/{site_id}/recordTestResult/{request_id}"
+    site_id: str = topic_field(default=DEFAULT_SITE)
+    request_id: str = topic_field(default="")
+
+
+class AudioPlayTest(BinaryMessage):
+    """A WAV to play on one speaker of a site, whatever device the site plays on otherwise; answered with
+    playFinished whose ``id`` is ``request_id``."""
+
+    TOPIC = "hermesh/audioServer/{site_id}/playTest/{device}/{request_id}"
+    site_id: str = topic_field(default=DEFAULT_SITE)
+    device: str = topic_field(default="default")
+    request_id: str = topic_field(default="")
+
+    @field_validator("device")
+    @classmethod
+    def _device_id(cls, value: str) -> str:
+        return check_device_id(value)
 
 
 __all__ = [name for name, value in globals().items() if isinstance(value, type) and issubclass(value, BaseModel)]

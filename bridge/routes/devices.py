@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ from fastapi.responses import Response
 
 from hermes.asr import AsrToggleOff, AsrToggleOn
 from hermes.audioserver import (
+    MAX_TEST_SECONDS,
     AudioDeviceMode,
     AudioDevices,
     AudioGetDevices,
@@ -23,7 +26,7 @@ from hermes.common import ToggleReason
 from hermes.errors import G2pError
 from hermes.g2p import G2pPhonemes, G2pPronounce
 from hermes.hotword import GetHotwords, Hotwords, HotwordToggleOff, HotwordToggleOn
-from hermes.wav import pcm_to_wav
+from hermes.wav import WavFormatError, pcm_to_wav, wav_info
 
 from ..http_util import (
     BridgeHTTPError,
@@ -32,6 +35,7 @@ from ..http_util import (
     body_text,
     json_response,
     qbool,
+    qfloat,
     qint,
     text,
     wav_response,
@@ -44,6 +48,10 @@ router = APIRouter(tags=["devices"])
 
 
 async def devices(request: Request, mode: AudioDeviceMode, test: bool) -> Response:
+    return json_response(await listed_devices(request, mode, test))
+
+
+async def listed_devices(request: Request, mode: AudioDeviceMode, test: bool) -> dict[str, str]:
     require_admin(request, "listing audio devices")
     bridge = get_bridge(request)
     site = bridge.common.own_site_id
@@ -56,10 +64,12 @@ async def devices(request: Request, mode: AudioDeviceMode, test: bool) -> Respon
     result: dict[str, str] = {}
     for device in reply.devices:
         description = device.description or device.name or device.id
+        if device.name and device.description and device.name not in device.description:
+            description = f"{device.name}: {device.description}"  # "pulse: ALSA, ...": which one it is
         if test and device.working:
             description += " (working!)"
         result[device.id] = description
-    return json_response(result)
+    return result
 
 
 @router.get("/api/microphones", **api_doc("Microphones of the own site", responses={"application/json":
@@ -80,6 +90,55 @@ async def speakers(request: Request) -> Response:
     return await devices(request, AudioDeviceMode.OUTPUT, False)
 
 
+async def listed_device(request: Request, mode: AudioDeviceMode) -> str:
+    """The ``device`` query parameter, checked against the devices the own site lists (400 naming them)."""
+    kind = "microphone" if mode == AudioDeviceMode.INPUT else "speaker"
+    device = request.query_params.get("device", "").strip()
+    known = await listed_devices(request, mode, False)
+    if device not in known:
+        site = get_bridge(request).common.own_site_id
+        choices = ", ".join(f"{key} ({value})" for key, value in known.items()) or "none"
+        problem = f"{device!r} is not a {kind} of site {site}" if device else "query parameter device is missing"
+        raise bad_request(f"{problem}; {kind}s of site {site}: {choices}")
+    return device
+
+
+@router.post("/api/test-microphone", **api_doc(
+    "Record from one microphone of the own site", responses={"audio/wav": "what it recorded, 16 kHz mono"},
+    params=[("device", "a device id of /api/microphones"),
+            ("seconds", f"how long, more than 0 and at most {MAX_TEST_SECONDS:g} (default 3)")],
+    description="Hermesh's device test for the web UI (Rhasspy's /api/test-microphones only says whether each "
+                "microphone hears something).", errors={400: "unknown device, or seconds out of range"}))
+async def test_microphone(request: Request) -> Response:
+    require_admin(request, "testing a microphone")
+    seconds = qfloat(request, "seconds", 3.0)
+    if not 0.0 < seconds <= MAX_TEST_SECONDS:
+        raise bad_request(f"seconds must be more than 0 and at most {MAX_TEST_SECONDS:g}, not {seconds:g}")
+    device = await listed_device(request, AudioDeviceMode.INPUT)
+    site = get_bridge(request).common.own_site_id
+    wav = await get_mesh(request).record_test(site, device, seconds)
+    return wav_response(wav, "microphone-test.wav")
+
+
+@router.post("/api/test-speaker", **api_doc(
+    "Play a WAV on one speaker of the own site", body="audio/wav", body_description="the sound to play",
+    responses={"text/plain": "OK, once played"}, params=[("device", "a device id of /api/speakers")],
+    description="Hermesh's device test for the web UI: wake word and ASR are off while it plays, as for "
+                "/api/play-wav.", errors={400: "unknown device, or the body is not a WAV file"}))
+async def test_speaker(request: Request) -> Response:
+    require_admin(request, "testing a speaker")
+    wav = await request.body()
+    try:
+        wav_info(wav)
+    except WavFormatError as err:
+        raise bad_request(f"the body is not a WAV file: {err}") from err
+    device = await listed_device(request, AudioDeviceMode.OUTPUT)
+    site = get_bridge(request).common.own_site_id
+    async with playing(request, site):
+        await get_mesh(request).play_test(wav, site, device)
+    return text("OK")
+
+
 @router.get("/api/wake-words", **api_doc("Wake words of the own site", responses={
     "application/json": "[{modelId, modelWords, modelVersion, modelType}]"}))
 async def wake_words(request: Request) -> Response:
@@ -93,18 +152,26 @@ async def wake_words(request: Request) -> Response:
     return json_response([model.to_wire() for model in reply.models])
 
 
+@contextlib.asynccontextmanager
+async def playing(request: Request, site: str) -> AsyncIterator[None]:
+    """Wake word and ASR of the site off (playAudio) while the block plays, so it does not hear itself."""
+    mesh = get_mesh(request)
+    await mesh.publish(HotwordToggleOff(site_id=site, reason=ToggleReason.PLAY_AUDIO))
+    await mesh.publish(AsrToggleOff(site_id=site, reason=ToggleReason.PLAY_AUDIO))
+    try:
+        yield
+    finally:
+        await mesh.publish(HotwordToggleOn(site_id=site, reason=ToggleReason.PLAY_AUDIO))
+        await mesh.publish(AsrToggleOn(site_id=site, reason=ToggleReason.PLAY_AUDIO))
+
+
 async def play_on_sites(request: Request, wav: bytes, sites: list[str]) -> None:
     """Rhasspy's play-wav flow per site: wake word and ASR off (playAudio), play, both on again."""
     mesh = get_mesh(request)
 
     async def one(site: str) -> None:
-        await mesh.publish(HotwordToggleOff(site_id=site, reason=ToggleReason.PLAY_AUDIO))
-        await mesh.publish(AsrToggleOff(site_id=site, reason=ToggleReason.PLAY_AUDIO))
-        try:
+        async with playing(request, site):
             await mesh.play(wav, site)
-        finally:
-            await mesh.publish(HotwordToggleOn(site_id=site, reason=ToggleReason.PLAY_AUDIO))
-            await mesh.publish(AsrToggleOn(site_id=site, reason=ToggleReason.PLAY_AUDIO))
 
     await asyncio.gather(*(one(site) for site in sites))
 

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import threading
 import time
+from collections.abc import Callable
 
 from pydantic import Field
 
@@ -19,6 +20,8 @@ from hermes.audioserver import (
     AudioDevices,
     AudioFrame,
     AudioGetDevices,
+    AudioRecordTest,
+    AudioRecordTestResult,
     AudioSummary,
     SummaryToggleOff,
     SummaryToggleOn,
@@ -71,6 +74,7 @@ class AudioInputService(HermesService[AudioInputSettings]):
         self._loop = asyncio.get_running_loop()
         self._thread: threading.Thread | None = None
         self._publisher: asyncio.Task[None] | None = None
+        self._taps: list[Callable[[bytes], None]] = []  # device tests reading the live stream
 
     async def on_connected(self) -> None:
         if self._thread is None:
@@ -127,6 +131,8 @@ class AudioInputService(HermesService[AudioInputSettings]):
     async def _publish_frames(self) -> None:
         while True:
             pcm = await self._queue.get()
+            for tap in list(self._taps):
+                tap(pcm)
             now = time.monotonic()
             energy = debiased_energy(pcm)
             self._recent_energy = [(t, e) for t, e in self._recent_energy if now - t < 1.0] + [(now, energy)]
@@ -185,6 +191,42 @@ class AudioInputService(HermesService[AudioInputSettings]):
             self.log.info("device test: %s", err)
             return False
         return debiased_energy(pcm) > WORKING_ENERGY
+
+    @handles(AudioRecordTest)
+    async def on_record_test(self, message: AudioRecordTest) -> AudioRecordTestResult:
+        """The sound of one microphone for ``seconds``, for a person to hear (the web UI's device test)."""
+        try:
+            device = await self.run_blocking(resolve_device, message.device, "input")
+            active = self.active_device
+            if active is not None and active.index == device.index:
+                # The device we record from may refuse a second stream: take the test from what it delivers.
+                pcm = await self._live(device, message.seconds)
+            else:
+                pcm = await self.run_blocking(record, device, message.seconds)
+        except AudioDeviceError as err:
+            raise ServiceError(f"microphone test: {err}", context=message.id) from err
+        self.log.info("device test: recorded %.1f s from %r", len(pcm) / 32000, device.name)
+        return AudioRecordTestResult(site_id=message.site_id, request_id=message.id, wav_bytes=pcm_to_wav(pcm))
+
+    async def _live(self, device: DeviceInfo, seconds: float) -> bytes:
+        wanted = int(seconds * 16000) * 2
+        taken = bytearray()
+        full = asyncio.Event()
+
+        def tap(pcm: bytes) -> None:
+            taken.extend(pcm)
+            if len(taken) >= wanted:
+                full.set()
+
+        self._taps.append(tap)
+        try:
+            await asyncio.wait_for(full.wait(), seconds + 5.0)
+        except TimeoutError as err:
+            raise AudioDeviceError(f"{device.name!r} delivered {len(taken) / 32000:.1f} s of sound in "
+                                   f"{seconds + 5.0:g} s") from err
+        finally:
+            self._taps.remove(tap)
+        return bytes(taken[:wanted])
 
     def _loud_recently(self) -> bool:
         now = time.monotonic()

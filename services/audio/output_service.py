@@ -23,6 +23,7 @@ from hermes.audioserver import (
     AudioPlayBytes,
     AudioPlayBytesStreaming,
     AudioPlayFinished,
+    AudioPlayTest,
     AudioSetVolume,
     AudioStreamFinished,
     AudioToggleOff,
@@ -70,7 +71,13 @@ class AudioOutputService(HermesService[AudioOutputSettings]):
     async def on_play_bytes(self, message: AudioPlayBytes) -> None:
         self.spawn(self._play(message), origin=message)
 
-    async def _play(self, message: AudioPlayBytes) -> None:
+    @handles(AudioPlayTest)
+    async def on_play_test(self, message: AudioPlayTest) -> None:
+        """A sound on the speaker a person chose (the web UI's device test), in turn with every other sound."""
+        self.spawn(self._play(message, message.device), origin=message)
+
+    async def _play(self, message: AudioPlayBytes | AudioPlayTest, device: str | int | None = None) -> None:
+        """Play on ``device`` (a playTest's choice) or else the configured one, then answer playFinished."""
         request_id = message.request_id
         async with self._play_lock:
             try:
@@ -82,7 +89,8 @@ class AudioOutputService(HermesService[AudioOutputSettings]):
                 cancel = threading.Event()
                 self._playing = (message.site_id, cancel)
                 try:
-                    await asyncio.wait_for(self.run_blocking(self._play_blocking, samples, rate, cancel), timeout)
+                    await asyncio.wait_for(self.run_blocking(self._play_blocking, samples, rate, cancel, device),
+                                           timeout)
                 finally:
                     self._playing = None
             except (WavFormatError, AudioDeviceError, TimeoutError) as err:
@@ -149,9 +157,12 @@ class AudioOutputService(HermesService[AudioOutputSettings]):
         device: DeviceInfo = resolve_device(self.settings.device, "output")
         play_stream(device, ((samples * self.volume, rate) for samples, rate in stream.parts()), cancel)
 
-    def _play_blocking(self, samples: np.ndarray, rate: int, cancel: threading.Event) -> None:
+    def _play_blocking(self, samples: np.ndarray, rate: int, cancel: threading.Event,
+                       device_spec: str | int | None = None) -> None:
         # The device is looked up for every sound, so a speaker plugged in later is found.
-        device: DeviceInfo = resolve_device(self.settings.device, "output")
+        device: DeviceInfo = resolve_device(self.settings.device if device_spec is None else device_spec, "output")
+        if device_spec is not None:
+            self.log.info("device test: playing on %r", device.name)
         play(device, samples * self.volume, rate, cancel)
 
     @handles(AudioSetVolume)

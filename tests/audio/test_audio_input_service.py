@@ -8,7 +8,15 @@ import logging
 import numpy as np
 import pytest
 
-from hermes.audioserver import AudioDevices, AudioFrame, AudioGetDevices, AudioSummary, SummaryToggleOn
+from hermes.audioserver import (
+    AudioDevices,
+    AudioFrame,
+    AudioGetDevices,
+    AudioRecordTest,
+    AudioRecordTestResult,
+    AudioSummary,
+    SummaryToggleOn,
+)
 from hermes.errors import AudioRecordError
 from hermes.wav import read_wav
 from services.audio.input_service import AudioInputService, AudioInputSettings
@@ -105,3 +113,33 @@ async def test_without_the_device_the_service_keeps_running(pulseaudio, run_serv
     assert "'no-such-mic' not found" in error.error
     assert "pulse" in [d.name for d in devices.devices]
     assert any("keeps running without a microphone" in r.getMessage() for r in caplog.records)
+
+
+async def test_record_test_brings_back_the_sound_of_the_chosen_microphone(pulseaudio, run_service, mqtt_client,
+                                                                          site_id):
+    """recordTest (the web UI's device test): the device the service records from gives the test from its live
+    stream, another device is opened for it, and an unknown one is an error naming the request."""
+    await mqtt_client.subscribe(AudioDevices.subscribe_filter(), AudioRecordTestResult.subscribe_filter(),
+                                AudioRecordError.subscribe_filter(), AudioFrame.subscribe_filter(site_id=site_id))
+    async with run_service(AudioInputService, settings=AudioInputSettings(device="pulse"), site_ids=[site_id]):
+        await mqtt_client.expect(AudioFrame, timeout=20, where=lambda m: m.site_id == site_id)  # recording now
+        await mqtt_client.publish(AudioGetDevices(modes=["input"], site_id=site_id, id="ids"))
+        listed = await mqtt_client.expect(AudioDevices, timeout=20, where=lambda m: m.id == "ids")
+        ids = {d.name: d.id for d in listed.devices}
+        player = pulseaudio.speak_into_microphone(to_int16(tone(440, 6.0)))
+        results = {}
+        for name in ("pulse", "default"):
+            await mqtt_client.publish(AudioRecordTest(device=ids[name], seconds=1.0, id=name, site_id=site_id))
+            results[name] = await mqtt_client.expect(AudioRecordTestResult, timeout=20,
+                                                     where=lambda m, name=name: m.request_id == name)
+        await mqtt_client.publish(AudioRecordTest(device="nope", id="bad", site_id=site_id))
+        error = await mqtt_client.expect(AudioRecordError, timeout=20, where=lambda m: m.context == "bad")
+        player.kill()
+        await asyncio.to_thread(player.wait, 5)
+    live_info, live = read_wav(results["pulse"].wav_bytes)
+    own_info, own = read_wav(results["default"].wav_bytes)
+    assert (live_info.rate, live_info.channels, live_info.frames) == (16000, 1, 16000)  # exactly 1 s, live
+    assert (own_info.rate, own_info.channels) == (16000, 1) and 0.9 < own_info.frames / 16000 <= 1.0
+    for pcm in (live, own):
+        assert abs(dominant_frequency(loud_part(pcm)) - 440) < 10
+    assert "microphone test" in error.error and "nope" in error.error and error.site_id == site_id

@@ -10,6 +10,7 @@ from hermes.audioserver import (
     AudioGetDevices,
     AudioPlayBytes,
     AudioPlayFinished,
+    AudioPlayTest,
     AudioSetVolume,
     AudioToggleOff,
     AudioToggleOn,
@@ -137,3 +138,27 @@ async def test_toggle_off_stops_the_sound_that_is_playing(pulseaudio, run_servic
                 played = len(loud_part(speaker.pcm()[start:])) / 32000
             await mqtt_client.publish(AudioToggleOn(site_id=site_id))
     assert played < 4.0, f"{played:.1f} s of an 8 s sound played after the output was switched off"
+
+
+async def test_play_test_plays_on_the_chosen_speaker(pulseaudio, run_service, mqtt_broker, mqtt_client, site_id):
+    """playTest (the web UI's device test) plays on the device it names, not the configured one (here none that
+    exists), and an unknown device is an error naming the request, followed by playFinished as for playBytes."""
+    settings = AudioOutputSettings(device="no such speaker")
+    async with tap(mqtt_broker, AudioPlayFinished.subscribe_filter(site_id=site_id), AudioPlayError.subscribe_filter(),
+                   AudioDevices.subscribe_filter()) as t:
+        async with run_service(AudioOutputService, settings=settings, site_ids=[site_id]):
+            await mqtt_client.publish(AudioGetDevices(modes=["output"], site_id=site_id, id="ids"))
+            listed = await t.until(lambda t: t.of(AudioDevices, where=lambda m: m.id == "ids"), what="devices")
+            pulse = next(d.id for d in listed[0].devices if d.name == "pulse")
+            with pulseaudio.record_speaker() as speaker:
+                await mqtt_client.publish(AudioPlayTest(site_id=site_id, device=pulse, request_id="chosen",
+                                                        wav_bytes=int16_wav(tone(440, 0.8), 16000)))
+                await t.until(finished("chosen"), timeout=20, what="playFinished chosen")
+                pcm = await asyncio.to_thread(speaker.wait_for, heard(0.6), 10)
+            await mqtt_client.publish(AudioPlayTest(site_id=site_id, device="nope", request_id="bad",
+                                                    wav_bytes=int16_wav(tone(440, 0.2), 16000)))
+            await t.until(finished("bad"), timeout=20, what="playFinished bad")
+    assert abs(dominant_frequency(loud_part(pcm)) - 440) < 10
+    assert not t.of(AudioPlayError, where=lambda m: m.context == "chosen")
+    errors = t.of(AudioPlayError, where=lambda m: m.context == "bad")
+    assert errors and "nope" in errors[0].error

@@ -126,3 +126,36 @@ async def test_audio_summaries_toggle_and_socket(mqtt_broker, profile_dir, mqtt_
     assert (on.text, off.text) == ("on", "off")
     assert frames[-1] == {"current_energy": 20.0, "max_energy": 40.0, "min_energy": 10.0, "max_current_ratio": 2.0}
     assert frames[0]["max_current_ratio"] == 1.0
+
+
+async def test_device_tests_refuse_bad_input_with_400_and_foreign_pages_with_403(mqtt_broker, profile_dir):
+    """POST /api/test-microphone and /api/test-speaker (the web UI's device test) check what they are given before
+    anything records or plays, and follow the Origin rule of every state-changing request."""
+    common = make_common(mqtt_broker, profile_dir)
+    wav = pcm_to_wav(b"\x10\x00" * 1600)
+    async with running(AudioOutputService(common, AudioOutputSettings())), \
+            running(AudioInputService(common, AudioInputSettings())), \
+            run_bridge(mqtt_broker, profile_dir) as bridge, http(bridge) as client:
+        microphones = (await client.get("/api/microphones")).json()
+        replies = {
+            "zero seconds": await client.post("/api/test-microphone", params={"device": "0", "seconds": "0"}),
+            "too long": await client.post("/api/test-microphone", params={"device": "0", "seconds": "11"}),
+            "nan": await client.post("/api/test-microphone", params={"device": "0", "seconds": "nan"}),
+            "no device": await client.post("/api/test-microphone"),
+            "unknown microphone": await client.post("/api/test-microphone", params={"device": "nope"}),
+            "not a wav": await client.post("/api/test-speaker", params={"device": "0"}, content=b"hello",
+                                           headers={"Content-Type": "audio/wav"}),
+            "unknown speaker": await client.post("/api/test-speaker", params={"device": "nope"}, content=wav,
+                                                 headers={"Content-Type": "audio/wav"}),
+        }
+        foreign = await client.post("/api/test-microphone", params={"device": "0"},
+                                    headers={"Origin": "http://evil.example"})
+    for case, reply in replies.items():
+        assert reply.status_code == 400, (case, reply.text)
+    assert "at most 10" in replies["too long"].text and "more than 0" in replies["zero seconds"].text
+    assert "query parameter device is missing" in replies["no device"].text
+    assert "'nope' is not a microphone" in replies["unknown microphone"].text
+    assert all(device in replies["unknown microphone"].text for device in microphones)  # names the choices
+    assert "not a WAV file" in replies["not a wav"].text
+    assert "'nope' is not a speaker" in replies["unknown speaker"].text
+    assert foreign.status_code == 403 and "Origin" in foreign.text

@@ -332,6 +332,12 @@ SAMPLES: list[Sample] = [
     Sample(audioserver.AudioStreamFinished, None, "defaults", {}),
     Sample(audioserver.AudioReplayRequest, None, "full", {"request_id": "r1", "start_at_ms": 500, "site_id": "kitchen"}),
     Sample(audioserver.AudioReplayResponse, None, "full", {"wav_bytes": WAV}, {"site_id": "kitchen"}),
+    # Hermesh's device tests (no oracle)
+    Sample(audioserver.AudioRecordTest, None, "full", {"device": "3", "seconds": 2.5, "id": "t1", "site_id": "kitchen"}),
+    Sample(audioserver.AudioRecordTest, None, "defaults", {"device": "0", "id": "t1"}),
+    Sample(audioserver.AudioRecordTestResult, None, "full", {"wav_bytes": WAV}, {"site_id": "kitchen", "request_id": "t1"}),
+    Sample(audioserver.AudioPlayTest, None, "full", {"wav_bytes": WAV},
+           {"site_id": "kitchen", "device": "USB speaker", "request_id": "t2"}),
     # hotword
     *_toggle(hotword.HotwordToggleOn, r_wake.HotwordToggleOn, TOGGLE_REASON_PAIRS["hotword"]),
     *_toggle(hotword.HotwordToggleOff, r_wake.HotwordToggleOff, TOGGLE_REASON_PAIRS["hotword"]),

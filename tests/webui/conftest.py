@@ -28,38 +28,54 @@ CHROMIUM_ARGS = [
 
 
 class Mesh:
-    def __init__(self, root: Path, url_root: str = "") -> None:
+    def __init__(self, root: Path, url_root: str = "", services: list[str] | None = None,
+                 extra_args: list[str] | None = None, token: str | None = None) -> None:
         self.profile = root / "profile"
         self.mqtt_port, self.http_port = free_port(), free_port()
         self.url_root = url_root  # hermesh up --url-root: the UI and the API live under it
         self.url = f"http://127.0.0.1:{self.http_port}{url_root}"
         self.log = root / "mesh.log"
+        self.services = services or UI_SERVICES
+        self.extra_args = extra_args or []  # e.g. --auth-token, --site-id
+        self.token = token  # the admin token the test's own requests carry (when the mesh has auth on)
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        only = [arg for name in UI_SERVICES for arg in ("--only", name)]
+        only = [arg for name in self.services for arg in ("--only", name)]
         rooted = ["--url-root", self.url_root] if self.url_root else []
         self.process = subprocess.Popen(
             [sys.executable, "-m", "services.cli", "up", "--profile", str(self.profile), "--mqtt-port", str(self.mqtt_port),
-             "--http-port", str(self.http_port), "--wyoming-port", str(free_port()), *only, *rooted],
+             "--http-port", str(self.http_port), "--wyoming-port", str(free_port()), *only, *rooted, *self.extra_args],
             stdout=self.log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
         )
         wait_port(self.http_port, timeout=90)
-        deadline = time.monotonic() + 90
+        self.wait_online()
+
+    def wait_online(self, timeout: float = 90) -> None:
+        """Every service of this mesh online on the broker (after a start or a restart)."""
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             services = self.get_json("/api/status").get("services", {})
             online = {name for name, entry in services.items() if entry.get("online")}
-            if set(UI_SERVICES) <= online:
+            if set(self.services) <= online:
                 return
             time.sleep(0.5)
         raise AssertionError(f"services not online: {online}\n{self.log.read_text()[-4000:]}")
 
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    def get(self, path: str) -> bytes:
+        request = urllib.request.Request(self.url + path, headers=self.headers())
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback test server
+            return response.read()
+
     def get_json(self, path: str) -> dict:
-        with urllib.request.urlopen(self.url + path, timeout=30) as response:  # noqa: S310 - loopback test server
-            return json.loads(response.read())
+        return json.loads(self.get(path))
 
     def post(self, path: str, body: bytes, content_type: str = "text/plain") -> bytes:
-        request = urllib.request.Request(self.url + path, data=body, method="POST", headers={"Content-Type": content_type})
+        request = urllib.request.Request(self.url + path, data=body, method="POST",
+                                         headers={"Content-Type": content_type, **self.headers()})
         with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310
             return response.read()
 

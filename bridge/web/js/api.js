@@ -11,6 +11,14 @@ export function apiUrl(path) { return ROOT + path; }
 
 export function token() { return localStorage.getItem("hermesh.token") || ""; }
 
+// The role a JWT claims ("user" or "admin"; "" for a shared token or none). Read without checking the
+// signature: it only spares a user token the admin-only requests the bridge would refuse anyway.
+export function tokenRole() {
+  const payload = token().split(".")[1];
+  if (!payload) return "";
+  try { return JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/"))).user.role || ""; } catch { return ""; }
+}
+
 export class ApiError extends Error {
   constructor(status, text) { super(text || `HTTP ${status}`); this.status = status; }
 }

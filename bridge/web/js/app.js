@@ -1,5 +1,5 @@
 // The shell: top bar (train, restart, wake, services online, live log) and the hash router.
-import { api, busy, el, showAlert, socket, parseTemplateError } from "./api.js";
+import { api, busy, el, showAlert, socket, parseTemplateError, tokenRole } from "./api.js";
 
 const pages = {
   test: () => import("./pages/test.js"),
@@ -58,12 +58,13 @@ async function refreshStatus() {
       el("span", { class: "badge " + (s.online ? "on" : "off"),
                    title: `${name}: ` + (s.instances || []).map((i) => `${i.instance} ${i.status}`).join(", ") },
          `${name} ${s.online ? "●" : "○"}`)));
+    // "own site" sends no siteId: the bridge picks its own site, or the site of a user token (a user may
+    // not wake another site, and /api/status lists only the sites it may use).
     const select = document.getElementById("wake-site");
     const sites = Object.keys(status.sites || {});
-    if (!sites.includes("default")) sites.unshift(status.siteId || "default");
     const current = select.value;
-    select.replaceChildren(...[...new Set(sites)].map((site) => el("option", { value: site }, site)));
-    if (current) select.value = current;
+    select.replaceChildren(el("option", { value: "" }, "own site"), ...sites.map((site) => el("option", { value: site }, site)));
+    if (sites.includes(current)) select.value = current;
   } catch (err) {
     box.replaceChildren(el("span", { class: "badge off" }, "bridge status unavailable: " + err.message));
   }
@@ -75,7 +76,9 @@ function startLog() {
     list.prepend(el("li", { class: cls }, `${new Date().toLocaleTimeString()} ${text}`));
     while (list.children.length > 500) list.lastChild.remove();
   };
-  socket("/api/events/log", (data) => add(typeof data === "string" ? data : JSON.stringify(data)));
+  if (tokenRole() !== "user") {  // the live log is admin-only
+    socket("/api/events/log", (data) => add(typeof data === "string" ? data : JSON.stringify(data)));
+  }
   socket("/api/events/intent", (d) => add(`intent ${d.intent && d.intent.name || "(none)"} on ${d.siteId}: "${d.text}"`, "ok"));
   socket("/api/events/text", (d) => add(`text on ${d.siteId}: "${d.text}"`));
   socket("/api/events/wake", (d) => add(`wake ${d.wakewordId} on ${d.siteId}`));
@@ -87,13 +90,17 @@ function setupTopBar() {
     await api("/api/restart", { method: "POST", as: "text" });
     showAlert("Restart requested", "info");
   }));
+  // Wake up as Rhasspy's button does: POST /api/listen-for-command starts a session through the dialogue
+  // manager and answers the intent of the command spoken next. A user token may call it for its own site,
+  // where a raw MQTT publish would need the admin role.
   document.getElementById("wake").addEventListener("click", (e) => busy(e.target, async () => {
-    const site = document.getElementById("wake-site").value || "default";
-    await api(`/api/mqtt/hermes/hotword/default/detected`, {
-      method: "POST", type: "application/json", as: "text",
-      body: JSON.stringify({ modelId: "default", siteId: site }),
-    });
-    showAlert(`Woke up site ${site}`, "info");
+    const site = document.getElementById("wake-site").value;
+    e.target.textContent = "Listening…";
+    showAlert(`Listening on ${site ? "site " + site : "the own site"}: speak a command`, "info");
+    const result = await api("/api/listen-for-command" + (site ? "?siteId=" + encodeURIComponent(site) : ""), { method: "POST" });
+    const name = result.intent && result.intent.name;
+    showAlert(name ? `Heard "${result.text}": ${name}` : `No intent recognized${result.text ? ` in "${result.text}"` : ""}`, "info");
+    document.dispatchEvent(new CustomEvent("hermesh:intent", { detail: result }));
   }));
   const toggle = document.getElementById("log-toggle");
   toggle.addEventListener("click", () => {

@@ -1,5 +1,5 @@
 // Test page: text -> intent, WAV upload -> transcription + intent, browser microphone over /api/audio, speech.
-import { api, busy, el, showAlert, socket } from "../api.js";
+import { api, busy, clearAlert, el, showAlert, socket } from "../api.js";
 
 function intentView(result, elapsed) {
   const name = result.intent && result.intent.name;
@@ -93,6 +93,35 @@ export async function render(main) {
   }));
   play.addEventListener("click", () => { player.currentTime = 0; player.play().catch(() => {}); });
 
+  // The last recording (the last WAV posted or command captured; the bridge keeps one): play it on the own
+  // site's speaker as Rhasspy's Play Recording does, or download it.
+  const playRecording = el("button", { type: "button", id: "play-recording" }, "Play on the site's speaker");
+  playRecording.addEventListener("click", () => busy(playRecording, async () => {
+    await api("/api/play-recording", { method: "POST", as: "text" });
+    showAlert("Last recording played on the own site", "info");
+  }));
+  const downloadRecording = el("button", { type: "button", id: "download-recording" }, "Download WAV");
+  downloadRecording.addEventListener("click", () => busy(downloadRecording, async () => {
+    // fetched rather than linked: the request must carry the token in its Authorization header
+    const blob = await api("/api/play-recording", { accept: "audio/wav", as: "blob" });
+    const link = el("a", { href: URL.createObjectURL(blob), download: "last-recording.wav" });
+    document.body.append(link); link.click(); link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+  }));
+
+  // Output volume of sites (POST /api/set-volume; the bridge refuses anything outside 0..1 with a 400).
+  const volume = el("input", { id: "volume", type: "number", min: "0", max: "1", step: "0.05", value: "1", "aria-label": "Volume from 0 to 1" });
+  const volumeSites = el("input", { id: "volume-sites", type: "text", placeholder: "sites, comma separated (empty: own site)", "aria-label": "Sites whose volume to set" });
+  const setVolume = el("button", { type: "button", id: "set-volume" }, "Set volume");
+  const volumeState = el("span", { class: "muted", "data-testid": "volume-state" }, "");
+  setVolume.addEventListener("click", () => busy(setVolume, async () => {
+    clearAlert();  // a refusal shown before is no longer true once a volume is accepted
+    const sites = volumeSites.value.trim();
+    const answer = await api("/api/set-volume" + (sites ? "?siteId=" + encodeURIComponent(sites) : ""), {
+      method: "POST", body: volume.value, type: "text/plain", as: "text" });
+    volumeState.textContent = `Volume of ${sites || "the own site"} set to ${answer}`;
+  }));
+
   main.append(
     el("h1", {}, "Test"),
     el("section", { class: "card" }, el("h2", {}, "Recognize a sentence"), form, output),
@@ -101,8 +130,16 @@ export async function render(main) {
     el("section", { class: "card" }, el("h2", {}, "Text to speech"),
       el("div", { class: "row" }, sayText, voice, say, play),
       el("div", { class: "row" }, el("label", {}, onSite, " also play on the site's speaker"), voiceState), player),
+    el("section", { class: "card" }, el("h2", {}, "Last recording"),
+      el("div", { class: "row" }, playRecording, downloadRecording),
+      el("p", { class: "muted" }, "The last WAV sent for transcription or voice command heard.")),
+    el("section", { class: "card" }, el("h2", {}, "Volume"),
+      el("div", { class: "row" }, el("label", { for: "volume" }, "Volume (0 to 1)"), volume, volumeSites, setVolume, volumeState)),
   );
-  return () => { if (mic) mic.stop(); };
+  // The top bar's Wake up answers the intent of the command heard: show it here like a typed one.
+  const onIntent = (event) => output.replaceChildren(intentView(event.detail));
+  document.addEventListener("hermesh:intent", onIntent);
+  return () => { if (mic) mic.stop(); document.removeEventListener("hermesh:intent", onIntent); };
 }
 
 async function startMicrophone(setState, onIntent, onText) {

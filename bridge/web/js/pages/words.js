@@ -54,9 +54,22 @@ export async function render(main) {
   }).catch((err) => unknown.replaceChildren(el("p", { class: "muted" }, "Unknown words unavailable: " + err.message)));
   loadUnknown();
 
+  // The phonemes custom_words.txt may use, each with an example word (GET /api/phonemes: the profile's
+  // phoneme_examples.txt, or the CMU set for English), as Rhasspy's phoneme table shows them.
+  const phonemes = el("div", { id: "phoneme-table" }, el("p", { class: "muted" }, "Loading…"));
+  api("/api/phonemes").then((table) => {
+    const entries = Object.entries(table || {});
+    phonemes.replaceChildren(entries.length
+      ? el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "phoneme"), el("th", {}, "example"), el("th", {}, "its phonemes"))),
+          el("tbody", {}, entries.map(([phoneme, { word: example, phonemes: spelled }]) => el("tr", {},
+            el("td", {}, el("code", {}, phoneme)), el("td", {}, example), el("td", {}, el("code", {}, spelled))))))
+      : el("p", { class: "muted" }, "No phoneme examples for this profile's language (add phoneme_examples.txt)."));
+  }).catch((err) => phonemes.replaceChildren(el("p", { class: "bad" }, "Phonemes: " + err.message)));
+
   main.append(el("h1", {}, "Words"),
     el("section", { class: "card" }, el("h2", {}, "Pronunciation"), form, found),
     el("section", { class: "card" }, el("h2", {}, "Unknown words of your templates"), unknown),
     el("section", { class: "card" }, el("h2", {}, "Custom words"), custom, el("div", { class: "row" }, saveCustom),
-      el("p", { class: "muted" }, "One word per line followed by its phonemes, e.g. hermesh HH ER M EH SH")));
+      el("p", { class: "muted" }, "One word per line followed by its phonemes, e.g. hermesh HH ER M EH SH")),
+    el("section", { class: "card" }, el("details", { id: "phonemes" }, el("summary", {}, "Phoneme table"), phonemes)));
 }
