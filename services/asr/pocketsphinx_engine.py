@@ -359,14 +359,38 @@ def is_narrowband(pcm: bytes, edge_hz: float = 4200.0, below_db: float = -30.0) 
     RNNoise is trained on full-band speech and misjudges band-limited audio: the 400 real 8 kHz digits lost
     8 commands with it (296 -> 288), and their SNR estimate says nothing (the files are cut to the word, with
     no quiet frame to compare), so ``auto`` leaves narrowband audio alone.
+
+    The FFT is zero-padded to a length with no prime factor over 5: at the utterance's own length (often a
+    large prime factor) it took 4.2 ms of a 2.5 s command's 35 ms decode, 10 ms at worst; padded, 0.7 ms. On
+    the 1,740 files of bench/speech_bench.py's sets (short, coffee clean, at 24 and 6 dB, digits, μ-law digits)
+    no decision changed; the share above the edge moved by at most 0.02 dB on wideband files, and the file
+    closest to the threshold sits 0.1 dB from it.
     """
-    samples = np.frombuffer(pcm, dtype=np.int16).astype(np.float64)
+    samples = np.frombuffer(pcm, dtype=np.int16).astype(np.float32)
     if len(samples) < 512:
         return False
-    power = np.abs(np.fft.rfft(samples)) ** 2
-    edge = int(edge_hz / SAMPLE_RATE * len(samples))
+    size = _fast_fft_length(len(samples))
+    spectrum = np.fft.rfft(samples, n=size)
+    power = spectrum.real.astype(np.float64) ** 2 + spectrum.imag.astype(np.float64) ** 2
+    edge = int(edge_hz / SAMPLE_RATE * size)
     total = float(power.sum()) or 1.0
     return bool(10 * np.log10(float(power[edge:].sum()) / total + 1e-12) < below_db)
+
+
+def _fast_fft_length(n: int) -> int:
+    """The smallest 2^a 3^b 5^c >= n."""
+    best = 1 << max(0, (n - 1).bit_length())
+    three = 1
+    while three < best:
+        five = three
+        while five < best:
+            length = five
+            while length < n:
+                length *= 2
+            best = min(best, length)
+            five *= 5
+        three *= 3
+    return best
 
 
 def estimated_snr_db(pcm: bytes) -> float:
