@@ -53,6 +53,7 @@ RESTART_EXIT_CODE = 75  # "restart me": the supervisor starts such a service aga
 SHUTDOWN_EXIT_CODE = 76  # "the user stopped the mesh" (the bridge's /api/shutdown): the supervisor stops all
 RECONNECT_FIRST_DELAY = 0.2
 RECONNECT_MAX_DELAY = 2.0  # a restarted broker is found again within ~2 s
+PENDING_PUBLISHES_WARNING = 1000  # aiomqtt logs a warning past this many publishes awaiting their write
 SITE_SWEEP_SECONDS = 5.0  # at most this long between looks for idle site state (sooner for short idle limits)
 
 
@@ -497,6 +498,9 @@ class HermesService(Generic[S]):
         )
         identifier = f"hermesh-{self.name}-{self.instance}-{os.getpid()}"
         async with aiomqtt.Client(**client_kwargs(self.common.mqtt, identifier=identifier, will=will)) as client:
+            # aiomqtt warns from 10 publishes awaiting their write: one speech-to-intent of a 3 s command is 12
+            # audio chunks handed over at once (publish_in_order), so the bridge logged a warning per request.
+            client.pending_calls_threshold = PENDING_PUBLISHES_WARNING
             self._client = client
             self._connected.set()
             self.connections += 1
