@@ -329,9 +329,15 @@ class AsrService(HermesService[AsrSettings]):
             session = live.session
             if self.sessions.get(session.info.session_id) is live:  # a later stopListening has nothing to do
                 del self.sessions[session.info.session_id]
-            transcript: Transcript = await self.run_blocking(session.finish, outcome)  # the decoding itself
-        info = session.info
-        await self.publish(AsrRecordingFinished(site_id=info.site_id, session_id=info.session_id or None))
+            info = session.info
+            # "Recording stopped, just before transcription" (Rhasspy): sent while the decoder works, not after
+            # it, so its ~1 ms publish is off a request's path and the end-of-listening cue comes sooner.
+            finished = asyncio.create_task(self.publish(
+                AsrRecordingFinished(site_id=info.site_id, session_id=info.session_id or None)))
+            try:
+                transcript: Transcript = await self.run_blocking(session.finish, outcome)  # the decoding itself
+            finally:
+                await finished  # before the text, whatever the decoder did
         await self.publish(self._text_captured(info, transcript))
         if info.send_audio_captured and not info.session_id:
             # audioCaptured's topic names the session: without one there is nowhere to send the audio
