@@ -28,6 +28,7 @@ KAISER_BETA = 8.0
 ROLLOFF = 0.95
 MAX_TABLE_PHASES = 4096  # rate pairs with more phases (odd rates) compute their taps per output instead
 BLOCK = 1024  # outputs computed together
+MIN_TILE_PHASES = 16  # rate pairs with fewer phases (24, 48, 8 kHz) gather their taps per block
 
 
 class Resampler:
@@ -64,24 +65,37 @@ class Resampler:
             self._buffer = np.concatenate([self._buffer, np.zeros(self._half, dtype=np.float32)])
         else:
             count = ((end - self._half) * self._up - 1) // self._down + 1  # outputs whose window is all here
-        ns = np.arange(self._next, max(count, self._next))
-        out = np.empty(len(ns), dtype=np.int16)
-        if len(ns):
+        first, stop = self._next, max(count, self._next)
+        out = np.empty(stop - first, dtype=np.int16)
+        if stop > first:
             # Row i of the view is the window starting at held sample i: gathering rows copies only a block's
             # windows at a time. Blocks keep the temporaries in the cache (whole 1.5 s files: 7.3 -> 3.1 ms at
             # 22.05 kHz, 7.7 -> 2.6 ms at 24 kHz) and change no sample: each row is computed on its own.
             view = sliding_window_view(self._buffer, len(self._offsets))
-            for block in range(0, len(ns), BLOCK):
-                n = ns[block : block + BLOCK]
-                rows = n * self._down // self._up - self._start + self._offsets[0]
-                phases = n * self._down % self._up
-                taps = self._table[phases] if self._table is not None else self._filter.taps(phases)
+            # (with a few phases, gathering from the small table is cheaper than streaming a block of taps)
+            tile = _period_tile(self._up, self._down) if self._table is not None and self._up >= MIN_TILE_PHASES else None
+            n = first
+            while n < stop:
+                if tile is not None and n % self._up == 0 and stop - n >= len(tile.rows):
+                    # whole periods: the rows and taps repeat every `up` outputs, so they are precomputed
+                    # (2.3 -> 1.5 ms for a 2.5 s command at 22.05 kHz), the same numbers as below
+                    size = len(tile.rows)
+                    rows = tile.rows + (n // self._up * self._down - self._start + self._offsets[0])
+                    taps = tile.taps
+                else:  # up to the next period border, so that the following blocks are whole periods
+                    border = (n // self._up + 1) * self._up if tile is not None else n + BLOCK
+                    ns = np.arange(n, min(stop, n + BLOCK, border))
+                    size = len(ns)
+                    rows = ns * self._down // self._up - self._start + self._offsets[0]
+                    phases = ns * self._down % self._up
+                    taps = self._table[phases] if self._table is not None else self._filter.taps(phases)
                 # one row at a time in the same order whatever the chunk: a per-row einsum, not a BLAS product
                 # (whose blocking depends on the number of rows). float32: 16-bit samples times taps summing to 1
                 # stay within its 24-bit mantissa; half the memory traffic of float64 made it 2-4x faster.
                 values = np.einsum("ij,ij->i", view[rows], taps)
-                out[block : block + BLOCK] = np.clip(np.round(values), -32768, 32767)
-            self._next = int(ns[-1]) + 1
+                out[n - first : n - first + size] = np.clip(np.round(values), -32768, 32767)
+                n += size
+            self._next = stop
         keep_from = self._next * self._down // self._up - self._half + 1  # the next output's first input
         if keep_from > self._start:
             self._buffer = self._buffer[keep_from - self._start :]
@@ -116,6 +130,22 @@ def _phase_table(up: int, down: int) -> np.ndarray:
     table = _filter(up, down).taps(np.arange(up))
     table.flags.writeable = False  # shared by every stream of this rate pair
     return table
+
+
+class _Tile:
+    """Whole periods of outputs (``up`` each): their windows' first rows relative to the period's, and taps."""
+
+    def __init__(self, up: int, down: int) -> None:
+        periods = max(1, BLOCK // up)
+        n = np.arange(periods * up)
+        self.rows = n * down // up
+        self.taps = _phase_table(up, down)[n * down % up]
+        self.taps.flags.writeable = False
+
+
+@functools.lru_cache(maxsize=16)
+def _period_tile(up: int, down: int) -> _Tile:
+    return _Tile(up, down)
 
 
 def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
