@@ -4,19 +4,10 @@ real NLU, ASR (pocketsphinx), dialogue manager and bridge on a real broker, and 
 
 from __future__ import annotations
 
-from hermes.asr import AsrStartListening
-from hermes.dialogue import (
-    DialogueAction,
-    DialogueConfigure,
-    DialogueConfigureIntent,
-    DialogueEndSession,
-    DialogueSessionEnded,
-    DialogueSessionStarted,
-    DialogueStartSession,
-)
 from services.asr.service import AsrService, AsrSettings
 from services.nlu.service import NluService
 from tests.conftest import make_common, running
+from tests.dialogue.known_intents import dialogue_known_intents
 
 from .harness import http, run_bridge
 from .mesh import mesh
@@ -26,22 +17,6 @@ DEFAULT_INTENTS = {"GetTime", "GetTemperature", "GetGarageState", "ChangeLightSt
 NEW_INTENT = "[GetWeather]\nhow is the weather\n"
 BAD_LINE = "weather QQ XX\n"  # phones the acoustic model does not have, for a word the new sentence uses
 GOOD_LINE = "weather W EH DH ER\n"
-DISABLED = "GetGarageState"
-
-
-async def dialogue_known_intents(mqtt_client, site_id: str, marker: str) -> set[str]:
-    """The intents the dialogue manager knows, as it shows them on the wire: with one intent disabled on the site,
-    a session's startListening carries every known intent but that one (a configure alone answers nothing)."""
-    await mqtt_client.publish(DialogueConfigure(
-        site_id=site_id, intents=[DialogueConfigureIntent(intent_id=DISABLED, enable=False)]))
-    await mqtt_client.publish(DialogueStartSession(init=DialogueAction(can_be_enqueued=True), site_id=site_id,
-                                                   custom_data=marker))
-    started = await mqtt_client.expect(DialogueSessionStarted, where=lambda m: m.custom_data == marker)
-    listen = await mqtt_client.expect(AsrStartListening, where=lambda m: m.session_id == started.session_id)
-    await mqtt_client.publish(DialogueEndSession(session_id=started.session_id))
-    await mqtt_client.expect(DialogueSessionEnded, where=lambda m: m.session_id == started.session_id)
-    assert listen.intent_filter is not None and DISABLED not in listen.intent_filter
-    return {*listen.intent_filter, DISABLED}
 
 
 async def test_a_failed_training_keeps_the_previous_model_and_a_good_one_recovers(mqtt_broker, profile_dir,

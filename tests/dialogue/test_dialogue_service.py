@@ -23,8 +23,9 @@ from hermes.dialogue import (
     DialogueStartSession,
 )
 from hermes.errors import DialogueError
+from hermes.errors import NluError as NluErrorMessage
 from hermes.hotword import HotwordDetected
-from hermes.nlu import NluIntent, NluIntentNotRecognized
+from hermes.nlu import NluIntent, NluIntentNotRecognized, NluTrain, NluTrainSuccess
 from hermes.registry import parse
 from hermes.status import ServiceStatus
 from hermes.tts import TtsSay
@@ -35,6 +36,7 @@ from services.nlu.service import NluService
 from services.tts.service import TtsService
 
 from .engine_helpers import name
+from .known_intents import dialogue_known_intents
 from .peers import PeerSettings, ScriptedAsr, ScriptedAudioOutput, ScriptedNlu
 
 REPO = Path(__file__).resolve().parents[2]
@@ -143,6 +145,26 @@ async def test_a_continue_session_naming_another_site_continues_its_session(run_
     assert (ended.site_id, ended.termination.reason, ended.custom_data) == (satellite, "intentNotRecognized", "done")
     assert not mqtt_client.received(DialogueError, where=lambda m: m.session_id == intent.session_id)
     assert not mqtt_client.received(DialogueSessionStarted, where=lambda m: m.site_id in (livingroom, "default"))
+
+
+async def test_the_known_intents_follow_the_nlus_successful_trainings_only(run_service, mqtt_client, site_id,
+                                                                           profile_dir):
+    """The dialogue manager takes the intents of a training when the real NLU answers it with trainSuccess: one
+    the NLU refuses changes nothing, and the files on disk (never changed here) are not what it follows."""
+    sentences = (profile_dir / "sentences.ini").read_text()
+    broken = NluTrain(id="train-broken", sentences={"sentences.ini": sentences + "\n[Broken]\nturn on (the light\n"})
+    good = NluTrain(id="train-good", sentences={"sentences.ini": sentences + "\n[GetWeather]\nhow is the weather\n"})
+    async with run_service(NluService), \
+            run_service(DialogueService, settings=DialogueSettings(sounds_enabled=False), site_ids=[site_id]):
+        before = await dialogue_known_intents(mqtt_client, site_id, "before")
+        await mqtt_client.publish(broken)
+        await mqtt_client.expect(NluErrorMessage, where=lambda m: m.context == "train-broken")
+        after_refusal = await dialogue_known_intents(mqtt_client, site_id, "after refusal")
+        await mqtt_client.publish(good)
+        await mqtt_client.expect(NluTrainSuccess, where=lambda m: m.id == "train-good")
+        after_success = await dialogue_known_intents(mqtt_client, site_id, "after success")
+    assert "GetTime" in before and before == after_refusal and "Broken" not in after_refusal
+    assert after_success == before | {"GetWeather"}
 
 
 async def test_timeouts_end_sessions_when_peers_stay_silent(run_service, mqtt_client, site_id):
