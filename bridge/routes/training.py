@@ -96,8 +96,10 @@ async def train_asr_then_nlu(mesh: MeshClient, last: LastTraining, sentences: di
     try:
         asr_skipped = await one("asr")
     except MeshError as err:
+        kept = ("the asr and the nlu keep serving the previous training" if err.code != MeshErrorCode.TIMEOUT
+                else "the asr may still take the new sentences when it finishes")  # unanswered is not refused
         raise MeshError(err.code, err.service, f"Training failed: {err.message}; the nlu was not trained: "
-                        "the asr and the nlu keep serving the previous training") from None
+                        f"{kept}") from None
     try:
         nlu_skipped = await one("nlu")
     except MeshError as err:
