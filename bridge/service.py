@@ -91,6 +91,7 @@ class BridgeService(HermesService[BridgeSettings]):
     async def setup(self) -> None:
         from .app import create_app
 
+        await self.state.last_training.attach(self)  # before the first request can train
         settings = self.settings
         if settings.keyfile is not None and settings.certfile is None:
             raise ServiceError("bridge.keyfile is set without bridge.certfile; give both for HTTPS")

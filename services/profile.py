@@ -183,5 +183,10 @@ class Profile:
                 text = path.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError):
                 continue
-            names.update(match.strip() for match in _INTENT_HEADER.findall(text))
+            names |= intent_names_in(text)
         return names
+
+
+def intent_names_in(text: str) -> set[str]:
+    """The ``[IntentName]`` headers of one sentence file's text (a file on disk or a train message's text)."""
+    return {match.strip() for match in _INTENT_HEADER.findall(text)}

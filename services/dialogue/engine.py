@@ -20,19 +20,30 @@ who publishes hermes/intent/<name>         Rhasspy     the NLU does; the DM neve
 startListening.sendAudioCaptured           Rhasspy     true by default (setting); the bridge keeps the utterance
 wake sessions' customData                  Rhasspy     = wakeword id; Rhasspy clients read it (§7.3)
 wake session ids                           Rhasspy     ``<siteId>-<wakewordId>-<uuid>``; startSession: a uuid
-startSession ``lang``                      Snips       kept in the session and passed to ASR, NLU and TTS
-notification while the site is busy        Snips       queued (sessionQueued), not spoken into the active session
+startSession ``lang``                      Snips       kept in the session and passed to ASR, NLU and TTS: Rhasspy
+                                                       drops it (§7.4), so an app in another language got English
+notification while the site is busy        Snips       queued (sessionQueued), not spoken into the active session:
+                                                       Rhasspy speaks it there and ends that session (§7.5),
+                                                       cutting off the dialogue the user is in
 action, canBeEnqueued=false, site busy     Rhasspy     the active session ends abortedByUser and the new one
                                                        starts; rhasspy-hermes has no ``siteUnavailable`` reason
                                                        to report a Snips-style drop
-canBeEnqueued absent                       Rhasspy     required by hermes.dialogue (parse error otherwise)
+canBeEnqueued absent                       Snips       true (hermes.dialogue's default): rhasspy-hermes refuses
+                                                       the message (KeyError, §7.7), so a Snips app that leaves
+                                                       it out could start no session
 wake word during a session                 Rhasspy     aborts it (abortedByUser); the new session jumps the queue
 configure                                  Snips       per site, enable/disable both count: session filter (or
                                                        the site's enabled intents, or every known intent) minus
-                                                       the disabled ones; an intent outside it is not recognised
+                                                       the disabled ones; an intent outside it is not recognised.
+                                                       Rhasspy's is global and enable-only (§7.6): an app could
+                                                       not switch one intent off in one room. Known intents: the
+                                                       NLU's last trainSuccess (start-up: the sentence files)
 hotword during the NLU/handler phase       Rhasspy     back on after textCaptured, so a wake word can interrupt
-error beep                                 Snips       only for an intentNotRecognized of a session
-hermes/error/asr|nlu for a session         Snips       ends it with reason ``error`` (Rhasspy waited for timeout)
+error beep                                 Snips       only for an intentNotRecognized of a session: Rhasspy beeps
+                                                       for every one, even of no session, so a text query that no
+                                                       session made beeped in the room
+hermes/error/asr|nlu for a session         Snips       ends it with reason ``error``: Rhasspy ignores the error and
+                                                       the user waits out the session timeout (30 s) for nothing
 a service gone (hermesh/status offline)    Hermesh     sessions waiting on it (asr listening, nlu recognising,
                                                        tts speaking, an intent handler or app whose status lists
                                                        the session's intent and that nobody else handles) end
@@ -49,11 +60,19 @@ broker connection lost and back            Hermesh     ``broker_reconnected`` en
 dialogue manager killed                    Hermesh     its successor ends the sessions it had open
                                                        (``end_lost_sessions``, from a retained topic) with
                                                        ``error`` and switches their sites' hotword on again
-unknown session on continue/endSession     Snips       a hermes/error/dialogueManager naming the session
+unknown session on continue/endSession     Snips       a hermes/error/dialogueManager naming the session: Rhasspy
+                                                       only logs, so the app never learns its session had ended
+continueSession naming another siteId      Rhasspy     tied to its sessionId whatever siteId it carries (as
+                                                       endSession): rhasspy-hermes 0.3 writes siteId "default" in
+                                                       it, so a site filter would drop a satellite's continuation
 continueSession ``slot``                   Rhasspy     accepted and ignored (no slot filling in the NLU)
-hermes/feedback/sound/toggleOn|Off         Snips       per-site feedback sound switch (``set_feedback_sound``)
+hermes/feedback/sound/toggleOn|Off         Snips       per-site feedback sound switch (``set_feedback_sound``):
+                                                       Rhasspy lacks it (§3.4) and Snips apps send it; it is the
+                                                       per-site no-sound set Rhasspy has, switched at run time
 group separator (co-located satellites)    Rhasspy     one wake per group until the text is captured
-stopListening at session end               Snips       only when the ASR is still listening for the session
+stopListening at session end               Snips       only when the ASR is still listening for the session: the
+                                                       DM stopped it at textCaptured already; Rhasspy sends a
+                                                       second stop at every end, for nothing
 intentNotRecognized naming a session       Rhasspy     ends it (reason intentNotRecognized, the message's
                                                        customData if it has one) in any phase, as apps end
                                                        sessions; the NLU's answer while recognising still beeps

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 
 from hermes.asr import AsrTextCaptured
@@ -21,11 +22,11 @@ from hermes.dialogue import (
 )
 from hermes.errors import AsrError, DialogueError, NluError
 from hermes.hotword import HotwordDetected
-from hermes.nlu import NluIntent, NluIntentNotRecognized
+from hermes.nlu import NluIntent, NluIntentNotRecognized, NluTrain, NluTrainSuccess
 from hermes.snips import FeedbackSoundToggleOff, FeedbackSoundToggleOn
 from hermes.status import DialogueOpenSessions, ServiceStatus
 from hermes.tts import TtsSayFinished
-from services.profile import Profile
+from services.profile import Profile, intent_names_in
 from services.runtime import HermesService, ServiceError, ServiceTimeout, handles
 from services.runtime.service_status import ServiceRegistry
 
@@ -36,6 +37,7 @@ from .settings import DialogueSettings
 
 RETAINED_WAIT = 2.0  # a retained message arrives right after the subscription; its absence is seen this late
 MAX_RECORDED_SESSIONS = 2000  # bounds the retained record (~150 bytes a session) far below the JSON payload cap
+MAX_PENDING_TRAININGS = 8  # trainings sent but not answered yet; one a caller at a time in practice
 
 
 class DialogueService(HermesService[DialogueSettings]):
@@ -54,6 +56,12 @@ class DialogueService(HermesService[DialogueSettings]):
         # What hermesh/status says of every service; its transitions become the engine's ServiceGone/Back.
         self.services = ServiceRegistry()
         self._recorded: list[str] | None = None  # session ids in the retained record; None: not read back yet
+        # The known intents are the NLU's, not the files': a training the NLU refused (or never got, because the
+        # ASR refused first) must not change them. trainSuccess carries only the training's id, so the intent
+        # names are read from the train message itself and kept until its answer.
+        self._pending_trainings: OrderedDict[str, frozenset[str]] = OrderedDict()
+        await self.listen(NluTrain, self._on_nlu_train)
+        await self.listen(NluTrainSuccess, self._on_nlu_trained)
         self.spawn(self._timer())
 
     async def on_connected(self) -> None:
@@ -80,9 +88,6 @@ class DialogueService(HermesService[DialogueSettings]):
     @handles(NluError)
     @handles(ServiceStatus, all_sites=True)  # sessions waiting on a service that went away end (soon)
     async def on_message(self, message: HermesMessage) -> AsyncIterator[HermesMessage]:
-        if isinstance(message, DialogueConfigure):
-            # intents may have been added by training since start-up
-            self.engine.known_intents = frozenset(Profile(self.profile).intent_names())
         now = asyncio.get_running_loop().time()
         if isinstance(message, ServiceStatus):
             event = service_event(self.services, message)
@@ -94,6 +99,25 @@ class DialogueService(HermesService[DialogueSettings]):
             yield reply
         # After the replies: a crash between the two leaves a session recorded, so it is ended, never lost.
         await self._record_open_sessions()
+
+    # ---- the intents of the NLU's last successful training -------------------------------------------------------
+    # Listeners, not handlers: they run as each message is received, for every site (the trainer's site is rarely
+    # one this service serves), and a trainSuccess is seen before any later configure or session message.
+    def _on_nlu_train(self, train: NluTrain) -> None:
+        if train.id is None or not train.sentences:
+            return  # nothing to match its answer with, or nothing the NLU would train (it refuses it)
+        names = frozenset(name for text in train.sentences.values() for name in intent_names_in(text))
+        self._pending_trainings[train.id] = names
+        while len(self._pending_trainings) > MAX_PENDING_TRAININGS:
+            self._pending_trainings.popitem(last=False)
+
+    def _on_nlu_trained(self, success: NluTrainSuccess) -> None:
+        names = self._pending_trainings.pop(success.id or "", None)
+        if names is None:
+            return  # a training sent before this service started: its intents are what the start-up read found
+        if names != self.engine.known_intents:
+            self.log.info("the NLU trained: %d known intents (%s)", len(names), ", ".join(sorted(names)))
+        self.engine.known_intents = names
 
     # ---- surviving a kill -9 of this service ------------------------------------------------------------------
     async def _end_sessions_of_predecessor(self) -> None:

@@ -76,6 +76,7 @@ async def check_config(mqtt_broker, profile_dir):
     assert invalid.status_code == 400 and "reply_timeout" in invalid.text
     assert typo.status_code == 422 and "nlu.fuzy" in typo.text  # unknown keys are named (issue 19)
     assert unknown_top.status_code == 422 and "'wake_word'" in unknown_top.text  # a top-level key too (issue 14)
+    assert "wake_word" not in stored and "fuzy" not in stored["nlu"]  # refused keys never reach profile.json
     assert empty.status_code == 400
     assert "new-secret" not in again.text
     assert not list(profile_dir.glob(".profile.json.*"))

@@ -164,6 +164,54 @@ def test_an_intent_not_recognized_naming_a_listening_session_ends_it_as_apps_do(
     assert only(out, DialogueSessionEnded).custom_data == "by app"
 
 
+# Each phase a session can be in when an app (or the NLU) publishes intentNotRecognized naming it. A builder
+# returns the session id and the messages of the wait it is in (a say or a sound), answered after the end.
+def _speaking_the_action_text(d: Driver) -> tuple[str, list]:
+    out = d.start_action(text="What can I do?", custom_data="app")
+    return d.session_id(), out
+
+
+def _speaking_a_continue_text(d: Driver) -> tuple[str, list]:
+    session_id = d.handling_session()
+    return session_id, d.feed(DialogueContinueSession(session_id=session_id, text="Which room?", custom_data="app"))
+
+
+def _playing_the_wake_sound(d: Driver) -> tuple[str, list]:
+    out = d.wake()
+    return d.session_id(), out
+
+
+def _waiting_for_the_app(d: Driver) -> tuple[str, list]:
+    return d.handling_session(), []
+
+
+def _recognising(d: Driver) -> tuple[str, list]:
+    return d.recognizing_session(), []
+
+
+@pytest.mark.parametrize("phase", [_speaking_the_action_text, _speaking_a_continue_text, _playing_the_wake_sound,
+                                   _waiting_for_the_app, _recognising], ids=lambda f: f.__name__.strip("_"))
+def test_an_intent_not_recognized_naming_a_session_ends_it_in_every_phase(phase):
+    d = Driver()
+    session_id, waiting = phase(d)
+    out = d.feed(NluIntentNotRecognized(input="", site_id="default", session_id=session_id, custom_data="by app"))
+    if phase is _recognising:  # the NLU's own answer: the error beep first, then the end
+        assert names(out) == ["hotwordOff:playAudio", "asrOff:playAudio", "playBytes:error"]
+        out = d.played(out)
+    ended = only(out, DialogueSessionEnded)
+    assert ended.session_id == session_id and ended.termination.reason == "intentNotRecognized"
+    assert ended.custom_data == "by app"
+    assert names(out)[-2:] == ["sessionEnded:intentNotRecognized", *END_IDLE]
+    assert d.engine.active_session("default") is None
+    # What the interrupted say or sound switched off is on again, and its late answer starts nothing.
+    if any(isinstance(m, TtsSay) for m in waiting):
+        assert names(out)[:2] == ["hotwordOn:ttsSay", "asrOn:ttsSay"]
+        assert d.said(waiting) == []
+    elif any(isinstance(m, AudioPlayBytes) for m in waiting):
+        assert names(out)[:2] == ["hotwordOn:playAudio", "asrOn:playAudio"]
+        assert d.played(waiting) == []
+
+
 def test_three_sites_each_ended_by_intent_not_recognized_and_a_continued_one_keeps_its_custom_data():
     d = Driver(sounds_enabled=False)
     sites = ("default", "satellite1", "satellite2")
