@@ -375,6 +375,18 @@ class Mesh:
         self.procs.stop()
 
 
+def bench_client(port: int, name: str) -> Any:
+    """A plain MQTT client on the bench's broker, with TCP_NODELAY as our services have it
+    (services/runtime/mqtt.py): without it a small publish after the audio (stopListening) waits for the
+    broker's delayed ACK, and the "direct" rows showed ~30 ms that were the bench's own."""
+    import socket
+
+    import aiomqtt
+
+    return aiomqtt.Client("127.0.0.1", port, identifier=f"{name}-{uuid.uuid4().hex[:6]}",
+                          socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
+
+
 class Sniffer:
     """Timestamps of the Hermes messages of the HTTP path as a broker client sees them."""
 
@@ -405,14 +417,13 @@ class Sniffer:
 
 
 async def run_http(mesh: Mesh, set_name: str, utterances: list[sd.Utterance]) -> Run:
-    import aiomqtt
     import httpx
 
     url = f"http://127.0.0.1:{mesh.http_port}/api/speech-to-intent?nohass=true"
     asr = mesh.pid("asr")
     items: list[Item] = []
     async with httpx.AsyncClient(timeout=60.0) as http, \
-            aiomqtt.Client("127.0.0.1", mesh.port, identifier=f"sniffer-{uuid.uuid4().hex[:6]}") as client:
+            bench_client(mesh.port, "sniffer") as client:
         sniffer = Sniffer(client)
         await sniffer.start()
         reader = asyncio.create_task(sniffer.run())
@@ -508,7 +519,6 @@ def quiet_frame(rate: int, rng: np.random.Generator) -> bytes:
 
 
 async def run_mqtt(mesh: Mesh, set_name: str, utterances: list[sd.Utterance], sites: int) -> Run:
-    import aiomqtt
 
     from hermes.asr import AsrStartListening, AsrStopListening, AsrTextCaptured
     from hermes.audioserver import AudioFrame
@@ -519,8 +529,8 @@ async def run_mqtt(mesh: Mesh, set_name: str, utterances: list[sd.Utterance], si
     results: dict[int, Item] = {}
     late = {"frames": 0, "max_ms": 0.0}
 
-    async with aiomqtt.Client("127.0.0.1", mesh.port, identifier=f"bench-rx-{uuid.uuid4().hex[:6]}") as rx, \
-            aiomqtt.Client("127.0.0.1", mesh.port, identifier=f"bench-tx-{uuid.uuid4().hex[:6]}") as tx:
+    async with bench_client(mesh.port, "bench-rx") as rx, \
+            bench_client(mesh.port, "bench-tx") as tx:
         for topic in (AsrTextCaptured.TOPIC, NluIntent.subscribe_filter(), NluIntentNotRecognized.TOPIC):
             await rx.subscribe(topic)
 
@@ -666,7 +676,6 @@ def helper_timings(utterances: list[sd.Utterance]) -> dict[str, list[float]]:
 
 async def direct_asr(mesh: Mesh, utterances: list[sd.Utterance], send_audio_captured: bool) -> dict[str, Any]:
     """The bridge's transcribe sequence from a plain client, straight to the ASR (no bridge): ms per request."""
-    import aiomqtt
 
     from bridge.mesh_client import SESSION_FRAME_SAMPLES
     from hermes.asr import AsrStartListening, AsrStopListening, AsrTextCaptured
@@ -675,7 +684,7 @@ async def direct_asr(mesh: Mesh, utterances: list[sd.Utterance], send_audio_capt
 
     totals, after_stop, decode, captured_at = [], [], [], []
     asr = mesh.pid("asr")
-    async with aiomqtt.Client("127.0.0.1", mesh.port, identifier=f"direct-{uuid.uuid4().hex[:6]}") as client:
+    async with bench_client(mesh.port, "direct") as client:
         await client.subscribe(AsrTextCaptured.TOPIC)
         await client.subscribe("rhasspy/asr/+/+/audioCaptured")
         cpu = procs.cpu_seconds(asr)
@@ -732,12 +741,11 @@ async def http_baselines(mesh: Mesh, texts: list[str]) -> dict[str, list[float]]
 
 
 async def direct_nlu(mesh: Mesh, texts: list[str]) -> list[float]:
-    import aiomqtt
 
     from hermes.nlu import NluIntent, NluIntentNotRecognized, NluQuery
 
     times = []
-    async with aiomqtt.Client("127.0.0.1", mesh.port, identifier=f"nlu-{uuid.uuid4().hex[:6]}") as client:
+    async with bench_client(mesh.port, "nlu") as client:
         await client.subscribe(NluIntent.subscribe_filter())
         await client.subscribe(NluIntentNotRecognized.TOPIC)
         for text in texts:

@@ -19,6 +19,10 @@ DISABLED = "GetGarageState"  # an intent of the default profile
 async def dialogue_known_intents(mqtt_client, site_id: str, marker: str) -> set[str]:
     """With one intent disabled on the site, a session's startListening carries every known intent but that one
     (a configure alone answers nothing). ``marker`` names this session among the test's others."""
+    # subscribed before the session starts: expect() subscribes on its first call, and a startListening sent
+    # right after sessionStarted could pass before it (seen under load)
+    await mqtt_client.subscribe(DialogueSessionStarted.subscribe_filter(), AsrStartListening.subscribe_filter(),
+                                DialogueSessionEnded.subscribe_filter())
     await mqtt_client.publish(DialogueConfigure(
         site_id=site_id, intents=[DialogueConfigureIntent(intent_id=DISABLED, enable=False)]))
     await mqtt_client.publish(DialogueStartSession(init=DialogueAction(can_be_enqueued=True), site_id=site_id,
