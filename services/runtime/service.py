@@ -144,6 +144,7 @@ class HermesService(Generic[S]):
         self.instance = common.instance or default_instance
         self._client: aiomqtt.Client | None = None
         self._connected = asyncio.Event()
+        self._subscribed = asyncio.Event()  # connected, and every filter known at connection time subscribed
         self._online = asyncio.Event()
         self._stopping = asyncio.Event()
         self._routes = self._collect_routes()
@@ -506,6 +507,10 @@ class HermesService(Generic[S]):
             self.connections += 1
             for topic_filter in sorted(self._handler_filters | self._extra_filters):
                 await self._subscribe(client, topic_filter)
+            # Publishing waits for this: a request sent before its reply's filter is subscribed gets no reply. The
+            # bridge serves HTTP from its start, and a training posted then waited out its 30 s reply timeout.
+            # (A filter added meanwhile was subscribed by subscribe_extra itself, since _connected is set.)
+            self._subscribed.set()
             await client.publish(self.status_topic, self._status(ServiceState.ONLINE).payload(), qos=1, retain=True)
             if self.connections > 1:
                 self.log.info("reconnected to the broker at %s:%s", *self._broker())
@@ -541,21 +546,22 @@ class HermesService(Generic[S]):
 
     def _mark_disconnected(self) -> None:
         self._connected.clear()
+        self._subscribed.clear()
         self._online.clear()
         self._client = None
 
     async def _wait_client(self) -> aiomqtt.Client:
-        """The connected client, waiting up to 10 s for a (re)connection. The event can be set and cleared again
+        """The connected client, its subscriptions made, waiting up to 10 s for a (re)connection. The event can be set and cleared again
         before a woken waiter runs (the connection dropped, or the service is stopping), so check the client
         itself and keep waiting for the rest of the time."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 10.0
-        while self._client is None or not self._connected.is_set():
+        while self._client is None or not self._subscribed.is_set():
             remaining = deadline - loop.time()
             if remaining <= 0 or self._stopping.is_set():
                 raise ServiceError(f"not connected to the broker at {self.common.mqtt.host}:{self.common.mqtt.port}")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._connected.wait(), remaining)
+                await asyncio.wait_for(self._subscribed.wait(), remaining)
         return self._client
 
     # ---- subscriptions and dispatch -------------------------------------------------------------------------

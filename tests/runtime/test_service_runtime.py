@@ -190,3 +190,25 @@ async def test_overlapping_filters_never_double_a_message(run_service, mqtt_clie
         assert service.frames[site_id] == [44 + 2 * (i + 1) for i in range(10)]  # once each, in order
         assert seen.count("narrow") == 10
         assert len([t for t in seen if t.endswith("/audioFrame")]) == 10
+
+
+async def test_a_publish_made_while_connecting_waits_for_the_subscriptions(mqtt_broker, profile_dir):
+    """The bridge serves HTTP from its start: a request published as soon as the client connected, before its
+    reply's filter was subscribed, got no reply (a training posted then waited out its 30 s timeout). Publishing
+    waits until every filter known at connection time is subscribed: a message the service sends to a topic it
+    listens on, published while 300 other filters are being subscribed, comes back to it."""
+    from tests.conftest import make_common, running
+
+    service = EchoService(make_common(mqtt_broker, profile_dir), None)
+    heard: list[str] = []
+    for index in range(300):  # subscribed one by one at connection time, in sorted order, before the last one
+        await service.add_raw_listener(f"aaa/filler/{index}", lambda topic, payload: None)
+    await service.add_raw_listener("zzz/last", lambda topic, payload: heard.append(topic))
+    early = asyncio.create_task(service.publish_raw("zzz/last", b"sent while connecting"))
+    async with running(service):
+        await asyncio.wait_for(early, 10)
+        for _ in range(100):
+            if heard:
+                break
+            await asyncio.sleep(0.02)
+    assert heard == ["zzz/last"]
