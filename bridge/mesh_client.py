@@ -593,10 +593,7 @@ class MeshClient:
     async def play(self, wav: bytes, site_id: str, *, timeout: float | None = None) -> None:
         """playBytes on a site and wait for its playFinished (or hermes/error/audioServer/play)."""
         request_id = new_id()
-        try:
-            duration = wav_info(wav).seconds
-        except WavFormatError as err:
-            raise MeshError(MeshErrorCode.REJECTED, "audio-output", str(err)) from err
+        duration = _sound_seconds(wav)
         await self.ask(
             [AudioPlayBytes(site_id=site_id, request_id=request_id, wav_bytes=wav)],
             [(AudioPlayFinished, lambda m: m.id == request_id and m.site_id == site_id),
@@ -617,10 +614,7 @@ class MeshClient:
     async def play_test(self, wav: bytes, site_id: str, device: str) -> None:
         """A WAV on one speaker of a site, whatever it plays on otherwise; waits for its playFinished."""
         request_id = new_id()
-        try:
-            duration = wav_info(wav).seconds
-        except WavFormatError as err:
-            raise MeshError(MeshErrorCode.REJECTED, "audio-output", str(err)) from err
+        duration = _sound_seconds(wav)
         await self.ask(
             [AudioPlayTest(site_id=site_id, device=device, request_id=request_id, wav_bytes=wav)],
             # the error first: a failed play is answered by its error and then playFinished all the same
@@ -656,6 +650,14 @@ class MeshClient:
             if err.code == MeshErrorCode.FAILED:
                 raise MeshError(MeshErrorCode.REJECTED, service, err.message) from None
             raise
+
+
+def _sound_seconds(wav: bytes) -> float:
+    """How long a WAV to play lasts; a body that is no WAV is the caller's error, refused before it is sent."""
+    try:
+        return wav_info(wav).seconds
+    except WavFormatError as err:
+        raise MeshError(MeshErrorCode.REJECTED, "audio-output", str(err)) from err
 
 
 def _asr_replies(session: str) -> list[Reply]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -88,15 +89,21 @@ class Mesh:
                 os.killpg(self.process.pid, signal.SIGKILL)
 
 
-@pytest.fixture(scope="module")
-def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
-    mesh = Mesh(tmp_path_factory.mktemp("webui"))
+@contextlib.contextmanager
+def trained(mesh: Mesh) -> Iterator[Mesh]:
+    """The mesh started and trained for a module's tests, stopped after them."""
     try:
         mesh.start()
         mesh.post("/api/train", b"")
         yield mesh
     finally:
         mesh.stop()
+
+
+@pytest.fixture(scope="module")
+def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
+    with trained(Mesh(tmp_path_factory.mktemp("webui"))) as mesh:
+        yield mesh
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from bridge.auth import encode_jwt
 from hermes.wav import to_pcm16k_mono
 from tests.pulse import PulseAudio, virtual_sound_card
 
-from .conftest import UI_SERVICES, Mesh, new_page, screenshot
+from .conftest import UI_SERVICES, Mesh, new_page, screenshot, trained
 from .test_webui import espeak_wav
 
 SITE = "kitchen"
@@ -35,15 +35,10 @@ def pulse() -> Iterator[PulseAudio]:
 
 @pytest.fixture(scope="module")
 def mesh(tmp_path_factory: pytest.TempPathFactory, pulse: PulseAudio) -> Iterator[Mesh]:
-    mesh = Mesh(tmp_path_factory.mktemp("webui-audio"), services=[*UI_SERVICES, "audio-input", "audio-output"],
-                extra_args=["--site-id", SITE, "--auth-token", ADMIN_TOKEN, "--jwt-secret", JWT_SECRET],
-                token=ADMIN_TOKEN)
-    try:
-        mesh.start()
-        mesh.post("/api/train", b"")
+    with trained(Mesh(tmp_path_factory.mktemp("webui-audio"), services=[*UI_SERVICES, "audio-input", "audio-output"],
+                      extra_args=["--site-id", SITE, "--auth-token", ADMIN_TOKEN, "--jwt-secret", JWT_SECRET],
+                      token=ADMIN_TOKEN)) as mesh:
         yield mesh
-    finally:
-        mesh.stop()
 
 
 @pytest.fixture

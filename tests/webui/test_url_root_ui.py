@@ -7,20 +7,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from .conftest import Mesh, new_page, screenshot
+from .conftest import Mesh, new_page, screenshot, trained
 
 ROOT = "/hermesh"
 
 
 @pytest.fixture(scope="module")
 def rooted_mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
-    mesh = Mesh(tmp_path_factory.mktemp("webui-root"), url_root=ROOT)
-    try:
-        mesh.start()
-        mesh.post("/api/train", b"")
+    with trained(Mesh(tmp_path_factory.mktemp("webui-root"), url_root=ROOT)) as mesh:
         yield mesh
-    finally:
-        mesh.stop()
 
 
 def test_web_ui_under_the_url_root(browser_factory, rooted_mesh):
