@@ -10,6 +10,9 @@ speech, stopListening, no speech within ``segmenter.no_speech_timeout`` seconds 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -40,7 +43,7 @@ from services.config import ConfigError, SettingsModel
 from services.engine_loader import load_engine
 from services.engines import EngineError
 from services.phonetics import PronunciationError, pronounce, read_custom_words
-from services.profile import CUSTOM_WORDS
+from services.profile import CUSTOM_WORDS, Profile
 from services.runtime import HermesService, ServiceError, handles
 
 from .endpointer import Endpointer, SegmenterSettings, VadUnavailableError, VoiceActivityDetector, make_vad
@@ -94,6 +97,7 @@ class AsrService(HermesService[AsrSettings]):
 
     engine: AsrEngine
     trained_stamp: float | None = None
+    trained_texts: str | None = None  # fingerprint of the texts of the last train message trained on
 
     async def setup(self) -> None:
         self.sessions: dict[str, _LiveSession] = {}
@@ -151,6 +155,7 @@ class AsrService(HermesService[AsrSettings]):
         stamp = self._stamp()
         self._train(training_data_from_profile(self.profile, **self._training_options()))
         self.trained_stamp = stamp
+        self.trained_texts = None  # trained from the NLU's files, not from texts we can compare
 
     def _stamp(self) -> float | None:
         try:
@@ -163,10 +168,32 @@ class AsrService(HermesService[AsrSettings]):
         self.log.info("trained: %d words%s", len(data.vocabulary),
                       f", {len(data.guessed)} guessed" if data.guessed else "")
 
+    def _texts_fingerprint(self, sentences: Mapping[str, str], slots: Mapping[str, list[str]]) -> str:
+        """What a training from these texts depends on: them and the custom words file it reads."""
+        try:
+            custom = (self.profile / self.settings.custom_words).read_bytes()
+        except OSError:
+            custom = b""
+        texts = json.dumps([sorted(sentences.items()), sorted(slots.items())], ensure_ascii=False)
+        return hashlib.sha256(texts.encode() + b"\0" + custom).hexdigest()
+
+    def _profile_fingerprint(self) -> str | None:
+        try:
+            profile = Profile(self.profile)
+            return self._texts_fingerprint(dict(profile.sentence_texts(relative_names=True)), profile.slot_texts())
+        except Exception:  # noqa: BLE001 - a profile that does not read is not the one we trained on
+            return None
+
     async def _retrain_if_profile_trained(self) -> None:
         """Pick up what ``hermesh train`` wrote since we trained (checked when a session starts)."""
         stamp = self._stamp()
         if stamp is not None and stamp != self.trained_stamp:
+            # The NLU rewrites the same files when it trains from a train message: after POST /api/train the
+            # first command waited for a second, identical ASR training (seconds on a large profile).
+            if self.trained_texts is not None and \
+                    await self.run_blocking(self._profile_fingerprint) == self.trained_texts:
+                self.trained_stamp = stamp
+                return
             try:
                 await self.run_blocking(self._train_from_profile)
             except (EngineError, FsgError, PronunciationError) as err:
@@ -197,6 +224,7 @@ class AsrService(HermesService[AsrSettings]):
                 **self._training_options(),
             )
             await self.run_blocking(self._train, data)
+            self.trained_texts = await self.run_blocking(self._texts_fingerprint, message.sentences, message.slots or {})
         except Exception as err:  # the train id goes in sessionId (§1.3): the trainer waits for it
             if isinstance(err, EngineError | FsgError | PronunciationError):
                 self.log.error("training failed: %s", err)

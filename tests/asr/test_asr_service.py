@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import wave
 from collections.abc import Callable
 from pathlib import Path
@@ -25,13 +26,14 @@ from hermes.audioserver import AudioFrame, AudioSessionFrame
 from hermes.common import ToggleReason
 from hermes.errors import AsrError
 from hermes.g2p import G2pPhonemes, G2pPronounce
-from hermes.nlu import NluIntent, NluIntentNotRecognized, NluQuery
+from hermes.nlu import NluIntent, NluIntentNotRecognized, NluQuery, NluTrain, NluTrainSuccess
 from hermes.wav import pcm_to_wav
 from services.asr.endpointer import VAD_NAMES
 from services.asr.fsg import covering_sentences, parse_fsg
 from services.asr.service import AsrService, AsrSettings
 from services.nlu.service import NluService
 from services.nlu.training import TrainedProfile, train_profile
+from services.profile import Profile
 
 from .profiles import RETRAIN_SENTENCES, write_profile
 from .speech import frames, noise_only, utterance
@@ -263,6 +265,31 @@ async def test_a_new_hermesh_train_is_picked_up_without_restart(
         after = await listen(mqtt_client, site_id, "h2", wav_frames(utterance("open the pod bay doors")))
     assert before.text != "open the pod bay doors"
     assert after.text == "open the pod bay doors"
+
+
+async def test_the_nlu_saving_the_same_training_does_not_make_the_asr_train_again(
+    run_service: Callable[..., Any], mqtt_client: Any, asr_profile: tuple[Path, TrainedProfile], site_id: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """POST /api/train sends the profile's texts to the ASR and the NLU; the NLU keeps its model in trained/, the
+    file 'hermesh train' writes. The ASR used to take that for a new training and train again, from the files,
+    inside the next session: the first command after a training waited for it (seconds on a large profile)."""
+    profile, _ = asr_profile
+    (profile / "sentences.ini").write_text("[OpenDoors]\nopen the pod bay doors\n")
+    texts = Profile(profile)  # what the bridge sends is what the profile has
+    sentences, slots = dict(texts.sentence_texts(relative_names=True)), texts.slot_texts()
+    await mqtt_client.subscribe(AsrTrainSuccess.subscribe_filter(), NluTrainSuccess.subscribe_filter())
+    async with run_service(AsrService, profile=profile), run_service(NluService, profile=profile):
+        caplog.set_level(logging.INFO, logger="hermesh.asr")
+        for message in (AsrTrain(site_id=site_id, id="t-asr", sentences=sentences, slots=slots),
+                        NluTrain(site_id=site_id, id="t-nlu", sentences=sentences, slots=slots)):
+            await mqtt_client.publish(message)
+        await mqtt_client.expect(AsrTrainSuccess, timeout=TIMEOUT, where=lambda m: m.id == "t-asr")
+        await mqtt_client.expect(NluTrainSuccess, timeout=TIMEOUT, where=lambda m: m.id == "t-nlu")
+        heard = await listen(mqtt_client, site_id, "same-1", wav_frames(utterance("open the pod bay doors")))
+    trainings = [r for r in caplog.records if r.name == "hermesh.asr" and r.getMessage().startswith("trained:")]
+    assert heard.text == "open the pod bay doors"
+    assert len(trainings) == 1, [r.getMessage() for r in trainings]
 
 
 async def test_untrained_service_reports_an_error(
