@@ -977,6 +977,7 @@ def main() -> None:
                     http = asyncio.run(http_baselines(mesh, [i.text for i in run.items if i.text]))
                     report["breakdown"] = breakdown(run, helpers, direct, nlu, http)
                     report["breakdown_files"] = len(sample)
+                    report["breakdown_set"] = args.breakdown_set
             finally:
                 mesh.stop()
         rows = []
@@ -1009,8 +1010,8 @@ def print_report(report: dict[str, Any]) -> None:
                   f"test sentences{' (rejected e.g. ' + repr(check['rejected']) + ')' if check['rejected'] else ''}")
     print_table(report["table"])
     if "breakdown" in report:
-        print(f"\nWhere one /api/speech-to-intent request spends its time ({report['breakdown_files']} clean coffee "
-              "files; ms, mean / p95)\n")
+        print(f"\nWhere one /api/speech-to-intent request spends its time ({report['breakdown_files']} files of "
+              f"the {report['breakdown_set']} set; ms, mean / p95)\n")
         print("| stage | ms mean / p95 | measured as |")
         print("|---|---|---|")
         for stage, value, how in report["breakdown"]:
