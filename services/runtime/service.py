@@ -432,6 +432,7 @@ class HermesService(Generic[S]):
                     connection = asyncio.create_task(self._connection())
                     done, _ = await asyncio.wait({connection, stop_task}, return_when=asyncio.FIRST_COMPLETED)
                     if connection not in done:
+                        await self._subscriptions_made()
                         await self._say_offline()
                         await self._cancel(connection)
                         break
@@ -533,6 +534,14 @@ class HermesService(Generic[S]):
             self.log.warning("the broker connection did not close within 10 s; leaving it")
         elif not task.cancelled() and task.exception() is not None:
             self.log.debug("connection ended with %r", task.exception())
+
+    async def _subscriptions_made(self, timeout: float = 2.0) -> None:
+        """Let a connection that is subscribing finish (milliseconds) before it is cancelled: a subscribe cancelled
+        before its SUBACK makes aiomqtt's callback raise KeyError when the SUBACK comes, a traceback in the log of
+        a service stopped just after it started."""
+        if self._connected.is_set() and not self._subscribed.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._subscribed.wait(), timeout)
 
     async def _say_offline(self) -> None:
         if self._client is not None and self._connected.is_set():
