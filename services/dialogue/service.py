@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import OrderedDict
 from collections.abc import AsyncIterator
 
 from hermes.asr import AsrTextCaptured
@@ -22,10 +21,11 @@ from hermes.dialogue import (
 )
 from hermes.errors import AsrError, DialogueError, NluError
 from hermes.hotword import HotwordDetected
-from hermes.nlu import NluIntent, NluIntentNotRecognized, NluTrain, NluTrainSuccess
+from hermes.nlu import NluIntent, NluIntentNotRecognized, NluTrain
 from hermes.snips import FeedbackSoundToggleOff, FeedbackSoundToggleOn
 from hermes.status import DialogueOpenSessions, ServiceStatus
 from hermes.tts import TtsSayFinished
+from services.nlu.trainings import TrainingsAwaitingAnswer
 from services.profile import Profile, intent_names_in
 from services.runtime import HermesService, ServiceError, ServiceTimeout, handles
 from services.runtime.service_status import ServiceRegistry
@@ -37,7 +37,10 @@ from .settings import DialogueSettings
 
 RETAINED_WAIT = 2.0  # a retained message arrives right after the subscription; its absence is seen this late
 MAX_RECORDED_SESSIONS = 2000  # bounds the retained record (~150 bytes a session) far below the JSON payload cap
-MAX_PENDING_TRAININGS = 8  # trainings sent but not answered yet; one a caller at a time in practice
+
+
+def _intent_names(train: NluTrain) -> frozenset[str]:
+    return frozenset(name for text in (train.sentences or {}).values() for name in intent_names_in(text))
 
 
 class DialogueService(HermesService[DialogueSettings]):
@@ -59,9 +62,7 @@ class DialogueService(HermesService[DialogueSettings]):
         # The known intents are the NLU's, not the files': a training the NLU refused (or never got, because the
         # ASR refused first) must not change them. trainSuccess carries only the training's id, so the intent
         # names are read from the train message itself and kept until its answer.
-        self._pending_trainings: OrderedDict[str, frozenset[str]] = OrderedDict()
-        await self.listen(NluTrain, self._on_nlu_train)
-        await self.listen(NluTrainSuccess, self._on_nlu_trained)
+        await TrainingsAwaitingAnswer(_intent_names).listen(self, self._on_nlu_trained)
         self.spawn(self._timer())
 
     async def on_connected(self) -> None:
@@ -102,19 +103,9 @@ class DialogueService(HermesService[DialogueSettings]):
 
     # ---- the intents of the NLU's last successful training -------------------------------------------------------
     # Listeners, not handlers: they run as each message is received, for every site (the trainer's site is rarely
-    # one this service serves), and a trainSuccess is seen before any later configure or session message.
-    def _on_nlu_train(self, train: NluTrain) -> None:
-        if train.id is None or not train.sentences:
-            return  # nothing to match its answer with, or nothing the NLU would train (it refuses it)
-        names = frozenset(name for text in train.sentences.values() for name in intent_names_in(text))
-        self._pending_trainings[train.id] = names
-        while len(self._pending_trainings) > MAX_PENDING_TRAININGS:
-            self._pending_trainings.popitem(last=False)
-
-    def _on_nlu_trained(self, success: NluTrainSuccess) -> None:
-        names = self._pending_trainings.pop(success.id or "", None)
-        if names is None:
-            return  # a training sent before this service started: its intents are what the start-up read found
+    # one this service serves), and a trainSuccess is seen before any later configure or session message. A
+    # training sent before this service started is not seen: its intents are what the start-up read found.
+    def _on_nlu_trained(self, names: frozenset[str]) -> None:
         if names != self.engine.known_intents:
             self.log.info("the NLU trained: %d known intents (%s)", len(names), ", ".join(sorted(names)))
         self.engine.known_intents = names
