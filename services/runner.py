@@ -11,6 +11,7 @@ from typing import Any
 from services.config import CommonSettings, ConfigError, load_section, service_section
 from services.plugins import PluginError, import_object
 from services.runtime import HermesService
+from services.runtime.gc_pauses import own_heap
 from services.runtime.service import RESTART_EXIT_CODE, SHUTDOWN_EXIT_CODE
 
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
@@ -48,6 +49,7 @@ async def serve(service: HermesService[Any]) -> None:
 
 def run_service_process(name: str, class_path: str, common: CommonSettings, overrides: dict[str, Any]) -> int:
     configure_logging(common.log_level)
+    own_heap()  # this process is the service: it may keep the collector off its long-lived objects
     log = logging.getLogger(f"hermesh.{name}")
     service: HermesService[Any] | None = None
     try:

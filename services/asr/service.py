@@ -45,6 +45,7 @@ from services.engines import EngineError
 from services.phonetics import PronunciationError, pronounce, read_custom_words
 from services.profile import CUSTOM_WORDS, Profile
 from services.runtime import HermesService, ServiceError, handles
+from services.runtime.gc_pauses import settle_heap
 
 from .endpointer import Endpointer, SegmenterSettings, VadUnavailableError, VoiceActivityDetector, make_vad
 from .engine import AsrEngine, AsrEngineError, AsrTrainingData, Transcript
@@ -165,6 +166,7 @@ class AsrService(HermesService[AsrSettings]):
 
     def _train(self, data: AsrTrainingData) -> None:
         self.engine.train(data)
+        settle_heap()  # the old model's objects go, the new one's are frozen (see services/runtime/gc_pauses.py)
         self.log.info("trained: %d words%s", len(data.vocabulary),
                       f", {len(data.guessed)} guessed" if data.guessed else "")
 

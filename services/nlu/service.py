@@ -24,6 +24,7 @@ from hermes.nlu import (
 )
 from services.profile import Profile
 from services.runtime import HermesService, ServiceError, handles
+from services.runtime.gc_pauses import settle_heap
 
 from .errors import NluError
 from .results import Recognition
@@ -68,6 +69,7 @@ class NluService(HermesService[NluSettings]):
             fresh = await self.run_blocking(load_trained_profile, self.profile, self.settings)
             if fresh is not None:
                 self.engine = fresh
+                settle_heap()
                 self.log.info("loaded the newly trained model from %s", self.profile / TRAINED_DIR)
 
     def _load(self) -> TrainedProfile | None:
@@ -148,6 +150,7 @@ class NluService(HermesService[NluSettings]):
             raise ServiceError(f"training failed, the previous model keeps serving: {type(err).__name__}: {err}",
                                context=train.id) from err
         self.engine = engine
+        settle_heap()  # the old model's objects go, the new one's are frozen (see services/runtime/gc_pauses.py)
         for warning in engine.warnings:
             self.log.warning("%s", warning)
         self.log.info("retrained from a train message: %d intents", len(engine.graph.intents))

@@ -40,6 +40,7 @@ from services.engines import EngineError
 
 from .errors import BrokerLost, PayloadTooLarge, ServiceError, ServiceOffline, ServiceTimeout
 from .free_memory import release_free_memory, use_one_malloc_arena
+from .gc_pauses import settle_heap
 from .mqtt import client_kwargs
 from .payload_caps import DropReports, cap_of_topic
 from .site_registry import SiteRegistry
@@ -423,6 +424,7 @@ class HermesService(Generic[S]):
         """Set up, then stay connected until ``stop()``: a lost broker is retried with capped backoff."""
         use_one_malloc_arena()  # before any engine starts a thread (see free_memory.py)
         await self.setup()
+        settle_heap()  # what setup loaded stays: keep the collector from scanning it (see gc_pauses.py)
         self.spawn(self._expire_sites())
         delay = RECONNECT_FIRST_DELAY
         stop_task = asyncio.create_task(self._stopping.wait())
