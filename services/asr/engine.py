@@ -156,6 +156,15 @@ class WholeUtteranceStream(TimedStream):
         pcm, self._chunks = b"".join(self._chunks), []
         return self._decode_whole(pcm)
 
+    def cancel(self) -> None:
+        """Drop the kept audio undecoded. Finishing to discard the result (the default) decoded every session
+        that heard no speech in full (denoise, trim, decoder: ~70% of the ASR's CPU on bench/memory_soak.py's
+        sessions), so the ASR fell behind a stream of sessions and its backlog of messages grew without end."""
+        if self._open:
+            self._open = False
+            self._chunks = []
+            self._close()
+
 
 class PooledStream(TimedStream):
     """A stream that decodes as the audio comes, on a decoder it holds from open to finish and then gives back

@@ -167,6 +167,30 @@ async def test_silence_noise_and_no_audio_end_with_an_empty_transcript(
         assert (captured.text, captured.likelihood, captured.seconds) == ("", 0.0, 0.0)
 
 
+async def test_a_session_that_heard_no_speech_is_not_decoded(
+    run_service: Callable[..., Any], mqtt_client: Any, asr_profile: tuple[Path, TrainedProfile], site_id: str
+) -> None:
+    """A stopListening before any speech ends the session with an empty text and no decode: decoding it (denoise,
+    trim, decoder) only to discard the result was ~70% of the ASR's CPU on bench/memory_soak.py's sessions, so a
+    stream of them outran the ASR and its backlog (and RSS: 204 -> 270 MiB over 8,000) grew without end."""
+    profile, _ = asr_profile
+    decoded: list[int] = []
+    async with run_service(AsrService, profile=profile) as asr:
+        engine_decode = asr.engine.decode
+
+        def counting_decode(pcm: bytes, intent_filter: Any) -> Any:  # the real decode, counted
+            decoded.append(len(pcm))
+            return engine_decode(pcm, intent_filter)
+
+        asr.engine.decode = counting_decode
+        quiet = await listen(mqtt_client, site_id, "quiet", wav_frames(noise_only(0.2, rms=60)), stop=True)
+        assert (quiet.text, decoded) == ("", [])
+        # the same path with speech and stopOnSilence off is decoded (so the count above means something)
+        spoken = await listen(mqtt_client, site_id + "-s", "spoken", wav_frames(utterance("tell me the time")),
+                              stop=True, stop_on_silence=False)
+    assert spoken.text == "tell me the time" and len(decoded) == 1
+
+
 async def test_stop_listening_transcribes_what_was_streamed(
     run_service: Callable[..., Any], mqtt_client: Any, asr_profile: tuple[Path, TrainedProfile], site_id: str
 ) -> None:
