@@ -78,8 +78,13 @@ class AsrSettings(SettingsModel):
     guess_unknown_words: bool = True
     custom_words: str = CUSTOM_WORDS
     max_idle_decoders: int = Field(4, ge=1)
+    # pocketsphinx 5.1's Python module never releases the GIL (its extension has no PyEval_SaveThread; a
+    # thread spinning beside a decode barely runs, and two decodes in two threads took 2.15x one), so decodes in
+    # one ASR process run one after the other, and its event loop waits while one runs. Rooms that speak at
+    # once are decoded in parallel by more processes: `hermesh asr --pool asr` workers (README, "Many rooms, many machines").
     max_decoders: int | None = Field(None, ge=1, description="decodes at once (default: the CPU count); each "
-                                     "decoder is ~20 MB, and more decodes than cores only share the cores")
+                                     "decoder is ~20 MB. With pocketsphinx they take turns (it holds Python's "
+                                     "GIL): run more ASR workers (--pool) for parallel decodes")
 
 
 @dataclass
