@@ -67,12 +67,24 @@ export async function render(main) {
   // (plus languages and speakers where the engine knows them); the option's value is the voiceId.
   const voice = el("select", { id: "voice", "aria-label": "Voice" }, el("option", { value: "" }, "default voice"));
   const voiceState = el("span", { class: "muted", "data-testid": "voice-state" }, "");
+  // A voice with several speakers (a multi-speaker Piper voice) gets a second picker; its value goes out as
+  // ?speaker=<name>. Hidden for voices with one speaker, which ignore it.
+  const speaker = el("select", { id: "tts-speaker", "aria-label": "Speaker of the voice", hidden: true });
+  const speakersOf = new Map();
+  const showSpeakers = () => {
+    const names = speakersOf.get(voice.value) || [];
+    speaker.replaceChildren(el("option", { value: "" }, "default speaker"), ...names.map((n) => el("option", { value: n }, n)));
+    speaker.hidden = names.length < 2;
+  };
+  voice.addEventListener("change", showSpeakers);
   api("/api/tts-voices").then((voices) => {
     for (const v of Array.isArray(voices) ? voices : []) {
       const languages = (v.languages || []).join(", ");
       const label = [v.voiceId, v.description, languages && `(${languages})`].filter(Boolean).join(" – ");
       voice.append(el("option", { value: v.voiceId }, label));
+      if (Array.isArray(v.speakers)) speakersOf.set(v.voiceId, v.speakers.map(String));
     }
+    showSpeakers();
   }).catch((err) => { voiceState.textContent = "No voice list: " + err.message; });
   const sayText = el("input", { id: "say-text", type: "text", value: "Hello from Hermesh", "aria-label": "Text to speak" });
   const onSite = el("input", { id: "say-on-site", type: "checkbox", "aria-label": "Also play on the site's speaker" });
@@ -82,12 +94,15 @@ export async function render(main) {
   say.addEventListener("click", () => busy(say, async () => {
     const query = new URLSearchParams();
     if (voice.value) query.set("voice", voice.value);
+    const chosenSpeaker = speaker.hidden ? "" : speaker.value;
+    if (chosenSpeaker) query.set("speaker", chosenSpeaker);
     if (!onSite.checked) query.set("play", "false");  // only here in the page
     const blob = await api("/api/text-to-speech?" + query, { method: "POST", body: sayText.value, type: "text/plain", accept: "audio/wav", as: "blob" });
     if (player.src) URL.revokeObjectURL(player.src);
     player.src = URL.createObjectURL(blob);
     player.dataset.voice = voice.value;
-    voiceState.textContent = `Spoken by ${voice.value || "the default voice"}`;
+    player.dataset.speaker = chosenSpeaker;
+    voiceState.textContent = `Spoken by ${voice.value || "the default voice"}${chosenSpeaker ? ", speaker " + chosenSpeaker : ""}`;
     play.disabled = false;
     player.play().catch(() => {});
   }));
@@ -128,7 +143,7 @@ export async function render(main) {
     el("section", { class: "card" }, el("h2", {}, "Speech"),
       el("div", { class: "row" }, file, upload), el("div", { class: "row" }, micButton, micState), transcript),
     el("section", { class: "card" }, el("h2", {}, "Text to speech"),
-      el("div", { class: "row" }, sayText, voice, say, play),
+      el("div", { class: "row" }, sayText, voice, speaker, say, play),
       el("div", { class: "row" }, el("label", {}, onSite, " also play on the site's speaker"), voiceState), player),
     el("section", { class: "card" }, el("h2", {}, "Last recording"),
       el("div", { class: "row" }, playRecording, downloadRecording),
