@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from hermes.common import DEFAULT_SITE
 from hermes.site_ids import check_site_id
 
 ENV_PREFIX = "HERMESH_"
@@ -107,7 +108,7 @@ class CommonSettings(SettingsModel):
     @property
     def own_site_id(self) -> str:
         """The site this machine speaks as (audio input, wake button): the first configured site id."""
-        return self.site_ids[0] if self.site_ids else "default"
+        return self.site_ids[0] if self.site_ids else DEFAULT_SITE
 
 
 COMMON_KEYS = frozenset(CommonSettings.model_fields)

@@ -451,6 +451,16 @@ class DialogueEngine:
             if event.intents:
                 self._gone_handlers[event.service] = event
         out: Out = []
+        if event.unheard_sites:  # a room's microphone went away: its listening session would hear nothing
+            for site_id in event.unheard_sites:
+                site = self._sites.get(site_id)
+                session = site.active if site is not None else None
+                if session is not None and session.phase == Phase.LISTENING and session.wait is None:
+                    log.warning("session %s ends: the %s of site %s went offline", session.session_id,
+                                event.service, site_id)
+                    out += self._end(session, Reason.ERROR, f"the {event.service} service of site {site_id} went "
+                                                            "offline while the session was listening")
+            return out
         for site in list(self._sites.values()):
             session = site.active
             if session is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from hermes.common import DEFAULT_SITE
 from hermes.status import ServiceState, ServiceStatus
 from services.runtime.service_status import Change, ServiceRegistry
 
@@ -27,6 +28,9 @@ class ServiceGone:
     # handle: a session handling an intent is held by this service only if no one else handles that intent.
     intents: tuple[str, ...] = ()
     handled_elsewhere: tuple[str, ...] = ()
+    # For an audio input: the sites it captured that no audio input online captures now. Its instances are
+    # rooms, not a pool: the loss of one ends that room's listening at once, even while other rooms' stay up.
+    unheard_sites: tuple[str, ...] = ()
 
     def held_intent(self, intent: str | None) -> bool:
         """The session handling ``intent`` (None: an app's own "not recognised") waited on this service only."""
@@ -48,6 +52,9 @@ class ServiceBack:
     intents: tuple[str, ...] = ()  # the intents it handles (its status' ``intents``)
 
 
+AUDIO_INPUT = "audio-input"
+
+
 def service_event(registry: ServiceRegistry, status: ServiceStatus) -> ServiceGone | ServiceBack | None:
     """Record ``status`` in ``registry``; the event its transition means for sessions, if any."""
     change = registry.update(status)
@@ -57,5 +64,15 @@ def service_event(registry: ServiceRegistry, status: ServiceStatus) -> ServiceGo
         return None
     elsewhere = sorted({intent for s in registry.instances.values() if s.status == ServiceState.ONLINE
                         for intent in s.intents})
+    unheard: tuple[str, ...] = ()
+    if status.service == AUDIO_INPUT:
+        still_heard = {site for s in registry.of(AUDIO_INPUT) if s.status == ServiceState.ONLINE
+                       for site in captured_sites(s)}
+        unheard = tuple(site for site in captured_sites(status) if site not in still_heard)
     return ServiceGone(status.service, status.instance, pool_left=change == Change.INSTANCE_LOST,
-                       intents=tuple(status.intents), handled_elsewhere=tuple(elsewhere))
+                       intents=tuple(status.intents), handled_elsewhere=tuple(elsewhere), unheard_sites=unheard)
+
+
+def captured_sites(status: ServiceStatus) -> list[str]:
+    """The sites an audio input's status says it serves (none listed: the default site, as its own site is)."""
+    return list(status.site_ids) or [DEFAULT_SITE]

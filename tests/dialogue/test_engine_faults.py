@@ -53,6 +53,43 @@ def test_tts_going_offline_ends_a_speaking_session():
     assert "speaking" in (ended(out).termination.error or "")
 
 
+def mic(site: str, state: ServiceState) -> ServiceStatus:
+    """The status of a room's audio input (an instance of its own, serving that one site)."""
+    return ServiceStatus(service="audio-input", instance=site, status=state, site_ids=[site])
+
+
+def test_a_rooms_audio_input_going_offline_ends_that_rooms_listening_session_only():
+    """Audio inputs are rooms, not a pool: one gone (the others online) ends its room's listening session at once,
+    not after a grace; sessions of other rooms, and of its room once it no longer listens, go on."""
+    d = Driver(sounds_enabled=False)
+    for site in ("kitchen", "hall", "attic"):
+        d.feed(mic(site, ServiceState.ONLINE))
+    kitchen = d.listening_session("kitchen")
+    hall = d.listening_session("hall")
+    attic = d.recognizing_session("attic")
+    out = d.feed(mic("kitchen", ServiceState.OFFLINE))
+    assert names(out) == ["stopListening", "sessionEnded:error", *END_IDLE]
+    assert ended(out).session_id == kitchen
+    assert ended(out).termination.error == ("the audio-input service of site kitchen went offline while the "
+                                            "session was listening")
+    assert d.engine.active_session("hall").session_id == hall  # type: ignore[union-attr]
+    assert d.feed(mic("attic", ServiceState.OFFLINE)) == []  # heard already: recognising needs no microphone
+    assert d.engine.active_session("attic").session_id == attic  # type: ignore[union-attr]
+
+
+def test_an_audio_input_with_no_site_listed_is_the_default_sites_and_another_covering_a_site_keeps_it():
+    d = Driver(sounds_enabled=False)
+    d.feed(ServiceStatus(service="audio-input", instance="base", status=ServiceState.ONLINE))
+    d.feed(ServiceStatus(service="audio-input", instance="spare", status=ServiceState.ONLINE, site_ids=["hall"]))
+    d.feed(ServiceStatus(service="audio-input", instance="hall-2", status=ServiceState.ONLINE, site_ids=["hall"]))
+    default = d.listening_session()
+    d.listening_session("hall")
+    assert d.feed(ServiceStatus(service="audio-input", instance="spare", status=ServiceState.OFFLINE,
+                                site_ids=["hall"])) == []  # hall-2 still hears the hall
+    out = d.feed(ServiceStatus(service="audio-input", instance="base", status=ServiceState.OFFLINE))
+    assert ended(out).session_id == default and "of site default" in (ended(out).termination.error or "")
+
+
 def test_a_pool_stays_up_while_one_instance_is_left():
     d = Driver(sounds_enabled=False)
     d.feed(status("asr", ServiceState.ONLINE, "worker-1"))

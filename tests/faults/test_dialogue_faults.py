@@ -23,6 +23,7 @@ from services.dialogue.engine import Phase
 from services.dialogue.service import DialogueService
 from services.dialogue.settings import DialogueSettings
 from tests.conftest import HermesTestClient
+from tests.pulse import virtual_sound_card
 
 from .processes import ServiceProcess, settle
 
@@ -231,3 +232,38 @@ async def test_sessions_of_the_intent_an_app_handles_end_with_error_when_it_dies
             assert dialogue.engine.active_session(f"{site_id}-0") is not None
     finally:
         app.stop()
+
+
+async def test_a_listening_session_ends_with_error_when_its_rooms_audio_input_dies_and_other_rooms_go_on(
+        run_service, mqtt_broker, mqtt_client, profile_dir, tmp_path, site_id):
+    """Two rooms, each with its own real `hermesh audio-input` on a virtual sound card, each with a listening
+    session. kill -9 of the kitchen's microphone ends the kitchen's session with error at once (it would hear
+    nothing until its timeout); the hall's session, whose microphone lives, goes on."""
+    kitchen, hall = f"{site_id}-kitchen", f"{site_id}-hall"
+    await mqtt_client.subscribe(DialogueSessionEnded.subscribe_filter(), AsrStartListening.subscribe_filter())
+    with virtual_sound_card("hermesh-pulse-faults-"):
+        mics = {site: ServiceProcess("audio-input", mqtt_broker, profile_dir, tmp_path, "--site-id", site,
+                                     "--instance", site) for site in (kitchen, hall)}
+        try:
+            for process in mics.values():
+                await process.start(mqtt_client)
+            async with run_service(DialogueService, settings=DialogueSettings(sounds_enabled=False)) as dialogue:
+                sessions = {}
+                for site in (kitchen, hall):
+                    await mqtt_client.publish(DialogueStartSession(init=DialogueAction(can_be_enqueued=True),
+                                                                   site_id=site))
+                    listening = await mqtt_client.expect(AsrStartListening, where=lambda m, s=site: m.site_id == s)
+                    sessions[site] = listening.session_id
+                await settle()
+                killed = time.monotonic()
+                mics[kitchen].kill()
+                end = await mqtt_client.expect(DialogueSessionEnded, where=lambda m: m.session_id == sessions[kitchen])
+                assert time.monotonic() - killed < LOOSE_BOUND
+                assert end.termination.reason == "error"
+                assert end.termination.error == (f"the audio-input service of site {kitchen} went offline while the "
+                                                 "session was listening")
+                assert dialogue.engine.active_session(kitchen) is None
+                assert dialogue.engine.active_session(hall).session_id == sessions[hall]
+        finally:
+            for process in mics.values():
+                process.stop()
