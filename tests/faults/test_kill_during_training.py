@@ -47,19 +47,30 @@ def check_trained(profile: Path, new_intent: str) -> str:
     return "old"
 
 
-def test_kill_9_at_random_moments_of_hermesh_train(home_profile: Path, tmp_path: Path) -> None:
-    profile = tmp_path / "profile"
+def changed_copy(home_profile: Path, profile: Path) -> list[str]:
+    """A trained copy of the home profile with a new intent written after its training; the train command."""
     shutil.copytree(home_profile, profile)
     train_profile(profile)  # the last good model
     time.sleep(0.01)
     with (profile / "sentences.ini").open("a") as handle:
         handle.write(EXTRA)
+    return [sys.executable, "-m", "services.cli", "train", "--profile", str(profile)]
+
+
+def test_kill_9_at_random_moments_of_hermesh_train(home_profile: Path, tmp_path: Path) -> None:
+    # How long a whole `hermesh train` of this change takes here, so the kills fall inside it on a fast machine
+    # as on a slow one (fixed moments of 0.3-2 s missed the training on a fast day: it had ended).
+    timing = changed_copy(home_profile, tmp_path / "timing")
+    started = time.monotonic()
+    subprocess.run(timing, cwd=REPO, check=True, capture_output=True, timeout=120)
+    duration = time.monotonic() - started
+    profile = tmp_path / "profile"
+    hermesh = changed_copy(home_profile, profile)
     rng = random.Random(19)
-    hermesh = [sys.executable, "-m", "services.cli", "train", "--profile", str(profile)]
     killed_running = 0
     for _ in range(4):
         proc = subprocess.Popen(hermesh, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.3, 2.0))
+        time.sleep(rng.uniform(0.15, 0.85) * duration)
         killed_running += proc.poll() is None
         proc.send_signal(signal.SIGKILL)  # (does nothing if it already ended and was reaped by poll())
         proc.wait(timeout=10)
