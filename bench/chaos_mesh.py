@@ -33,10 +33,14 @@ M = TypeVar("M", bound=HermesMessage)
 
 
 class SupervisedMesh:
-    """``hermesh up --only <SERVICES>`` on a fresh trained default profile; every service its own process."""
+    """``hermesh up --only <services>`` (default SERVICES) on a fresh trained default profile; every service its
+    own process, ``replicas`` (``{"asr": 2}``) workers of a pool each."""
 
-    def __init__(self, work_dir: Path) -> None:
+    def __init__(self, work_dir: Path, services: tuple[str, ...] = SERVICES,
+                 replicas: dict[str, int] | None = None) -> None:
         self.work_dir = work_dir
+        self.services = services
+        self.replicas = replicas or {}
         self.profile = work_dir / "profile"
         self.broker_port = procs.free_port()
         self.http_port = procs.free_port()
@@ -53,10 +57,11 @@ class SupervisedMesh:
         settings.setdefault("dialogue", {})["sounds_enabled"] = False
         (self.profile / "profile.json").write_text(json.dumps(settings))
         train_profile(self.profile)
-        only = [arg for name in SERVICES for arg in ("--only", name)]
+        only = [arg for name in self.services for arg in ("--only", name)]
+        pools = ["--replicas", ",".join(f"{name}={n}" for name, n in self.replicas.items())] if self.replicas else []
         log = (self.work_dir / "up.log").open("wb")
         self.supervisor = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "up", *only, "--profile", str(self.profile),
+            [sys.executable, "-m", "services.cli", "up", *only, *pools, "--profile", str(self.profile),
              "--mqtt-port", str(self.broker_port), "--http-port", str(self.http_port),
              "--wyoming-port", str(self.wyoming_port), "--log-level", "WARNING"],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=str(ROOT),
@@ -98,7 +103,7 @@ class SupervisedMesh:
     def stop(self) -> None:
         if self.supervisor is None:
             return
-        for name in (*SERVICES, "mosquitto"):  # a paused child would not act on the supervisor's SIGTERM
+        for name in (*self.services, "mosquitto"):  # a paused child would not act on the supervisor's SIGTERM
             pid = self.pid(name)
             if pid is not None:
                 with contextlib.suppress(ProcessLookupError):
