@@ -6,8 +6,8 @@ profile (the real supervisor, every worker its own process on one MQTT 5 shared 
 ``--clients`` HTTP clients at once, each sending its next request as soon as the last is answered, for
 ``--seconds``. What each request is:
 
-* asr: ``POST /api/speech-to-text`` of a short command spoken by espeak-ng (16 kHz);
-* nlu: ``POST /api/text-to-intent?nohass=true`` of the default profile's commands in turn;
+* asr: ``POST /api/speech-to-text`` of the speech bench's short commands spoken by espeak-ng (16 kHz);
+* nlu: ``POST /api/text-to-intent?nohass=true`` of the same commands in turn;
 * tts: ``POST /api/text-to-speech?play=false`` of one sentence (espeak-ng).
 
 A pool cannot be faster than the cores it runs on, and the bridge and the broker need CPU too: on a 2-core
@@ -18,9 +18,9 @@ Measured on this 2-core machine (--seconds 10, 8 clients; requests/s, then again
 
 | service | 1 worker | 2 workers | 4 workers |
 |---|---|---|---|
-| asr (1.5-2.5 s commands) | 54.9 | 90.4 (1.65x) | 79.5 (1.45x) |
-| nlu | 749.0 | 682.5 (0.91x) | 689.9 (0.92x) |
-| tts | 105.0 | 143.2 (1.36x) | 156.1 (1.49x) |
+| asr (the speech bench's 20 short commands) | 50.5 | 83.6 (1.66x) | 74.6 (1.48x) |
+| nlu | 726.8 | 671.0 (0.92x) | 587.2 (0.81x) |
+| tts | 98.6 | 142.1 (1.44x) | 152.6 (1.55x) |
 
 The ASR scales to the core count and loses beyond it. The NLU answers in ~1 ms: its requests are bound by the
 bridge (one process), so more NLU workers only add broker traffic. No request failed in any row.
@@ -46,10 +46,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import speech_data as sd  # noqa: E402
 from chaos_mesh import SupervisedMesh  # noqa: E402
 
-COMMANDS = ["what time is it", "turn on the living room lamp", "set the bedroom light to red",
-            "what is the temperature", "turn off the garage light"]
+COMMANDS = [text for text, _, _ in sd.SHORT_COMMANDS]  # the default profile's commands (the speech bench's)
 
 
 def spoken(text: str) -> bytes:
